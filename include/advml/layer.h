@@ -1,0 +1,138 @@
+/* layer.h - the table of layer kinds and the layer record a model is an array of.
+ *
+ * Every kind is a row of plain functions (KANN style): setup (shape inference,
+ * validation, parameter count and named views), init (seeded He/Glorot),
+ * forward and backward. A kind's forward writes the layer's pre-activation
+ * output z; the model then applies the layer's activation (spec.act) for kinds
+ * with post_act set. Backward accumulates (+=) into dinp and dparams.
+ */
+#ifndef ADVML_LAYER_H
+#define ADVML_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "advml/status.h"
+#include "advml/shape.h"
+#include "advml/activation.h"
+#include "advml/conv2d.h"
+#include "advml/rng.h"
+
+typedef enum advml_layer_type {
+    ADVML_LAYER_CONV2D = 0,
+    ADVML_LAYER_MAXPOOL2D,
+    ADVML_LAYER_AVGPOOL2D,
+    ADVML_LAYER_FLATTEN,
+    ADVML_LAYER_DENSE,
+    ADVML_LAYER_DROPOUT,
+    ADVML_LAYER_ACTIVATION,
+    ADVML_LAYER_RNN,
+    ADVML_LAYER_LSTM,
+    ADVML_LAYER_GRU,
+    ADVML_LAYER_NTYPES
+} advml_layer_type;
+
+/* What a user specifies for one layer (the config's model[i]). */
+typedef struct advml_layer_spec {
+    advml_layer_type type;
+    int units;            /* conv2d filters; dense units; rnn/lstm/gru hidden size */
+    int kernel[2];        /* (KH, KW) for conv2d and pooling */
+    int stride[2];        /* (SH, SW); pooling defaults to the kernel */
+    advml_padding padding;
+    advml_act act;        /* conv2d/dense/activation: applied after the layer;
+                             rnn: the cell activation (tanh or relu) */
+    float alpha;          /* leaky ReLU slope (ADVML_LEAKY_ALPHA_DEFAULT) */
+    float rate;           /* dropout rate in [0, 1) */
+    int return_sequences; /* rnn/lstm/gru: 1 -> (T, H) output, 0 -> last step (H) */
+    int use_bias;         /* conv2d/dense: 1 (default) adds a bias vector */
+    int in_channels;      /* optional declared input channels (conv2d) or features
+                             (dense, rnn); 0 = infer. A mismatch is an error. */
+} advml_layer_spec;
+
+/* A spec with the defaults (stride 1, valid padding, identity, bias on, alpha 1e-3). */
+advml_layer_spec advml_layer_spec_default(advml_layer_type type);
+
+#define ADVML_VIEW_NAME_LEN 24
+#define ADVML_MAX_VIEWS 8
+
+/* A named view into the flat parameter buffer, e.g. "kernel" (OC, C, KH, KW). */
+typedef struct advml_param_view {
+    char name[ADVML_VIEW_NAME_LEN];
+    size_t offset;        /* in floats; relative to the layer after setup,
+                             absolute (into the model buffer) in model->views */
+    size_t size;          /* floats */
+    int rank;
+    int dims[4];
+    int decay;            /* 1: L2 regularisation applies (weights), 0: biases */
+    int layer;            /* index of the owning layer (set by the model) */
+} advml_param_view;
+
+typedef struct advml_layer {
+    advml_layer_spec spec;
+    const struct advml_layer_kind *kind;
+    int index;                    /* position in the model (= config model[index]) */
+    advml_shape in_shape, out_shape;
+    int pad[2];                   /* conv2d: top, left zero padding */
+    size_t nparams;               /* trainable floats */
+    size_t param_offset;          /* start in the model's flat buffers */
+    int nviews;
+    advml_param_view views[ADVML_MAX_VIEWS]; /* offsets relative to param_offset */
+    size_t state_per_sample;      /* bytes the layer keeps per sample for backward
+                                     (pool argmax, dropout mask, rnn states) */
+    size_t scratch_floats;        /* shared scratch needed at max_batch (im2col) */
+    /* buffers owned by the model's arena, each (max_batch, size of out_shape): */
+    float *z;                     /* pre-activation output (the kind writes it) */
+    float *out;                   /* post-activation output (== z when no activation) */
+    float *dz;                    /* gradient w.r.t. z (== dout when no activation) */
+    float *dout;                  /* gradient w.r.t. out */
+    void *state;                  /* (max_batch, state_per_sample bytes) */
+} advml_layer;
+
+/* Per-call context shared by all layers of one forward/backward pass. */
+typedef struct advml_ctx {
+    int B;                        /* samples in this batch (0 allowed: no-op) */
+    int training;                 /* 1: dropout active, state kept for backward */
+    uint64_t seed;                /* run seed (dropout key) */
+    uint64_t step;                /* optimizer step (dropout key) */
+    const int64_t *sample_ids;    /* (B) global sample indices; NULL -> 0..B-1 */
+    float *scratch;               /* model workspace (max over layers of scratch_floats) */
+} advml_ctx;
+
+typedef struct advml_layer_kind {
+    const char *name;             /* config "type" and summary name, e.g. "conv2d" */
+    const char *class_name;       /* Keras-style class for the summary, "Conv2D" */
+    int post_act;                 /* 1: the model applies spec.act after forward */
+    /* Validate the spec against in_shape, fill L->out_shape, nparams, views,
+     * state_per_sample and scratch_floats (for max_batch samples). Messages
+     * name the layer: "layer 3 (dense): ...". */
+    advml_status (*setup)(advml_layer *L, advml_shape in_shape, int max_batch, advml_error *err);
+    /* Initialise the layer's parameters (params = its slice) from rng. */
+    void (*init)(advml_layer *L, float *params, advml_rng *rng);
+    /* z (B, out) = layer(in (B, in)); params = the layer's slice. */
+    void (*forward)(advml_layer *L, float *z, const float *in, const float *params, const advml_ctx *ctx);
+    /* dinp (B, in) += ..., dparams += ... from dz (B, out). dinp may be NULL
+     * (first layer: no input gradient needed). */
+    void (*backward)(advml_layer *L, float *dinp, float *dparams, const float *dz, const float *in,
+                     const float *params, const advml_ctx *ctx);
+} advml_layer_kind;
+
+/* The table (src/layer.c). NULL for an unknown type/name. */
+const advml_layer_kind *advml_layer_kind_of(advml_layer_type type);
+const advml_layer_kind *advml_layer_kind_by_name(const char *name, advml_layer_type *type);
+
+/* The kinds, each defined beside its kernels (src/conv2d.c, ...). */
+extern const advml_layer_kind advml_conv2d_kind;
+extern const advml_layer_kind advml_maxpool2d_kind;
+extern const advml_layer_kind advml_avgpool2d_kind;
+extern const advml_layer_kind advml_flatten_kind;
+extern const advml_layer_kind advml_dense_kind;
+extern const advml_layer_kind advml_dropout_kind;
+extern const advml_layer_kind advml_activation_kind;
+
+/* Initialisers shared by the kinds: fill w[0..n) with He-normal
+ * N(0, 2/fan_in) or Glorot-uniform U(+-sqrt(6/(fan_in+fan_out))). */
+void advml_init_he(float *w, size_t n, int fan_in, advml_rng *rng);
+void advml_init_glorot(float *w, size_t n, int fan_in, int fan_out, advml_rng *rng);
+/* He when act is ReLU-family, Glorot otherwise. */
+void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act act, advml_rng *rng);
+
+#endif

