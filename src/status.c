@@ -27,7 +27,12 @@ advml_status advml_error_prefix(advml_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+    size_t np = strnlen(prefix, sizeof prefix - 1);
+    memcpy(err->msg, prefix, np);
+    size_t room = sizeof err->msg - 1 - np;
+    size_t no = strnlen(old, room);
+    memcpy(err->msg + np, old, no);
+    err->msg[np + no] = '\0';
     return err->code;
 }
 
