@@ -157,7 +157,7 @@ advml_status advml_comm_agree(advml_comm *c, advml_status local, advml_error *er
     if (err) {
         err->code = (advml_status)code;
         if (c->rank != who || who != 0)
-            snprintf(err->msg, sizeof err->msg, "rank %d: %s", (int)who, msg);
+            snprintf(err->msg, sizeof err->msg, "rank %d: %.1000s", (int)who, msg);
     }
     return (advml_status)code;
 }
