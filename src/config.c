@@ -814,16 +814,21 @@ advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
 
 /* A float as the shortest decimal that reads back as the same float, so that
  * 1e-3f is written 0.001 rather than 0.0010000000474974513. */
-static json_t *jfloat(float f)
+double advml_float_shortest(float f)
 {
     char buf[64];
+    if (!isfinite(f))
+        return (double)f;
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        if ((float)strtod(buf, NULL) == f)
-            return json_real(strtod(buf, NULL));
+        double d = strtod(buf, NULL);
+        if ((float)d == f)
+            return d;
     }
-    return json_real((double)f);
+    return (double)f;
 }
+
+static json_t *jfloat(float f) { return json_real(advml_float_shortest(f)); }
 
 static json_t *jpair(const int v[2]) { return json_pack("[ii]", v[0], v[1]); }
 
@@ -929,7 +934,43 @@ char *advml_config_to_json(const advml_config *cfg)
     json_object_set_new(tr, "memory_budget_mb", json_real(t->memory_budget_mb));
     json_object_set_new(root, "training", tr);
 
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+    /* One section per line and one layer per line: readable in HDFView and h5dump. */
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    if (f) {
+        const size_t flags = JSON_REAL_PRECISION(9) | JSON_ENCODE_ANY;
+        const char *key;
+        json_t *v;
+        int first = 1;
+        fputs("{", f);
+        json_object_foreach(root, key, v) {
+            json_t *jk = json_string(key);
+            char *ks = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
+            json_decref(jk);
+            fprintf(f, "%s\n  %s: ", first ? "" : ",", ks ? ks : "\"?\"");
+            free(ks);
+            first = 0;
+            if (json_is_array(v) && !strcmp(key, "model")) {
+                fputs("[", f);
+                for (size_t i = 0; i < json_array_size(v); i++) {
+                    char *ls = json_dumps(json_array_get(v, i), flags);
+                    fprintf(f, "%s\n    %s", i ? "," : "", ls ? ls : "null");
+                    free(ls);
+                }
+                fputs("\n  ]", f);
+            } else {
+                char *vs = json_dumps(v, flags);
+                fputs(vs ? vs : "null", f);
+                free(vs);
+            }
+        }
+        fputs("\n}\n", f);
+        if (fclose(f) != 0) {
+            free(s);
+            s = NULL;
+        }
+    }
     json_decref(root);
     return s;
 }

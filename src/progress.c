@@ -138,7 +138,8 @@ void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics 
         ADD(" | test loss %.4f", m->test_loss);
     if (isfinite(m->test_accuracy))
         ADD(" acc %.2f%%", 100.0 * m->test_accuracy);
-    ADD(" | %.1f s, %.0f img/s", m->epoch_seconds, m->images_per_second);
+    ADD(m->epoch_seconds < 10 ? " | %.2f s, %.0f img/s" : " | %.1f s, %.0f img/s", m->epoch_seconds,
+        m->images_per_second);
 #undef ADD
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advml/config.h"
 #include "advml/h5io.h"
 #include "advml/version.h"
 
@@ -501,12 +502,12 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
         return s;
     const advml_optim_config *c = &o->cfg;
     if (!(s = advml_h5_attr_string(g, "kind", advml_optim_name(c->kind), err)) &&
-        !(s = advml_h5_attr_int64(g, "t", o->t, err)) && !(s = advml_h5_attr_double(g, "lr", c->lr, err)) &&
-        !(s = advml_h5_attr_double(g, "momentum", c->momentum, err)) &&
-        !(s = advml_h5_attr_double(g, "beta1", c->beta1, err)) &&
-        !(s = advml_h5_attr_double(g, "beta2", c->beta2, err)) && !(s = advml_h5_attr_double(g, "rho", c->rho, err)) &&
-        !(s = advml_h5_attr_double(g, "eps", c->eps, err)))
-        s = advml_h5_attr_double(g, "l2", c->l2, err);
+        !(s = advml_h5_attr_int64(g, "t", o->t, err)) && !(s = advml_h5_attr_double(g, "lr", advml_float_shortest(c->lr), err)) &&
+        !(s = advml_h5_attr_double(g, "momentum", advml_float_shortest(c->momentum), err)) &&
+        !(s = advml_h5_attr_double(g, "beta1", advml_float_shortest(c->beta1), err)) &&
+        !(s = advml_h5_attr_double(g, "beta2", advml_float_shortest(c->beta2), err)) && !(s = advml_h5_attr_double(g, "rho", advml_float_shortest(c->rho), err)) &&
+        !(s = advml_h5_attr_double(g, "eps", advml_float_shortest(c->eps), err)))
+        s = advml_h5_attr_double(g, "l2", advml_float_shortest(c->l2), err);
     H5Gclose(g);
     return s;
 }

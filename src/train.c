@@ -491,7 +491,7 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
             return s;
         if (t->has_test && (s = advml_trainer_evaluate(t, SPLIT_TEST, &em.test_loss, &em.test_accuracy, err)))
             return s;
-        em.learning_rate = t->opt.cfg.lr;
+        em.learning_rate = advml_float_shortest(t->opt.cfg.lr);
         em.epoch_seconds = t->ep_seconds;
         em.images_per_second = t->ep_seconds > 0 ? t->ep_samples / t->ep_seconds : NAN;
         t->last = em;
