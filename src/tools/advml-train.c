@@ -12,6 +12,7 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,9 +201,15 @@ static advml_status check_out(const char *out, const char *resume, advml_error *
         *slash = '\0';
     if (access(dir, F_OK) != 0)
         return advml_error_set(err, ADVML_ERR_IO, "--out %s: the directory %s does not exist", out, dir);
-    if (access(dir, W_OK | X_OK) != 0)
-        return advml_error_set(err, ADVML_ERR_IO, "--out %s: the directory %s is not writable (%s)", out, dir,
+    /* Probe by creating a file: access() says yes to root even on read-only mounts. */
+    char probe[ADVML_RUN_PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s/.advml-train-probe-%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return advml_error_set(err, ADVML_ERR_IO, "--out %s: cannot write in the directory %s (%s)", out, dir,
                                strerror(errno));
+    close(fd);
+    unlink(probe);
     char ckpt[ADVML_RUN_PATH_MAX];
     advml_run_ckpt_path(out, ckpt, sizeof ckpt);
     if (!resume) {
