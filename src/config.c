@@ -318,7 +318,7 @@ const char *advml_config_layer_name(advml_layer_type type)
 
 static const char *const keys_conv[] = {"type", "filters", "kernel", "stride", "padding", "activation",
                                         "alpha", "use_bias", "in_channels", NULL};
-static const char *const keys_pool[] = {"type", "pool", "stride", "padding", NULL};
+static const char *const keys_pool[] = {"type", "pool", "stride", NULL}; /* valid windows only */
 static const char *const keys_flatten[] = {"type", NULL};
 static const char *const keys_dense[] = {"type", "units", "activation", "alpha", "use_bias", "in_features", NULL};
 static const char *const keys_dropout[] = {"type", "rate", NULL};
@@ -856,7 +856,6 @@ static json_t *layer_json(const advml_layer_spec *L)
     case ADVML_LAYER_AVGPOOL2D:
         json_object_set_new(o, "pool", jpair(L->kernel));
         json_object_set_new(o, "stride", jpair(L->stride));
-        json_object_set_new(o, "padding", json_string(L->padding == ADVML_PAD_SAME ? "same" : "valid"));
         break;
     case ADVML_LAYER_DENSE:
         json_object_set_new(o, "units", json_integer(L->units));

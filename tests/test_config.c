@@ -178,6 +178,8 @@ static void t_layer_errors(void)
                  "model[0].fitlers: unknown key (did you mean \"filters\"?)", NULL);
     expect_error(M("{\"type\": \"conv2d\", \"units\": 4, \"kernel\": 3}"), ADVML_ERR_CONFIG,
                  "model[0].units: not a parameter of conv2d", "\"filters\"", NULL);
+    expect_error(M("{\"type\": \"maxpool2d\", \"pool\": 2, \"padding\": \"same\"}"), ADVML_ERR_CONFIG,
+                 "model[0].padding: not a parameter of maxpool2d", NULL);
     expect_error(M("{\"type\": \"maxpool2d\", \"kernel\": 2}"), ADVML_ERR_CONFIG,
                  "model[0].kernel: not a parameter of maxpool2d (pooling windows are given by \"pool\")", NULL);
     expect_error(M("{\"type\": \"Conv2D\", \"filters\": 4, \"kernel\": 3}"), ADVML_ERR_CONFIG,
