@@ -32,7 +32,7 @@ CONFIG = """{
   ],
   "loss": "categorical_crossentropy",
   "optimizer": {"name": "%s", "lr": %s},
-  "training": {"epochs": 2, "batch_size": 180, "seed": 5, "l2": 1e-4}
+  "training": {"epochs": 2, "batch_size": 180, "seed": 5, "l2": 1e-4%s}
 }
 """
 TOL_W = 2e-5
@@ -44,7 +44,7 @@ def main():
     d = common.tmpdir("ninv")
     try:
         for opt, lr in (("adam", "1e-3"), ("momentum", "0.05")):
-            cfg = common.write_config(os.path.join(d, "cnn_%s.json" % opt), CONFIG % (opt, lr))
+            cfg = common.write_config(os.path.join(d, "cnn_%s.json" % opt), CONFIG % (opt, lr, ""))
             runs = {}
             for n in (1, 2, 3, 4):
                 out = os.path.join(d, "%s_n%d.h5" % (opt, n))
@@ -73,6 +73,16 @@ def main():
                     common.check(np.array_equal(f["metrics/epoch/test_accuracy"][:], ref_acc),
                                  "%s: test accuracy on %d ranks equals 1 rank's" % (opt, n))
 
+            # Reading each step's samples from the file (memory budget 0) gives
+            # exactly what the in-memory copy gives.
+            disk_cfg = common.write_config(os.path.join(d, "disk_%s.json" % opt),
+                                           CONFIG % (opt, lr, ', "memory_budget_mb": 0'))
+            disk = os.path.join(d, "%s_disk.h5" % opt)
+            out = common.run_ok(["--config", disk_cfg, "--data", data, "--out", disk], np_=2)
+            common.check("(read from disk per step)" in out, "%s: memory budget 0 reads from disk" % opt)
+            diff = common.max_diff(common.params(runs[2][:-3] + ".ckpt.h5"), common.params(disk[:-3] + ".ckpt.h5"))
+            common.check(diff == 0.0, "%s: reading from disk gives the same weights as from memory" % opt)
+
             # The comparison is sensitive: a per-rank instead of a global batch
             # (what N=2 would give if B were per rank) changes the weights far
             # beyond the tolerance.
@@ -84,7 +94,7 @@ def main():
             common.check(diff > 100 * TOL_W, "%s: a different global batch gives clearly different weights" % opt)
 
         # A rank without samples: batch 3 on 4 ranks -> slices 0, 1, 1, 1.
-        cfg = common.write_config(os.path.join(d, "tiny.json"), CONFIG % ("adam", "1e-3"))
+        cfg = common.write_config(os.path.join(d, "tiny.json"), CONFIG % ("adam", "1e-3", ""))
         outs = {}
         for n in (1, 4):
             outs[n] = os.path.join(d, "tiny_n%d.h5" % n)
