@@ -29,7 +29,7 @@ def main():
     data = common.digits_h5()
     job = os.path.join(common.SRC, "jobs", "digits_cnn.json")
     args = ["--config", job, "--data", data, "--epochs", "2"]
-    env = {k: v for k, v in os.environ.items() if k != "ADVML_PROGRESS"}
+    env = {k: v for k, v in common.mpi_env().items() if k != "ADVML_PROGRESS"}
 
     # Logs (a pipe): one plain line per epoch, no carriage returns.
     rc, out, err = sh(["mpirun", "-np", "2", common.TRAIN] + args, env)

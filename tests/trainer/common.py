@@ -4,6 +4,7 @@ Environment (tests/CMakeLists.txt, ADVML_TEST_ENV): ADVML_BIN is the build
 directory, ADVML_SRC the source tree; Open MPI may run as root and
 oversubscribe. Every child process runs under a timeout, so no test can hang.
 """
+import atexit
 import os
 import shutil
 import subprocess
@@ -32,12 +33,26 @@ def check(cond, msg):
     print("ok: " + msg, flush=True)
 
 
+_SESSIONS = tempfile.mkdtemp(prefix="advml-ompi-")
+atexit.register(shutil.rmtree, _SESSIONS, True)
+
+
+def mpi_env(extra=None):
+    """The environment for one mpirun: its own Open MPI session directory, so
+    that mpiruns started at the same moment (ctest -j, the pool in
+    failures.py, other users) do not race creating /tmp/ompi.HOST.UID."""
+    e = dict(os.environ)
+    e["OMPI_MCA_orte_tmpdir_base"] = tempfile.mkdtemp(dir=_SESSIONS)
+    if extra:
+        e.update(extra)
+    return e
+
+
 def run(args, np_=None, timeout=120, env=None, cwd=None):
     """Run advml-train (under mpirun -np np_ when given) with a timeout.
     Returns (returncode, stdout, stderr); a timeout fails the test."""
     cmd = ([TRAIN] + list(args)) if np_ is None else (["mpirun", "-np", str(np_), TRAIN] + list(args))
-    e = dict(os.environ)
-    e.setdefault("ADVML_PROGRESS", "line")
+    e = mpi_env({"ADVML_PROGRESS": os.environ.get("ADVML_PROGRESS", "line")})
     if env:
         e.update(env)
     try:

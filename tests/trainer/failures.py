@@ -141,7 +141,7 @@ def main():
                                                                os.path.join(d, "nope.json")]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                               env=dict(os.environ, ADVML_PROGRESS="line"))
+                               env=common.mpi_env({"ADVML_PROGRESS": "line"}))
         except subprocess.TimeoutExpired:
             common.fail("a failure on rank 1 hung the run")
         common.check(p.returncode == 3 and p.stderr.count("advml-train: error: rank 1:") == 1 and

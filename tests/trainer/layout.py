@@ -117,7 +117,7 @@ def main():
 
         # Readable while training: poll the run file as fast as h5py opens it.
         live = os.path.join(d, "live.h5")
-        env = dict(os.environ, ADVML_PROGRESS="none")
+        env = common.mpi_env({"ADVML_PROGRESS": "none"})
         proc = subprocess.Popen(["mpirun", "-np", "2", common.TRAIN, "--config", cfg, "--data", data, "--epochs", "4",
                                  "--out", live], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         seen, opened, t_end = set(), 0, time.time() + 240
