@@ -192,6 +192,43 @@ static void t_forward_reference(void)
             }
 }
 
+/* Values from PyTorch 1.13 nn.RNN(3, 3, batch_first=True, nonlinearity=...)
+ * in float64 with weight_ih_l0[k] = 0.4 sin(1 + k), weight_hh_l0[k] =
+ * 0.3 cos(0.5 + 2k), bias_ih_l0[k] = 0.2 sin(3k), bias_hh_l0[k] = 0.1 cos(k)
+ * (flat index k, each value rounded to float), x[k] = sin(0.7k + 0.3)
+ * (N=2, T=4, F=3), h0[k] = 0.5 cos(1.3k); output = every h_t. Confirms
+ * U = weight_ih_l0, W = weight_hh_l0, b = bias_ih_l0 + bias_hh_l0. */
+static void t_matches_pytorch(void)
+{
+    static const float tanh_ref[24] = {
+        0.59675424f, -0.25181379f, 0.60585926f, 0.45203651f, 0.06400644f, 0.07324941f,
+        -0.44018883f, 0.70099425f, -0.57340374f, 0.31124199f, -0.55293499f, 0.37861562f,
+        0.11364074f, -0.26956131f, -0.24773260f, -0.42881141f, 0.70257053f, -0.56888227f,
+        0.32089187f, -0.55672618f, 0.38672339f, 0.44591357f, 0.09278518f, 0.04516906f};
+    static const float relu_ref[24] = {
+        0.68809103f, 0.00000000f, 0.70235309f, 0.44467966f, 0.03160919f, 0.05357600f,
+        0.00000000f, 0.87575501f, 0.00000000f, 0.35954676f, 0.00000000f, 0.39077333f,
+        0.11413376f, 0.00000000f, 0.00000000f, 0.00000000f, 0.78847757f, 0.00000000f,
+        0.38891370f, 0.00000000f, 0.40728011f, 0.36239114f, 0.00950224f, 0.00195105f};
+    float x[24], h0[6], U[9], W[9], b[3], out[24], state[24], scratch[256];
+    for (int k = 0; k < 24; k++)
+        x[k] = (float)sin(0.7 * k + 0.3);
+    for (int k = 0; k < 6; k++)
+        h0[k] = (float)(0.5 * cos(1.3 * k));
+    for (int k = 0; k < 9; k++) {
+        U[k] = (float)(0.4 * sin(1.0 + k));
+        W[k] = (float)(0.3 * cos(0.5 + 2 * k));
+    }
+    for (int k = 0; k < 3; k++)
+        b[k] = (float)(0.2 * sin(3.0 * k)) + (float)(0.1 * cos((double)k));
+    advml_seq_dims d = {2, 4, 3, 3, 1};
+    CU_ASSERT_FATAL(advml_rnn_scratch_floats(&d) <= 256 && advml_rnn_state_floats(&d) <= 24);
+    advml_rnn_forward(out, state, scratch, x, h0, U, W, b, ADVML_ACT_TANH, &d);
+    CU_ASSERT(advml_max_abs_diff(out, tanh_ref, 24) < 2e-6);
+    advml_rnn_forward(out, state, scratch, x, h0, U, W, b, ADVML_ACT_RELU, &d);
+    CU_ASSERT(advml_max_abs_diff(out, relu_ref, 24) < 2e-6);
+}
+
 /* Gradient step h and tolerance (see the comment in gradcheck_case). */
 #define GC_H 1e-2
 #define GC_FLOOR 1e-2
@@ -476,6 +513,7 @@ static void reg(void)
     static const advml_test_case c[] = {
         {"hand-computed 2-step example", t_hand_example},
         {"forward = double-precision reference", t_forward_reference},
+        {"forward = PyTorch nn.RNN (tanh, relu)", t_matches_pytorch},
         {"gradcheck tanh (x, h0, U, W, b; both return modes)", t_gradcheck_tanh},
         {"gradcheck relu (x, h0, U, W, b; both return modes)", t_gradcheck_relu},
         {"gradcheck T=12", t_gradcheck_long},
