@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 size_t advml_gru_state_floats(const advml_seq_dims *d)
 {
@@ -15,9 +14,52 @@ size_t advml_gru_state_floats(const advml_seq_dims *d)
 size_t advml_gru_scratch_floats(const advml_seq_dims *d)
 {
     const size_t TN = (size_t)d->T * d->N, NH = (size_t)d->N * d->H;
-    size_t fwd = TN * d->F + 3 * NH;                   /* xt, rh */
-    size_t bwd = 2 * TN * 3 * d->H + NH + TN * d->F;   /* dgx, dgh, dh, xt */
+    size_t fwd = TN * d->F + 3 * NH + d->H;            /* xt, rh, zeros */
+    size_t bwd = 2 * TN * 3 * d->H + NH + d->H + TN * d->F; /* dgx, dgh, dh, zeros, xt */
     return fwd > bwd ? fwd : bwd;
+}
+
+/* One sample's step of the forward: g (4H) holds A = W_ih x (without
+ * b_ih) in its first 3H and receives [r z n R_n]; R (3H) = W_hh h_{t-1}
+ * (without b_hh); hp (H) = h_{t-1}; h (H) receives h_t. A function of its
+ * own so that the restrict parameters let the loop over H vectorise. */
+static inline void gru_cell_forward(float *restrict g, const float *restrict R,
+                                    const float *restrict b_ih, const float *restrict b_hh,
+                                    const float *restrict hp, float *restrict h, int H)
+{
+    for (int j = 0; j < H; j++) {
+        float r = advml_rnn_sigmoidf(g[j] + b_ih[j] + R[j] + b_hh[j]);  /* r = sigmoid(W_ir x + b_ir + W_hr h + b_hr) */
+        float z = advml_rnn_sigmoidf(g[H + j] + b_ih[H + j] + R[H + j] + b_hh[H + j]); /* z = sigmoid(W_iz x + b_iz + W_hz h + b_hz) */
+        float rn = R[2 * H + j] + b_hh[2 * H + j];                        /* R_n = W_hn h + b_hn */
+        float n = advml_rnn_tanhf(g[2 * H + j] + b_ih[2 * H + j] + r * rn); /* n = tanh(W_in x + b_in + r R_n) */
+        g[j] = r;
+        g[H + j] = z;
+        g[2 * H + j] = n;
+        g[3 * H + j] = rn;                                                /* kept for backward */
+        h[j] = (1.0f - z) * n + z * hp[j];                                /* h_t = (1 - z) n + z h_{t-1} */
+    }
+}
+
+/* One sample's step of backward: from dh (H) = dL/dh_t, the saved
+ * g = [r z n R_n] (4H) and hp = h_{t-1}, write dA (3H) = dL/d(W_ih x + b_ih)
+ * and dR (3H) = dL/d(W_hh h + b_hh), and replace dh by the direct part of
+ * dL/dh_{t-1}, dh z (the caller adds dR @ W_hh). */
+static inline void gru_cell_backward(float *restrict dA, float *restrict dR, float *restrict dh,
+                                     const float *restrict g, const float *restrict hp, int H)
+{
+    for (int j = 0; j < H; j++) {
+        float r = g[j], z = g[H + j], n = g[2 * H + j], rn = g[3 * H + j];
+        float dn = dh[j] * (1.0f - z) * (1.0f - n * n);   /* dA_n = dh (1 - z) (1 - n^2) */
+        float dz = dh[j] * (hp[j] - n) * z * (1.0f - z);  /* dA_z = dR_z = dh (h_{t-1} - n) z (1 - z) */
+        float dr = dn * rn * r * (1.0f - r);              /* dA_r = dR_r = dA_n R_n r (1 - r) */
+        dA[j] = dr;
+        dA[H + j] = dz;
+        dA[2 * H + j] = dn;
+        dR[j] = dr;
+        dR[H + j] = dz;
+        dR[2 * H + j] = dn * r;                           /* dR_n = dA_n r */
+        dh[j] *= z;                                       /* dh_{t-1} = dh z + dR @ W_hh */
+    }
 }
 
 void advml_gru_forward(float *out, float *state, float *scratch, const float *x, const float *h0,
@@ -32,8 +74,8 @@ void advml_gru_forward(float *out, float *state, float *scratch, const float *x,
     float *gs = hs + TN * H;    /* (T, N, 4H) [A_r A_z A_n .], then [r z n R_n] in place */
     float *xt = scratch;        /* (T, N, F) x time-major */
     float *rh = xt + TN * F;    /* (N, 3H) R = W_hh h_{t-1} (without b_hh) */
-    const float *bir = b_ih, *biz = b_ih + H, *bin = b_ih + 2 * H;
-    const float *bhr = b_hh, *bhz = b_hh + H, *bhn = b_hh + 2 * H;
+    float *zeros = rh + 3 * NH; /* (H) h_{-1} when h0 is NULL */
+    memset(zeros, 0, (size_t)H * sizeof(float));
     advml_rnn_to_time_major(xt, x, N, T, F);
     /* A (T*N, 3H) = x (T*N, F) @ W_ih^T into the first 3H of each 4H row: every step at once */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * N, H3, F, 1.0f, xt, F, w_ih, F, 0.0f,
@@ -45,25 +87,10 @@ void advml_gru_forward(float *out, float *state, float *scratch, const float *x,
                         0.0f, rh, H3);
         else
             memset(rh, 0, 3 * NH * sizeof(float));
-        for (int n = 0; n < N; n++) {
-            float *r = gs + ((size_t)t * N + n) * G, *z = r + H, *nn = r + 2 * H, *rn = r + 3 * H;
-            const float *Rr = rh + (size_t)n * H3, *Rz = Rr + H, *Rn = Rr + 2 * H;
-            float *h = hs + (size_t)t * NH + (size_t)n * H;
-            for (int j = 0; j < H; j++) {
-                r[j] = sigmoidf(r[j] + bir[j] + Rr[j] + bhr[j]); /* r = sigmoid(W_ir x + b_ir + W_hr h + b_hr) */
-                z[j] = sigmoidf(z[j] + biz[j] + Rz[j] + bhz[j]); /* z = sigmoid(W_iz x + b_iz + W_hz h + b_hz) */
-                rn[j] = Rn[j] + bhn[j];                          /* R_n = W_hn h + b_hn (kept for backward) */
-                nn[j] = tanhf(nn[j] + bin[j] + r[j] * rn[j]);    /* n = tanh(W_in x + b_in + r R_n) */
-            }
-            if (hp) {
-                const float *hpn = hp + (size_t)n * H;
-                for (int j = 0; j < H; j++)
-                    h[j] = (1.0f - z[j]) * nn[j] + z[j] * hpn[j]; /* h_t = (1 - z) n + z h_{t-1} */
-            } else {
-                for (int j = 0; j < H; j++)
-                    h[j] = (1.0f - z[j]) * nn[j];                 /* h_t = (1 - z) n (h_{-1} = 0) */
-            }
-        }
+        for (int n = 0; n < N; n++)
+            gru_cell_forward(gs + ((size_t)t * N + n) * G, rh + (size_t)n * H3, b_ih, b_hh,
+                             hp ? hp + (size_t)n * H : zeros, hs + (size_t)t * NH + (size_t)n * H,
+                             H);
     }
     advml_rnn_write_output(out, hs, d);
 }
@@ -81,31 +108,16 @@ void advml_gru_backward(float *dx, float *dh0, float *dw_ih, float *dw_hh, float
     float *dgx = scratch;        /* (T, N, 3H) dL/dA_t (input-side pre-activations) */
     float *dgh = dgx + TN * H3;  /* (T, N, 3H) dL/dR_t (recurrent-side, with b_hh) */
     float *dh = dgh + TN * H3;   /* (N, H) dL/dh_t, running backwards */
-    float *xt = dh + NH;         /* (T, N, F) x time-major, later dL/dx time-major */
-    memset(dh, 0, NH * sizeof(float));
+    float *zeros = dh + NH;      /* (H) h_{-1} when h0 is NULL */
+    float *xt = zeros + H;       /* (T, N, F) x time-major, later dL/dx time-major */
+    memset(dh, 0, (NH + H) * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
         advml_rnn_add_output_grad(dh, dout, t, d); /* dh_t += dL/dout_t */
         const float *hp = t ? hs + (size_t)(t - 1) * NH : h0;
         for (int n = 0; n < N; n++) {
             const size_t row = (size_t)t * N + n;
-            const float *r = gs + row * G, *z = r + H, *nn = r + 2 * H, *rn = r + 3 * H;
-            float *dar = dgx + row * H3, *daz = dar + H, *dan = dar + 2 * H;
-            float *drr = dgh + row * H3, *drz = drr + H, *drn = drr + 2 * H;
-            float *dhn = dh + (size_t)n * H;
-            const float *hpn = hp ? hp + (size_t)n * H : NULL;
-            for (int j = 0; j < H; j++) {
-                float hprev = hpn ? hpn[j] : 0.0f;
-                float dn = dhn[j] * (1.0f - z[j]) * (1.0f - nn[j] * nn[j]); /* dA_n = dh (1 - z) (1 - n^2) */
-                float dz = dhn[j] * (hprev - nn[j]) * z[j] * (1.0f - z[j]); /* dz_pre = dh (h_{t-1} - n) z (1 - z) */
-                float dr = dn * rn[j] * r[j] * (1.0f - r[j]);             /* dr_pre = dA_n R_n r (1 - r) */
-                dar[j] = dr;
-                daz[j] = dz;
-                dan[j] = dn;
-                drr[j] = dr;
-                drz[j] = dz;
-                drn[j] = dn * r[j];                                       /* dR_n = dA_n r */
-                dhn[j] *= z[j];                                           /* dh_{t-1} = dh z + dR @ W_hh */
-            }
+            gru_cell_backward(dgx + row * H3, dgh + row * H3, dh + (size_t)n * H, gs + row * G,
+                              hp ? hp + (size_t)n * H : zeros, H);
         }
         float *dght = dgh + (size_t)t * N * H3;
         if (t > 0) /* dh_{t-1} += dR_t (N, 3H) @ W_hh (3H, H) */

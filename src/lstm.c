@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 size_t advml_lstm_state_floats(const advml_seq_dims *d)
 {
@@ -15,9 +14,54 @@ size_t advml_lstm_state_floats(const advml_seq_dims *d)
 size_t advml_lstm_scratch_floats(const advml_seq_dims *d)
 {
     const size_t TN = (size_t)d->T * d->N, NH = (size_t)d->N * d->H;
-    size_t fwd = TN * d->F;                          /* xt */
-    size_t bwd = TN * 4 * d->H + 2 * NH + TN * d->F; /* dg, dh, dc, xt */
+    size_t fwd = TN * d->F + d->H;                   /* xt, zeros */
+    size_t bwd = TN * 4 * d->H + 2 * NH + d->H + TN * d->F; /* dg, dh, dc, zeros, xt */
     return fwd > bwd ? fwd : bwd;
+}
+
+/* One sample's step of the forward: g (4H) holds the pre-activations
+ * W_ih x + W_hh h_{t-1} (without bias) and receives the gate values
+ * [i f g o]; c, tc, h (H) receive c_t, tanh(c_t), h_t; cp (H) is c_{t-1}.
+ * A function of its own so that the restrict parameters let one loop over
+ * the H units vectorise. */
+static inline void lstm_cell_forward(float *restrict g, const float *restrict b,
+                                     const float *restrict cp, float *restrict c,
+                                     float *restrict tc, float *restrict h, int H)
+{
+    for (int j = 0; j < H; j++) {
+        float i = advml_rnn_sigmoidf(g[j] + b[j]);              /* i = sigmoid(W_ii x + W_hi h + b_i) */
+        float f = advml_rnn_sigmoidf(g[H + j] + b[H + j]);      /* f = sigmoid(W_if x + W_hf h + b_f) */
+        float gg = advml_rnn_tanhf(g[2 * H + j] + b[2 * H + j]); /* g = tanh(W_ig x + W_hg h + b_g) */
+        float o = advml_rnn_sigmoidf(g[3 * H + j] + b[3 * H + j]); /* o = sigmoid(W_io x + W_ho h + b_o) */
+        float cv = f * cp[j] + i * gg;                          /* c_t = f c_{t-1} + i g */
+        float tcv = advml_rnn_tanhf(cv);
+        g[j] = i;
+        g[H + j] = f;
+        g[2 * H + j] = gg;
+        g[3 * H + j] = o;
+        c[j] = cv;
+        tc[j] = tcv;                                            /* tanh(c_t) */
+        h[j] = o * tcv;                                         /* h_t = o tanh(c_t) */
+    }
+}
+
+/* One sample's step of backward: from dh (H) = dL/dh_t and dc (H) = dL/dc_t
+ * from later steps, the gate values g = [i f g o] (4H), tc = tanh(c_t) and
+ * cp = c_{t-1}, write dg (4H) = dL/dG_t and replace dc by dL/dc_{t-1} (the
+ * part through c_t; dh_{t-1} comes from the caller's GEMM). */
+static inline void lstm_cell_backward(float *restrict dg, const float *restrict dh,
+                                      float *restrict dc, const float *restrict g,
+                                      const float *restrict tc, const float *restrict cp, int H)
+{
+    for (int j = 0; j < H; j++) {
+        float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
+        float dcv = dc[j] + dh[j] * o * (1.0f - tc[j] * tc[j]); /* dc_t += dh o (1 - tanh^2 c) */
+        dg[j] = dcv * gg * i * (1.0f - i);                     /* dG_i = dc g i (1 - i) */
+        dg[H + j] = dcv * cp[j] * f * (1.0f - f);              /* dG_f = dc c_{t-1} f (1 - f) */
+        dg[2 * H + j] = dcv * i * (1.0f - gg * gg);            /* dG_g = dc i (1 - g^2) */
+        dg[3 * H + j] = dh[j] * tc[j] * o * (1.0f - o);        /* dG_o = dh tanh(c) o (1 - o) */
+        dc[j] = dcv * f;                                       /* dc_{t-1} = dc f */
+    }
 }
 
 void advml_lstm_forward(float *out, float *state, float *scratch, const float *x, const float *h0,
@@ -33,7 +77,8 @@ void advml_lstm_forward(float *out, float *state, float *scratch, const float *x
     float *tcs = cs + TNH;  /* (T, N, H) tanh(c_t) */
     float *gs = tcs + TNH;  /* (T, N, 4H) pre-activations, then [i f g o] in place */
     float *xt = scratch;    /* (T, N, F) x time-major */
-    const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
+    float *zeros = xt + (size_t)T * N * F; /* (H) c_{-1} when c0 is NULL */
+    memset(zeros, 0, (size_t)H * sizeof(float));
     advml_rnn_to_time_major(xt, x, N, T, F);
     /* G (T*N, 4H) = x (T*N, F) @ W_ih^T : the input projection of every step at once */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * N, G, F, 1.0f, xt, F, w_ih, F, 0.0f,
@@ -46,27 +91,9 @@ void advml_lstm_forward(float *out, float *state, float *scratch, const float *x
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, G, H, 1.0f, hp, H, w_hh, H,
                         1.0f, gt, G);
         for (int n = 0; n < N; n++) {
-            float *gi = gt + (size_t)n * G, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
-            float *c = cs + (size_t)t * NH + (size_t)n * H;
-            float *tc = tcs + (size_t)t * NH + (size_t)n * H;
-            float *h = hs + (size_t)t * NH + (size_t)n * H;
-            const float *cpn = cp ? cp + (size_t)n * H : NULL;
-            for (int j = 0; j < H; j++) {
-                gi[j] = sigmoidf(gi[j] + bi[j]);  /* i = sigmoid(W_ii x + W_hi h + b_i) */
-                gf[j] = sigmoidf(gf[j] + bf[j]);  /* f = sigmoid(W_if x + W_hf h + b_f) */
-                gg[j] = tanhf(gg[j] + bg[j]);     /* g = tanh(W_ig x + W_hg h + b_g) */
-                go[j] = sigmoidf(go[j] + bo[j]);  /* o = sigmoid(W_io x + W_ho h + b_o) */
-            }
-            if (cpn)
-                for (int j = 0; j < H; j++)
-                    c[j] = gf[j] * cpn[j] + gi[j] * gg[j]; /* c_t = f c_{t-1} + i g */
-            else
-                for (int j = 0; j < H; j++)
-                    c[j] = gi[j] * gg[j];                  /* c_t = i g (c_{-1} = 0) */
-            for (int j = 0; j < H; j++) {
-                tc[j] = tanhf(c[j]);                       /* tanh(c_t) */
-                h[j] = go[j] * tc[j];                      /* h_t = o tanh(c_t) */
-            }
+            const size_t k = (size_t)t * NH + (size_t)n * H;
+            lstm_cell_forward(gt + (size_t)n * G, bias, cp ? cp + (size_t)n * H : zeros, cs + k,
+                              tcs + k, hs + k, H);
         }
     }
     advml_rnn_write_output(out, hs, d);
@@ -85,26 +112,16 @@ void advml_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float 
     float *dg = scratch;         /* (T, N, 4H) dL/dG_t (gate pre-activations) */
     float *dh = dg + TN * G;     /* (N, H) dL/dh_t, running backwards */
     float *dc = dh + NH;         /* (N, H) dL/dc_t from the steps after t */
-    float *xt = dc + NH;         /* (T, N, F) x time-major, later dL/dx time-major */
-    memset(dh, 0, 2 * NH * sizeof(float));
+    float *zeros = dc + NH;      /* (H) c_{-1} when c0 is NULL */
+    float *xt = zeros + H;       /* (T, N, F) x time-major, later dL/dx time-major */
+    memset(dh, 0, (2 * NH + H) * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
         advml_rnn_add_output_grad(dh, dout, t, d); /* dh_t += dL/dout_t */
         const float *cp = t ? cs + (size_t)(t - 1) * NH : c0;
         for (int n = 0; n < N; n++) {
             const size_t row = (size_t)t * N + n;
-            const float *i = gs + row * G, *f = i + H, *g = i + 2 * H, *o = i + 3 * H;
-            const float *tc = tcs + row * H;
-            const float *cpn = cp ? cp + (size_t)n * H : NULL;
-            float *di = dg + row * G, *df = di + H, *dgg = di + 2 * H, *dO = di + 3 * H;
-            float *dhn = dh + (size_t)n * H, *dcn = dc + (size_t)n * H;
-            for (int j = 0; j < H; j++) {
-                float dcv = dcn[j] + dhn[j] * o[j] * (1.0f - tc[j] * tc[j]); /* dc_t += dh o (1 - tanh^2 c) */
-                dO[j] = dhn[j] * tc[j] * o[j] * (1.0f - o[j]);   /* dG_o = dh tanh(c) o (1 - o) */
-                di[j] = dcv * g[j] * i[j] * (1.0f - i[j]);       /* dG_i = dc g i (1 - i) */
-                dgg[j] = dcv * i[j] * (1.0f - g[j] * g[j]);      /* dG_g = dc i (1 - g^2) */
-                df[j] = cpn ? dcv * cpn[j] * f[j] * (1.0f - f[j]) : 0.0f; /* dG_f = dc c_{t-1} f (1 - f) */
-                dcn[j] = dcv * f[j];                             /* dc_{t-1} = dc f */
-            }
+            lstm_cell_backward(dg + row * G, dh + (size_t)n * H, dc + (size_t)n * H, gs + row * G,
+                               tcs + row * H, cp ? cp + (size_t)n * H : zeros, H);
         }
         float *dgt = dg + (size_t)t * N * G;
         if (t > 0) /* dh_{t-1} = dG_t (N, 4H) @ W_hh (4H, H) */

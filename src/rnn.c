@@ -220,7 +220,7 @@ void advml_rnn_forward(float *out, float *state, float *scratch, const float *x,
             for (int n = 0; n < N; n++) {
                 float *r = a + (size_t)n * H;
                 for (int j = 0; j < H; j++)
-                    r[j] = tanhf(r[j] + b[j]); /* h_t = tanh(U x_t + W h_{t-1} + b) */
+                    r[j] = advml_rnn_tanhf(r[j] + b[j]); /* h_t = tanh(U x_t + W h_{t-1} + b) */
             }
         }
     }

@@ -64,6 +64,44 @@ static void t_hand_example(void)
     ADVML_CHECK_CLOSE(dh0[1], 0.2 * 0.08274779 - 0.4 * 0.01038624, 1e-6);
 }
 
+/* The inline exp/sigmoid/tanh of the gate loops against libm in double, over
+ * [-88, 88] in steps of ~4.4e-4 and near 0, plus saturation and NaN. */
+static void t_inline_math(void)
+{
+    double e_exp = 0.0, e_sig = 0.0, e_tanh_rel = 0.0, e_tanh_abs = 0.0;
+    for (int i = -200000; i <= 200000; i++) {
+        float x = (float)(i * 4.4e-4);
+        double ex = exp((double)x), sg = 1.0 / (1.0 + exp(-(double)x)), th = tanh((double)x);
+        if (x > -87.3f)
+            e_exp = fmax(e_exp, fabs(advml_rnn_expf(x) - ex) / ex);
+        e_sig = fmax(e_sig, fabs(advml_rnn_sigmoidf(x) - sg) / sg);
+        e_tanh_abs = fmax(e_tanh_abs, fabs(advml_rnn_tanhf(x) - th));
+        if (x != 0.0f)
+            e_tanh_rel = fmax(e_tanh_rel, fabs(advml_rnn_tanhf(x) - th) / fabs(th));
+    }
+    for (int i = 1; i < 20000; i++) { /* tiny arguments: tanh x ~ x, relative accuracy kept */
+        float x = (float)(i * 1e-6);
+        double th = tanh((double)x);
+        e_tanh_rel = fmax(e_tanh_rel, fabs(advml_rnn_tanhf(-x) + th) / th);
+    }
+    if (e_exp > 4e-7 || e_sig > 4e-7 || e_tanh_rel > 4e-7 || e_tanh_abs > 2e-7)
+        fprintf(stderr, "  inline math: exp %.3g sigmoid %.3g tanh rel %.3g abs %.3g\n", e_exp,
+                e_sig, e_tanh_rel, e_tanh_abs);
+    CU_ASSERT(e_exp <= 4e-7);
+    CU_ASSERT(e_sig <= 4e-7);
+    CU_ASSERT(e_tanh_rel <= 4e-7);
+    CU_ASSERT(e_tanh_abs <= 2e-7);
+    /* saturation: no inf/NaN from finite inputs, exact limits */
+    CU_ASSERT(advml_rnn_sigmoidf(-200.0f) >= 0.0f && advml_rnn_sigmoidf(-200.0f) < 1e-37f);
+    CU_ASSERT(advml_rnn_sigmoidf(200.0f) == 1.0f);
+    CU_ASSERT(advml_rnn_tanhf(200.0f) == 1.0f && advml_rnn_tanhf(-200.0f) == -1.0f);
+    CU_ASSERT(advml_rnn_tanhf(0.0f) == 0.0f);
+    CU_ASSERT(isfinite(advml_rnn_expf(1e30f)) && advml_rnn_expf(-1e30f) >= 0.0f);
+    /* NaN propagates (the trainer's non-finite check must see it) */
+    CU_ASSERT(isnan(advml_rnn_expf(NAN)) && isnan(advml_rnn_sigmoidf(NAN)) &&
+              isnan(advml_rnn_tanhf(NAN)));
+}
+
 /* ---- a random problem and its double-precision reference --------------------- */
 
 typedef struct rnn_case {
@@ -512,6 +550,7 @@ static void reg(void)
 {
     static const advml_test_case c[] = {
         {"hand-computed 2-step example", t_hand_example},
+        {"inline exp/sigmoid/tanh vs libm", t_inline_math},
         {"forward = double-precision reference", t_forward_reference},
         {"forward = PyTorch nn.RNN (tanh, relu)", t_matches_pytorch},
         {"gradcheck tanh (x, h0, U, W, b; both return modes)", t_gradcheck_tanh},

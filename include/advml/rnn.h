@@ -31,6 +31,7 @@
 #define ADVML_RNN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "advml/activation.h"
 #include "advml/layer.h"
 #include "advml/rng.h"
@@ -74,6 +75,47 @@ void advml_rnn_backward(float *dx, float *dh0, float *dU, float *dW, float *db, 
 extern const advml_layer_kind advml_rnn_kind;
 
 /* ---- helpers shared by the recurrent kinds -------------------------------- */
+
+/* Branch-free float exp, sigmoid and tanh for the gate loops. libm's expf
+ * and tanhf are scalar calls that keep a loop over H units from being
+ * vectorised (and cost most of an LSTM step); these inline forms vectorise
+ * (AVX2/AVX-512 with -O3 -march=native). Cephes polynomials; no libm
+ * call, so the same results wherever the build flags are the same.
+ * test_rnn checks them against libm in double: relative error below 4e-7
+ * (measured 1.5e-7) for exp, sigmoid and tanh. exp's argument is clamped to
+ * [-87.3, 88] (2^n stays a normal float), so sigmoid and tanh saturate
+ * cleanly; NaN propagates. */
+static inline float advml_rnn_expf(float x)
+{
+    union { float f; uint32_t u; } t, s;
+    x = x < -87.3f ? -87.3f : x;                          /* keep 2^n a normal float; */
+    x = x > 88.0f ? 88.0f : x;                            /* NaN passes through */
+    t.f = x * 1.44269504088896341f + 12582912.0f;         /* 1.5*2^23: n = round(x / ln2) in the low bits */
+    float n = t.f - 12582912.0f;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;  /* x - n ln2, ln2 split in two */
+    float p = 1.9875691500e-4f;                           /* e^r on [-ln2/2, ln2/2] (Cephes expf) */
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    s.u = (t.u - 0x4b400000u + 127u) << 23;               /* 2^n */
+    return p * s.f;
+}
+
+static inline float advml_rnn_sigmoidf(float x) { return 1.0f / (1.0f + advml_rnn_expf(-x)); }
+
+static inline float advml_rnn_tanhf(float x)
+{
+    float ax = x < 0.0f ? -x : x;
+    float z = x * x;                                      /* |x| < 0.625: odd polynomial (Cephes tanhf) */
+    float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                    1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+    float big = 1.0f - 2.0f / (advml_rnn_expf(2.0f * ax) + 1.0f); /* tanh|x| = 1 - 2 / (e^{2|x|} + 1) */
+    big = x < 0.0f ? -big : big;
+    return ax < 0.625f ? small : big;
+}
 
 /* dst (T, N, F) = src (N, T, F) (swap the first two axes). */
 void advml_rnn_to_time_major(float *dst, const float *src, int N, int T, int F);
