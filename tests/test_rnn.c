@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "advml/rnn.h"
+#include "advml/model.h"
 #include "testutil.h"
 
 /* ---- hand-computed example ------------------------------------------------------
@@ -546,6 +547,118 @@ static void t_kind_matches_ops(void)
     }
 }
 
+/* ---- through the model (src/model.c) and the kind table ------------------------ */
+
+typedef struct model_gc {
+    advml_model *m;
+    const float *x, *y;
+    advml_ctx ctx;
+} model_gc;
+
+static double model_loss(void *p)
+{
+    model_gc *g = p;
+    advml_model_forward(g->m, g->x, &g->ctx);
+    return advml_model_loss(g->m, g->y, g->ctx.B);
+}
+
+static advml_layer_spec layer_spec(advml_layer_type type, int units, int rs)
+{
+    advml_layer_spec s = advml_layer_spec_default(type);
+    s.units = units;
+    s.return_sequences = rs;
+    return s;
+}
+
+/* Build spec for batches of B, initialise from seed (biases then drawn away
+ * from zero so every path carries gradient), and check the gradient of the
+ * MSE loss sum with respect to every parameter by central differences (same
+ * h and tolerance as the op checks: the model is smooth, tanh/sigmoid only). */
+static void model_gradcheck(advml_model_spec *spec, int B, uint64_t seed, const char *label)
+{
+    advml_model m;
+    advml_error err = {0};
+    advml_status st = advml_model_build(&m, spec, B, &err);
+    if (st != ADVML_OK)
+        fprintf(stderr, "  build failed: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(st, ADVML_OK);
+    advml_model_init_params(&m, seed);
+    advml_rng rng;
+    advml_rng_seed(&rng, seed + 1);
+    for (int v = 0; v < m.nviews; v++)
+        if (!m.views[v].decay)
+            advml_test_fill_uniform(m.params + m.views[v].offset, m.views[v].size, -0.3f, 0.3f,
+                                    &rng);
+    const size_t nin = (size_t)B * advml_shape_size(&spec->input);
+    const size_t ny = (size_t)B * advml_model_target_size(&m);
+    float *x = falloc(nin), *y = falloc(ny), *grad = falloc(m.nparams);
+    advml_test_fill_uniform(x, nin, -1.0f, 1.0f, &rng);
+    advml_test_fill_uniform(y, ny, -0.5f, 0.5f, &rng);
+    model_gc g = {&m, x, y, {.B = B, .training = 1}};
+    advml_model_zero_grads(&m);
+    advml_model_forward(&m, x, &g.ctx);
+    advml_model_backward(&m, x, y, &g.ctx);
+    memcpy(grad, m.grads, m.nparams * sizeof(float));
+    double e = advml_gradcheck(label, m.params, grad, m.nparams, model_loss, &g, GC_H, GC_FLOOR,
+                               GC_TOL, NULL);
+    CU_ASSERT(e <= GC_TOL);
+    free(x);
+    free(y);
+    free(grad);
+    advml_model_free(&m);
+}
+
+static void t_table(void)
+{
+    advml_layer_type type = ADVML_LAYER_DENSE;
+    CU_ASSERT(advml_layer_kind_of(ADVML_LAYER_RNN) == &advml_rnn_kind);
+    CU_ASSERT(advml_layer_kind_by_name("rnn", &type) == &advml_rnn_kind);
+    CU_ASSERT_EQUAL(type, ADVML_LAYER_RNN);
+    CU_ASSERT(advml_layer_spec_default(ADVML_LAYER_RNN).act == ADVML_ACT_TANH);
+}
+
+/* The course's two RNN models build with the parameter counts of their
+ * frameworks (one bias per unit: PyTorch's nn.RNN has two, 64 more). */
+static void t_model_course(void)
+{
+    advml_error err = {0};
+    advml_model m;
+    /* Keras noisy sine: (1, 4) -> SimpleRNN 32 relu -> dense 8 relu -> dense 1: 1457 */
+    advml_model_spec k = {.input = advml_shape2(1, 4), .loss = ADVML_LOSS_MSE};
+    k.layers[k.nlayers] = layer_spec(ADVML_LAYER_RNN, 32, 0);
+    k.layers[k.nlayers++].act = ADVML_ACT_RELU;
+    k.layers[k.nlayers] = layer_spec(ADVML_LAYER_DENSE, 8, 0);
+    k.layers[k.nlayers++].act = ADVML_ACT_RELU;
+    k.layers[k.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 1, 0);
+    CU_ASSERT_EQUAL_FATAL(advml_model_build(&m, &k, 16, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(m.layers[0].nparams, 1184);
+    CU_ASSERT_EQUAL(m.nparams, 1457);
+    advml_model_free(&m);
+    /* PyTorch sine: (20, 1) -> RNN 64 (last step) -> linear 1: 4224 + 65 */
+    advml_model_spec p = {.input = advml_shape2(20, 1), .loss = ADVML_LOSS_MSE};
+    p.layers[p.nlayers++] = layer_spec(ADVML_LAYER_RNN, 64, 0);
+    p.layers[p.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 1, 0);
+    CU_ASSERT_EQUAL_FATAL(advml_model_build(&m, &p, 32, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(m.nparams, 4289);
+    CU_ASSERT(m.out_shape.rank == 1 && m.out_shape.d[0] == 1);
+    advml_model_free(&m);
+    /* an image input is refused with the layer named */
+    advml_model_spec bad = p;
+    bad.input = advml_shape3(1, 28, 28);
+    CU_ASSERT(advml_model_build(&m, &bad, 4, &err) == ADVML_ERR_SHAPE);
+    CU_ASSERT(strstr(err.msg, "layer 0 (rnn)") != NULL);
+}
+
+/* rnn (sequences) -> rnn (last) -> dense 2, MSE, through advml_model. */
+static void t_model_gradcheck(void)
+{
+    advml_model_spec s = {.input = advml_shape2(5, 3), .loss = ADVML_LOSS_MSE};
+    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_RNN, 4, 1);
+    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_RNN, 3, 0);
+    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 2, 0);
+    model_gradcheck(&s, 3, 5, "model rnn->rnn->dense");
+}
+
 static void reg(void)
 {
     static const advml_test_case c[] = {
@@ -562,6 +675,9 @@ static void reg(void)
         {"kind setup: error messages", t_kind_errors},
         {"kind init: Glorot U, orthogonal W, zero b", t_kind_init},
         {"kind forward/backward = ops", t_kind_matches_ops},
+        {"kind table", t_table},
+        {"course models build", t_model_course},
+        {"model gradcheck rnn -> rnn -> dense", t_model_gradcheck},
         {NULL, NULL}};
     advml_test_add_suite("rnn", c);
 }
