@@ -82,10 +82,12 @@ c_ips=$(result "$best_c" images_per_s)
 c_frac=$(result "$best_c" gemm_fraction)
 c_insitu=$(result "$best_c" gemm_in_step_fraction)
 c_faults=$(result "$best_c" faults_per_step)
-t_ips="" t_faults=""
+c_cpu=$(result "$best_c" step_cpu_ms)
+t_ips="" t_faults="" t_cpu=""
 if ((torch_ok)) && [[ -n $best_t ]]; then
     t_ips=$(result "$best_t" images_per_s)
     t_faults=$(result "$best_t" faults_per_step)
+    t_cpu=$(result "$best_t" step_cpu_ms)
 fi
 
 verdict() { # value op target -> ok / MISSED
@@ -94,7 +96,11 @@ verdict() { # value op target -> ok / MISSED
         ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "ok" : "MISSED" }'
 }
 ratio=""
-[[ -n $t_ips ]] && ratio=$(awk -v a="$c_ips" -v b="$t_ips" 'BEGIN { printf "%.3f", a / b }')
+ratio_cpu=""
+if [[ -n $t_ips ]]; then
+    ratio=$(awk -v a="$c_ips" -v b="$t_ips" 'BEGIN { printf "%.3f", a / b }')
+    ratio_cpu=$(awk -v a="$c_cpu" -v b="$t_cpu" 'BEGIN { printf "%.3f", b / a }')
+fi
 
 {
     echo "cnn training step benchmark, $(date -Iseconds)"
@@ -106,6 +112,7 @@ ratio=""
     printf '%-40s %12s %10s %8s\n' "advml images/s (median step)" "$c_ips" "" ""
     printf '%-40s %12s %10s %8s\n' "PyTorch images/s (median step)" "${t_ips:-n/a}" "" ""
     printf '%-40s %12s %10s %8s\n' "ratio advml / PyTorch" "${ratio:-n/a}" ">= 1.2" "$(verdict "$ratio" '>=' 1.2)"
+    printf '%-40s %12s %10s %8s\n' "  (ratio of CPU time per step)" "${ratio_cpu:-n/a}" "" ""
     printf '%-40s %12s %10s %8s\n' "GEMM-ceiling fraction (replayed GEMMs)" "$c_frac" ">= 0.85" "$(verdict "$c_frac" '>=' 0.85)"
     printf '%-40s %12s %10s %8s\n' "  (cblas_sgemm time inside the steps)" "$c_insitu" "" ""
     printf '%-40s %12s %10s %8s\n' "advml page faults per steady step" "$c_faults" "0" "$(verdict "$c_faults" '<=' 0)"
