@@ -100,11 +100,28 @@ static int gemm_counting;      /* 1 while the timed steps run */
 static double gemm_in_step_s;  /* summed cblas_sgemm time of the timed steps */
 static long gemm_in_step_calls;
 
+/* The signature of each call of one (warm-up) step, recorded to check that the
+ * replayed list below is the list of calls the layers really make. */
+typedef struct gemm_sig {
+    int ta, tb, M, N, K, lda, ldb, ldc;
+    float beta;
+} gemm_sig;
+#define MAX_RECORDED 8192
+static gemm_sig recorded[MAX_RECORDED];
+static int nrecorded, gemm_recording, recorded_overflow;
+
 void __wrap_cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
                         const blasint M, const blasint N, const blasint K, const float alpha, const float *A,
                         const blasint lda, const float *Bm, const blasint ldb, const float beta, float *C,
                         const blasint ldc)
 {
+    if (gemm_recording) {
+        if (nrecorded < MAX_RECORDED)
+            recorded[nrecorded++] = (gemm_sig){(int)ta, (int)tb, (int)M, (int)N, (int)K, (int)lda, (int)ldb,
+                                               (int)ldc, beta};
+        else
+            recorded_overflow = 1;
+    }
     if (!gemm_counting) {
         __real_cblas_sgemm(o, ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, C, ldc);
         return;
@@ -259,6 +276,34 @@ static void run_gemms(int timed)
     }
 }
 
+/* 1 when the replay list is exactly the recorded calls of one step (same
+ * signatures, same counts); otherwise prints what differs. */
+static int check_gemm_list(void)
+{
+    int ok = !recorded_overflow, total = 0;
+    for (int j = 0; j < ngemms; j++) {
+        const gemm_call *g = &gemms[j];
+        int seen = 0;
+        for (int r = 0; r < nrecorded; r++) {
+            const gemm_sig *q = &recorded[r];
+            seen += q->ta == (int)g->ta && q->tb == (int)g->tb && q->M == g->M && q->N == g->N && q->K == g->K &&
+                    q->lda == g->lda && q->ldb == g->ldb && q->ldc == g->ldc && q->beta == g->beta;
+        }
+        if (seen != g->count) {
+            fprintf(stderr, "bench_cnn_step: WARNING: %s: the step made %d such calls, the replay list %d\n",
+                    g->what, seen, g->count);
+            ok = 0;
+        }
+        total += g->count;
+    }
+    if (total != nrecorded) {
+        fprintf(stderr, "bench_cnn_step: WARNING: the step made %d cblas_sgemm calls, the replay list has %d: "
+                "update build_gemm_list to the layers' kernels\n", nrecorded, total);
+        ok = 0;
+    }
+    return ok;
+}
+
 /* Time the GEMMs of one step of m alone (warmup untimed rounds, then steps
  * timed ones) and print them per call group; *gemm_s receives the median
  * wall time of a round, *gemm_cpu_s the mean CPU time. step_s: the median
@@ -269,6 +314,8 @@ static void replay_gemms(const advml_model *m, int B, int warmup, int steps, uin
     advml_rng grng;
     advml_rng_seed(&grng, seed + 2);
     build_gemm_list(m, B, &grng);
+    if (check_gemm_list())
+        printf("GEMM list checked: the same %d calls (signatures and counts) as a recorded step\n", nrecorded);
     for (int s = 0; s < (warmup > 0 ? warmup : 1); s++)
         run_gemms(0);
     double *t_gemm = malloc((size_t)steps * sizeof *t_gemm);
@@ -399,6 +446,7 @@ int main(int argc, char **argv)
             gemm_counting = 1;
         }
         ctx.step = (uint64_t)s;
+        gemm_recording = (s == 0);
         double a = now_s();
         advml_model_zero_grads(&m);
         double b = now_s();
