@@ -2,9 +2,9 @@
  *
  * Each split keeps its two datasets open (with a chunk cache sized to the
  * split), the normalisation (a 256-entry table for uint8 inputs) and scratch
- * buffers that only grow, so steady-state reads allocate nothing. Index lists
- * are sorted for I/O (runs of consecutive indices become one hyperslab block)
- * and the samples are scattered back to the caller's order. A preloaded split
+ * buffers that only grow, so steady-state reads allocate nothing of ours. Index
+ * lists are sorted for I/O (each run of consecutive indices is one hyperslab
+ * read) and the samples are scattered back to the caller's order. A preloaded split
  * is served from memory without touching the file.
  */
 #include "advml/dataset.h"
@@ -127,7 +127,7 @@ int advml_dataset_has_split(const advml_dataset *ds, const char *split_name)
 static hid_t open_cached(hid_t file, const char *path, size_t bytes)
 {
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    size_t cache = bytes + ((size_t)1 << 20);
+    size_t cache = bytes + bytes / 4 + ((size_t)1 << 20);
     if (cache > CACHE_BYTES)
         cache = CACHE_BYTES;
     /* slots: ~100 per cached chunk of 64 KiB, odd, as HDF5 advises */
@@ -216,6 +216,11 @@ static advml_status open_split(advml_dataset *ds, split *s, const char *name, ad
     s->tg_class = rtg == 1 && tcls == H5T_INTEGER;
     in->target_dim = s->tg_class ? 0 : rtg == 1 ? 1 : (int)tg_dims[1];
     s->tdim = s->tg_class ? 1 : (size_t)in->target_dim;
+    /* reopen with a chunk cache that holds all the targets */
+    H5Dclose(s->dtg);
+    s->dtg = open_cached(ds->file, q, (size_t)in_dims[0] * s->tdim * 4);
+    if (s->dtg < 0)
+        return advml_error_set(err, ADVML_ERR_IO, "%s: cannot open /%s", path, q);
     in->num_classes = 0;
     if (s->tg_class) {
         int64_t k = 0;
@@ -362,40 +367,41 @@ static int grow(void **p, size_t *cap, size_t need)
     return 0;
 }
 
-/* Read the k sorted distinct rows u[0..k) of d into buf (k rows of rowlen
- * values of memory type mt). Runs of consecutive rows become one block. */
+/* Read the k sorted distinct rows u[0..k) of d into buf (k rows of memory
+ * type mt). Each run of consecutive rows is one H5Dread of one block: with
+ * HDF5 1.10 that is far faster than one read of a union of blocks (which
+ * does not profit from the chunk cache; measured 5 ms against 0.09 ms for 64
+ * random MNIST images once the chunks are cached). */
 static herr_t read_rows(hid_t d, hid_t mt, const int64_t *u, size_t k, void *buf)
 {
     hsize_t dims[4];
     int r = dims_of(d, dims);
     if (r < 1)
         return -1;
+    size_t row = H5Tget_size(mt);
+    for (int i = 1; i < r; i++)
+        row *= (size_t)dims[i];
     hid_t fs = H5Dget_space(d);
+    if (fs < 0)
+        return -1;
     hsize_t start[4] = {0}, count[4];
     for (int i = 0; i < r; i++)
         count[i] = dims[i];
     herr_t rc = 0;
-    H5S_seloper_t op = H5S_SELECT_SET;
     for (size_t i = 0; i < k && rc >= 0;) {
         size_t j = i + 1;
         while (j < k && u[j] == u[j - 1] + 1)
             j++;
         start[0] = (hsize_t)u[i];
         count[0] = (hsize_t)(j - i);
-        rc = H5Sselect_hyperslab(fs, op, start, NULL, count, NULL);
-        op = H5S_SELECT_OR;
+        hid_t ms = H5Screate_simple(r, count, NULL);
+        rc = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
+        if (rc >= 0)
+            rc = H5Dread(d, mt, ms, fs, H5P_DEFAULT, (char *)buf + i * row);
+        if (ms >= 0)
+            H5Sclose(ms);
         i = j;
     }
-    hsize_t mdims[4];
-    memcpy(mdims, dims, sizeof mdims);
-    mdims[0] = (hsize_t)k;
-    hid_t ms = H5Screate_simple(r, mdims, NULL);
-    if (rc >= 0 && ms >= 0)
-        rc = H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
-    else
-        rc = -1;
-    if (ms >= 0)
-        H5Sclose(ms);
     H5Sclose(fs);
     return rc;
 }

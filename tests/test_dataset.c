@@ -502,15 +502,18 @@ static void t_mnist(void)
     advml_rng_seed(&r, 1);
     int64_t batch[64];
     const int steps = 200;
-    double t0 = now_s();
-    for (int s = 0; s < steps; s++) {
-        for (int p = 0; p < 64; p++)
-            batch[p] = (int64_t)advml_rng_below(&r, 60000);
-        CU_ASSERT(advml_dataset_read(ds, "train", batch, 64, x, y, &err) == ADVML_OK);
+    double t_disk[2];
+    for (int pass = 0; pass < 2; pass++) { /* the first pass fills the chunk cache */
+        double t0 = now_s();
+        for (int s = 0; s < steps; s++) {
+            for (int p = 0; p < 64; p++)
+                batch[p] = (int64_t)advml_rng_below(&r, 60000);
+            CU_ASSERT(advml_dataset_read(ds, "train", batch, 64, x, y, &err) == ADVML_OK);
+        }
+        t_disk[pass] = (now_s() - t0) / steps;
     }
-    double t_disk = (now_s() - t0) / steps;
     int loaded = 0;
-    t0 = now_s();
+    double t0 = now_s();
     CU_ASSERT(advml_dataset_preload(ds, "train", (size_t)64 << 20, &loaded, &err) == ADVML_OK);
     double t_pre = now_s() - t0;
     CU_ASSERT(loaded == 1);
@@ -521,8 +524,8 @@ static void t_mnist(void)
         CU_ASSERT(advml_dataset_read(ds, "train", batch, 64, x, y, &err) == ADVML_OK);
     }
     double t_mem = (now_s() - t0) / (10 * steps);
-    printf("\n  MNIST 64-sample reads: %.3f ms from disk (chunk cache), preload %.2f s, %.4f ms from memory ", 1e3 * t_disk,
-           t_pre, 1e3 * t_mem);
+    printf("\n  MNIST 64-sample reads: %.3f ms from disk (first %d steps), %.3f ms (next %d, chunks cached), "
+           "preload %.2f s, %.4f ms from memory ", 1e3 * t_disk[0], steps, 1e3 * t_disk[1], steps, t_pre, 1e3 * t_mem);
     free(x);
     free(y);
     advml_dataset_close(ds);
