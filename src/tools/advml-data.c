@@ -49,7 +49,10 @@ static void print_help(FILE *f, const command *c, const opt *opts)
     for (const opt *o = opts; o && o->name; o++) {
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", o->name, o->type == OPT_FLAG ? "" : " ", o->type == OPT_FLAG ? "" : o->arg);
-        fprintf(f, "  %-26s %s\n", left, o->help);
+        if (strlen(left) > 26)
+            fprintf(f, "  %s\n  %-26s %s\n", left, "", o->help);
+        else
+            fprintf(f, "  %-26s %s\n", left, o->help);
     }
     fprintf(f, "  %-26s %s\n", "--help", "show this help");
     if (c->details)
