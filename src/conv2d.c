@@ -342,6 +342,9 @@ static advml_status conv2d_setup(advml_layer *L, advml_shape in_shape, int max_b
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (conv2d): unknown padding %d (valid or same)", li,
                                (int)s->padding);
+    if ((unsigned)s->act > (unsigned)ADVML_ACT_SOFTMAX)
+        return advml_error_set(err, ADVML_ERR_SHAPE, "layer %d (conv2d): unknown activation %d",
+                               li, (int)s->act);
     if (s->in_channels != 0 && s->in_channels != C)
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (conv2d): expects %d input channels (in_channels) but "

@@ -10,9 +10,9 @@
 #include <limits.h>
 #include <string.h>
 
-/* Rows of the (B*C*OH) output rows a 2x2, stride 2 pool handles per chunk;
- * the chunk's intermediate buffers live on the stack (32 KiB). */
-#define POOL_CHUNK 4096
+/* Floats of vertical maxima a 2x2, stride 2 pool handles per chunk (whole
+ * output rows); the chunk's two buffers live on the stack (16 KiB). */
+#define POOL_CHUNK 2048
 
 /* 2x2 window, stride 2, in two flat passes per chunk of output rows so that
  * both loops are long and vectorise even when OW is small (7 or 14):

@@ -433,6 +433,11 @@ static void t_setup_errors(void)
     CU_ASSERT(conv_setup(&L, 1, advml_shape3(1, 8, 8), 4, 3, 3, 1, 1, (advml_padding)7, &err) ==
               ADVML_ERR_SHAPE);
     CU_ASSERT(strstr(err.msg, "layer 1 (conv2d): unknown padding 7") != NULL);
+    memset(&L, 0, sizeof L);
+    L.spec = advml_layer_spec_default(ADVML_LAYER_CONV2D);
+    L.spec.units = 2, L.spec.kernel[0] = L.spec.kernel[1] = 3, L.spec.act = (advml_act)17;
+    CU_ASSERT(advml_conv2d_kind.setup(&L, advml_shape3(1, 8, 8), 4, &err) == ADVML_ERR_SHAPE);
+    CU_ASSERT(strstr(err.msg, "layer 0 (conv2d): unknown activation 17") != NULL);
 }
 
 static void t_kind_init(void)

@@ -201,6 +201,9 @@ static void t_kind_errors(void)
     CU_ASSERT(advml_dense_kind.setup(&L, advml_shape1(3136), 4, &err) == ADVML_ERR_SHAPE);
     CU_ASSERT(strstr(err.msg, "layer 1 (dense): expects 784 input features (in_channels) but the "
                               "previous layer gives 3136") != NULL);
+    L.spec.in_channels = 0, L.spec.act = (advml_act)-1;
+    CU_ASSERT(advml_dense_kind.setup(&L, advml_shape1(3136), 4, &err) == ADVML_ERR_SHAPE);
+    CU_ASSERT(strstr(err.msg, "layer 1 (dense): unknown activation -1") != NULL);
 }
 
 static void t_kind_init_and_pass(void)
