@@ -50,6 +50,7 @@ void advml_progress_init(advml_progress *p, FILE *f, advml_progress_mode mode)
     memset(p, 0, sizeof *p);
     p->f = f;
     p->mode = mode;
+    p->unit = "img/s";
 }
 
 void advml_progress_epoch_start(advml_progress *p, int epoch, int epochs, int64_t total, int64_t done)
@@ -99,11 +100,11 @@ void advml_progress_update(advml_progress *p, int64_t done, double loss, double 
     int len = snprintf(line, sizeof line, "epoch %*d/%d %s %5.1f%% ETA %s", p->epochs >= 100 ? 3 : 2, p->epoch,
                        p->epochs, bar, 100.0 * frac, e);
     if (isfinite(loss))
-        len += snprintf(line + len, sizeof line - (size_t)len, " | loss %.4f", loss);
+        len += snprintf(line + len, sizeof line - (size_t)len, " | loss %.4g", loss);
     if (isfinite(accuracy))
         len += snprintf(line + len, sizeof line - (size_t)len, " | acc %.2f%%", 100.0 * accuracy);
     if (isfinite(rate))
-        len += snprintf(line + len, sizeof line - (size_t)len, " | %.0f img/s", rate);
+        len += snprintf(line + len, sizeof line - (size_t)len, " | %.0f %s", rate, p->unit);
     int pad = p->last_len > len ? p->last_len - len : 0;
     fprintf(p->f, "\r%s%*s", line, pad, "");
     fflush(p->f);
@@ -119,9 +120,9 @@ void advml_progress_clear(advml_progress *p)
     p->last_len = 0;
 }
 
-void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics *m, int epochs)
+void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics *m, int epochs, const char *unit)
 {
-    int len = snprintf(buf, n, "epoch %*d/%d: train loss %.4f", epochs >= 100 ? 3 : 2, m->epoch, epochs,
+    int len = snprintf(buf, n, "epoch %*d/%d: train loss %.4g", epochs >= 100 ? 3 : 2, m->epoch, epochs,
                        m->train_loss);
 #define ADD(...)                                                                \
     do {                                                                        \
@@ -131,15 +132,15 @@ void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics 
     if (isfinite(m->train_accuracy))
         ADD(" acc %.2f%%", 100.0 * m->train_accuracy);
     if (isfinite(m->val_loss))
-        ADD(" | val loss %.4f", m->val_loss);
+        ADD(" | val loss %.4g", m->val_loss);
     if (isfinite(m->val_accuracy))
         ADD(" acc %.2f%%", 100.0 * m->val_accuracy);
     if (isfinite(m->test_loss))
-        ADD(" | test loss %.4f", m->test_loss);
+        ADD(" | test loss %.4g", m->test_loss);
     if (isfinite(m->test_accuracy))
         ADD(" acc %.2f%%", 100.0 * m->test_accuracy);
-    ADD(m->epoch_seconds < 10 ? " | %.2f s, %.0f img/s" : " | %.1f s, %.0f img/s", m->epoch_seconds,
-        m->images_per_second);
+    ADD(m->epoch_seconds < 10 ? " | %.2f s, %.0f %s" : " | %.1f s, %.0f %s", m->epoch_seconds,
+        m->images_per_second, unit);
 #undef ADD
 }
 
@@ -149,7 +150,7 @@ void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m)
         return;
     advml_progress_clear(p);
     char line[512];
-    advml_progress_format_epoch(line, sizeof line, m, p->epochs);
+    advml_progress_format_epoch(line, sizeof line, m, p->epochs, p->unit);
     fprintf(p->f, "%s\n", line);
     fflush(p->f);
 }

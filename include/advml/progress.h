@@ -2,6 +2,7 @@
  *
  * On a terminal: a bar redrawn in place, like the course code's
  *   epoch  3/10 [=========>----------]  45.2% ETA 0:12 | loss 0.1234 | acc 96.12% | 4567 img/s
+ * (samples/s instead of img/s for inputs that are not images).
  * Otherwise (SLURM logs, pipes): nothing during the epoch. Both end each epoch
  * with one plain line of the epoch's metrics.
  *
@@ -32,6 +33,7 @@ typedef struct advml_progress {
     double t0;               /* monotonic time the epoch (or its resumed part) started */
     double last_draw;        /* monotonic time of the last redraw */
     int last_len;            /* characters of the bar now on screen (0: none) */
+    const char *unit;        /* throughput unit: "img/s" (default) or "samples/s" */
 } advml_progress;
 
 /* The mode from ADVML_PROGRESS and the terminal test above. */
@@ -53,6 +55,6 @@ void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m);
 void advml_progress_clear(advml_progress *p);
 
 /* Format an epoch's metrics as one line (no newline) into buf. */
-void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics *m, int epochs);
+void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics *m, int epochs, const char *unit);
 
 #endif

@@ -406,6 +406,8 @@ int main(int argc, char **argv)
     }
     advml_progress progress;
     advml_progress_init(&progress, stdout, rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
+    if (t.cfg.model.input.rank != 3)
+        progress.unit = "samples/s";
     advml_trainer_outputs(&t, have_run ? &run : NULL, &progress);
     if (rank == 0)
         print_settings(&t, opt.resume, blas_threads);

@@ -97,6 +97,14 @@ def digits_h5():
     return _locked_make(os.path.join(CACHE, "digits.h5"), make)
 
 
+def sine_h5():
+    """The course's clean sine (PyTorch RNN example): windows of 20 steps, 780 train, 180 validation."""
+    def make(tmp):
+        subprocess.run([DATA_TOOL, "sine", "--kind", "clean", "--out", tmp, "--force"], check=True, timeout=120,
+                       capture_output=True)
+    return _locked_make(os.path.join(CACHE, "sine.h5"), make)
+
+
 def mnist_subset_h5(ntrain=4000, nval=1000, ntest=2000):
     """A subset of MNIST made with advml-data mnist, then cut with h5py
     (first ntrain training images, the last nval of them as validation, the
