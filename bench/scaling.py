@@ -20,6 +20,7 @@ import math
 import os
 import resource
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -116,7 +117,7 @@ class Run:
         if self.rc != 0:
             log("---- last lines of its output ----")
             log("\n".join(self.text.splitlines()[-15:]))
-            die("%s failed (%s); full output in %s" % (name, self.rc, self.out_path))
+            die("%s failed (%s); its output is in %s" % (name, self.rc, self.out_path))
 
     def note(self):
         return "load %.2f->%.2f, others %.0f%% CPU" % (self.load_before, self.load_after, 100 * self.others)
@@ -413,6 +414,7 @@ def main():
         for r in [x for runs in prof_runs.values() for x in runs] + [a1, a2, t1, t2]:
             f.write("\n==== %s (%s) ====\n$ %s\n%s" % (r.name, r.note(), " ".join(shlex.quote(c) for c in r.cmd),
                                                      r.text))
+    shutil.rmtree(tmp, ignore_errors=True)  # the run files and the quick subset
     print("\nresults written to %s" % a.results)
     return 0
 

@@ -200,7 +200,7 @@ def main():
         else:
             idx = torch.randperm(n, generator=gen)
         nb = (len(idx) + B - 1) // B
-        loss_sum = 0.0
+        last_loss = float("nan")
         images = 0
         t0 = time.perf_counter()
         for k in range(nb):
@@ -220,7 +220,7 @@ def main():
             if steady_t0 is not None and steady_t1 is None:
                 steady_images += len(ids) * world
             if k % 50 == 0:
-                loss_sum = loss.item()  # sync point only every 50 steps
+                last_loss = loss.item()  # read back only every 50 steps
         secs = time.perf_counter() - t0
         if epoch == 0:
             steady_t1 = time.perf_counter()
@@ -232,8 +232,8 @@ def main():
         epoch_ips.append(ips)
         accs.append(acc)
         if rank == 0:
-            print("epoch %d: %d steps, %.1f s, %.1f images/s, last loss %.4f, test accuracy %.4f%s" % (
-                epoch + 1, (images + B - 1) // B, secs, ips, loss_sum, acc,
+            print("epoch %d: %d steps, %.1f s, %.1f images/s, loss %.4f (a recent batch), test accuracy %.4f%s" % (
+                epoch + 1, (images + B - 1) // B, secs, ips, last_loss, acc,
                 " (stopped at --max-steps)" if stopped else ""), flush=True)
         if ddp:
             dist.barrier()
