@@ -274,18 +274,16 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
         return;
     advml_ctx c = *ctx;
     c.scratch = m->scratch;
-    /* Gradients w.r.t. activations accumulate: clear the rows this batch uses. */
-    for (int i = 0; i < m->nlayers; i++) {
-        advml_layer *L = &m->layers[i];
-        size_t n = (size_t)B * out_size(L) * sizeof(float);
-        memset(L->dz, 0, n);
-        if (L->dout != L->dz)
-            memset(L->dout, 0, n);
-    }
+    /* Gradients w.r.t. layer outputs accumulate (the loss adds into the last
+     * layer's, each layer's backward into its predecessor's): each is cleared
+     * (the rows this batch uses) just before, while the next pass can still
+     * find it in cache. The dz of a layer with its own activation buffer is
+     * written whole by advml_act_backward_write and needs no clearing. */
     advml_layer *last = &m->layers[m->nlayers - 1];
     int K = (int)advml_shape_size(&m->out_shape);
     const float *x = loss_input(m);
-    float *dx = m->fused ? last->dz : last->dout;
+    float *dx = m->fused ? last->dz : last->dout; /* (B, K) what the loss adds into */
+    memset(dx, 0, (size_t)B * K * sizeof(float));
     switch (m->spec.loss) {
     case ADVML_LOSS_CCE: advml_softmax_xent_backward(dx, x, targets, B, K, 1.0f); break;
     case ADVML_LOSS_BCE: advml_bce_backward(dx, x, targets, B, K, m->fused, 1.0f); break;
@@ -294,11 +292,13 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
     for (int i = m->nlayers - 1; i >= 0; i--) {
         advml_layer *L = &m->layers[i];
         int skip_act = (i == m->nlayers - 1) && m->fused;
-        if (L->out != L->z && !skip_act)
-            advml_act_backward(L->dz, L->dout, L->z, L->out, (size_t)B, out_size(L), L->spec.act,
-                               L->spec.alpha);
+        if (L->out != L->z && !skip_act) /* dz = dout * act'(z) */
+            advml_act_backward_write(L->dz, L->dout, L->z, L->out, (size_t)B, out_size(L), L->spec.act,
+                                     L->spec.alpha);
         const float *xin = i > 0 ? m->layers[i - 1].out : in;
         float *dinp = i > 0 ? m->layers[i - 1].dout : NULL;
+        if (dinp)
+            memset(dinp, 0, (size_t)B * out_size(&m->layers[i - 1]) * sizeof(float));
         L->kind->backward(L, dinp, m->grads + L->param_offset, L->dz, xin, m->params + L->param_offset, &c);
     }
 }
