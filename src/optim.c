@@ -269,8 +269,17 @@ void advml_optim_step(advml_optimizer *o, float *params, const float *grads, flo
     optim_step(o, params, (float *)grads, grad_scale, views, nviews, 0);
 }
 
-void advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
-                            const advml_param_view *views, int nviews)
+/* GCC would split the clearing out of the step's loop into a memset call,
+ * a second pass over the gradients, the pass this function exists to save. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_MEMSET_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_MEMSET_IDIOM
+#endif
+
+NO_MEMSET_IDIOM void advml_optim_step_clear(advml_optimizer *o, float *params, float *grads,
+                                            float grad_scale, const advml_param_view *views,
+                                            int nviews)
 {
     optim_step(o, params, grads, grad_scale, views, nviews, 1);
 }
