@@ -1,0 +1,304 @@
+# common.sh - sourced by the jobs/*.sbatch scripts; not a job by itself.
+#
+# What every advml job does, in one place:
+#   - find the advml source tree and the advml-train binary,
+#   - pick the results directory of this job (keyed by the job id; for array
+#     tasks by the array job id, one file per task id),
+#   - resume from the checkpoint beside the run file when there is one (after a
+#     requeue, a preemption, or a resubmission into the same run directory),
+#   - launch advml-train on every task of the allocation,
+#   - requeue itself when SLURM warns that the time limit is near.
+#
+# Settings (environment variables; the scripts' own defaults come first):
+#   ADVML_SRC       advml source tree (default: the tree of this common.sh)
+#   ADVML_BIN       directory holding advml-train (default: $ADVML_SRC/build,
+#                   then PATH)
+#   ADVML_CONFIG    model/training config, JSON
+#   ADVML_DATA      dataset file, HDF5 (made with advml-data when missing and
+#                   the script knows how, see advml_ensure_data)
+#   ADVML_RESULTS   results directory (default: $SLURM_SUBMIT_DIR/results)
+#   ADVML_RUN_DIR   the run directory to write or continue; set it to an old
+#                   job's directory to resume that run in a new job
+#   ADVML_LAUNCHER  srun (default under SLURM) | mpirun | none (one process)
+#   ADVML_NP        ranks when run without SLURM (default 1)
+# Arguments given to the job script after its name are passed on to advml-train
+# (e.g. `sbatch jobs/digits_cnn.sbatch --epochs 5 --lr 0.01`); they override the
+# config, as advml-train's flags do.
+#
+# Launcher: `srun --mpi=pmix` is the default. SLURM then starts every rank
+# itself, so the ranks are accounted to the job, get the job's signals (scancel,
+# requeue, time limit) directly and are cleaned up with it, and Open MPI wires
+# them up through SLURM's PMIx server. It needs a SLURM built with the pmix
+# plugin (Debian's is; check `srun --mpi=list`). `srun --mpi=pmi2` does not
+# work with Debian's Open MPI, which has no PMI2 support. ADVML_LAUNCHER=mpirun
+# runs `mpirun` inside the allocation instead: Open MPI reads the allocation
+# from SLURM's environment and starts its daemons through srun, which also
+# works where SLURM has no PMIx plugin or where the site wants mpirun's own
+# process placement and --mca settings.
+
+# ---- logging -------------------------------------------------------------------
+advml_log() { echo "advml-job[$(date -u +%H:%M:%S)]: $*"; }
+advml_die() { echo "advml-job: error: $*" >&2; exit 1; }
+
+# advml_find_src: sets ADVML_SRC to the source tree this common.sh belongs to
+# (unless ADVML_SRC is set already).
+ADVML_COMMON_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+advml_find_src() {
+  ADVML_SRC=${ADVML_SRC:-$(dirname "$ADVML_COMMON_DIR")}
+  [ -f "$ADVML_SRC/jobs/common.sh" ] || advml_die "ADVML_SRC=$ADVML_SRC has no jobs/common.sh"
+}
+
+# advml_find_tool NAME: prints the path of an advml tool (ADVML_BIN, then
+# $ADVML_SRC/build, then PATH).
+advml_find_tool() {
+  local d
+  for d in "${ADVML_BIN:-}" "$ADVML_SRC/build"; do
+    [ -n "$d" ] && [ -x "$d/$1" ] && { echo "$d/$1"; return 0; }
+  done
+  command -v "$1" && return 0
+  advml_die "$1 not found in ADVML_BIN=${ADVML_BIN:-unset}, $ADVML_SRC/build or PATH (build advml first: scripts/setup.sh)"
+}
+
+# advml_job_key: prints this job's key: NAME-JOBID for a plain job,
+# NAME-ARRAYJOBID for an array task (the task id names the file inside), and
+# NAME-local-DATE-PID outside SLURM.
+advml_job_key() {
+  local name=$1
+  if [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then
+    echo "$name-$SLURM_ARRAY_JOB_ID"
+  elif [ -n "${SLURM_JOB_ID:-}" ]; then
+    echo "$name-$SLURM_JOB_ID"
+  else
+    echo "$name-local-$(date +%Y%m%d-%H%M%S)-$$"
+  fi
+}
+
+# advml_results_dir: prints the results directory (ADVML_RESULTS, or results/
+# in the submit directory, or in the current directory outside SLURM).
+advml_results_dir() {
+  echo "${ADVML_RESULTS:-${SLURM_SUBMIT_DIR:-$PWD}/results}"
+}
+
+# advml_ensure_data KIND FILE: makes the dataset FILE with advml-data when it
+# is missing (once: concurrent array tasks wait on a lock). KIND is one of
+# mnist, digits, sine-clean, sine-noisy, oscillator, or "none" (FILE must exist).
+advml_ensure_data() {
+  local kind=$1 file=$2 data_tool
+  [ -s "$file" ] && return 0
+  [ "$kind" = none ] && advml_die "dataset $file not found (set ADVML_DATA)"
+  data_tool=$(advml_find_tool advml-data) || exit 1
+  mkdir -p "$(dirname "$file")" || advml_die "cannot create $(dirname "$file")"
+  (
+    flock 9 || exit 1
+    [ -s "$file" ] && exit 0
+    advml_log "making $file ($kind) with $data_tool"
+    case "$kind" in
+      mnist)      "$data_tool" mnist --from "$ADVML_SRC/data/mnist" --out "$file" ;;
+      digits)     "$data_tool" csv --from "$ADVML_SRC/data/digits.csv.gz" --out "$file" ;;
+      sine-clean) "$data_tool" sine --kind clean --out "$file" ;;
+      sine-noisy) "$data_tool" sine --kind noisy --out "$file" ;;
+      oscillator) "$data_tool" oscillator --out "$file" ;;
+      *) echo "advml-job: error: unknown dataset kind $kind" >&2; exit 1 ;;
+    esac
+  ) 9>"$file.lock" || advml_die "could not make dataset $file (kind $kind); make it by hand with advml-data and set ADVML_DATA"
+  rm -f "$file.lock"
+}
+
+# advml_launch CMD ARGS...: runs CMD on every rank of the allocation with the
+# chosen launcher, in the background, and waits for it so that the USR1 trap
+# below can run while training goes on. Returns the launcher's exit status.
+advml_launch() {
+  local launcher=${ADVML_LAUNCHER:-}
+  if [ -z "$launcher" ]; then
+    if [ -n "${SLURM_JOB_ID:-}" ]; then launcher=srun; else launcher=mpirun; fi
+  fi
+  case "$launcher" in
+    srun)   set -- srun --mpi=pmix --kill-on-bad-exit=1 "$@" ;;
+    mpirun) if [ -n "${SLURM_JOB_ID:-}" ]; then set -- mpirun "$@"
+            else set -- mpirun -np "${ADVML_NP:-1}" "$@"; fi ;;
+    none)   ;;
+    *) advml_die "ADVML_LAUNCHER=$launcher: expected srun, mpirun or none" ;;
+  esac
+  advml_log "launch: $*"
+  "$@" &
+  ADVML_CHILD=$!
+  local rc
+  while :; do
+    wait "$ADVML_CHILD"
+    rc=$?
+    # wait returns >128 when a trapped signal interrupts it; keep waiting
+    # unless the child is really gone
+    kill -0 "$ADVML_CHILD" 2>/dev/null || break
+  done
+  ADVML_CHILD=
+  return $rc
+}
+
+# SLURM sends USR1 to the batch shell ahead of the time limit (the scripts ask
+# for it with --signal=B:USR1@SECONDS). The job then requeues itself: it keeps
+# its job id, so the requeued run finds its checkpoint and resumes.
+advml_on_time_limit() {
+  advml_log "time limit near: requeueing job ${SLURM_JOB_ID:-?} to resume from the checkpoint"
+  if [ -n "${SLURM_JOB_ID:-}" ]; then
+    scontrol requeue "$SLURM_JOB_ID" || advml_log "scontrol requeue failed; resubmit with ADVML_RUN_DIR=$ADVML_RUN_DIR"
+  fi
+}
+
+# advml_train RUN_FILE ARGS...: runs advml-train with --out RUN_FILE, adding
+# --resume RUN.ckpt.h5 when that checkpoint exists. Exits the job with
+# advml-train's status.
+advml_train() {
+  local run=$1 ckpt train rc
+  shift
+  ckpt="${run%.h5}.ckpt.h5"
+  train=$(advml_find_tool advml-train) || exit 1
+  local args=("$@" --out "$run")
+  if [ -s "$ckpt" ]; then
+    advml_log "resuming from $ckpt (restart count ${SLURM_RESTART_COUNT:-0})"
+    args+=(--resume "$ckpt")
+  else
+    advml_log "starting a new run: $run"
+  fi
+  export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
+  trap advml_on_time_limit USR1
+  advml_launch "$train" "${args[@]}"
+  rc=$?
+  trap - USR1
+  if [ $rc -eq 0 ]; then advml_log "done: $run"; else advml_log "advml-train failed (exit $rc): $run"; fi
+  return $rc
+}
+
+# advml_job_main NAME DATA_KIND DEFAULT_CONFIG DEFAULT_DATA [ARGS...]: the
+# whole of a single-run job script: results in RESULTS/NAME-JOBID/run.h5.
+advml_job_main() {
+  local name=$1 kind=$2 config=$3 data=$4
+  shift 4
+  advml_find_src
+  config=${ADVML_CONFIG:-$ADVML_SRC/$config}
+  data=${ADVML_DATA:-$ADVML_SRC/$data}
+  [ -f "$config" ] || advml_die "config $config not found (set ADVML_CONFIG)"
+  advml_ensure_data "$kind" "$data"
+  if [ -z "${ADVML_RUN_DIR:-}" ]; then
+    ADVML_RUN_DIR=$(advml_results_dir)/$(advml_job_key "$name")
+    # a job that has never run before finding its directory taken: job ids
+    # started again from 1 (a new SLURM cluster or state); never mix two runs
+    if [ -n "${SLURM_JOB_ID:-}" ] && [ "${SLURM_RESTART_COUNT:-0}" = 0 ] && [ -e "$ADVML_RUN_DIR/run.h5" ]; then
+      advml_die "$ADVML_RUN_DIR/run.h5 exists but job $SLURM_JOB_ID has never run before: another job had the same id; set ADVML_RUN_DIR to continue that run or ADVML_RESULTS to start elsewhere"
+    fi
+  fi
+  mkdir -p "$ADVML_RUN_DIR" || advml_die "cannot create $ADVML_RUN_DIR"
+  advml_log "job ${SLURM_JOB_ID:-local} on ${SLURM_JOB_NODELIST:-$(hostname)}, ${SLURM_NTASKS:-${ADVML_NP:-1}} tasks; run directory $ADVML_RUN_DIR"
+  advml_train "$ADVML_RUN_DIR/run.h5" --config "$config" --data "$data" "$@"
+}
+
+# ---- grid search ---------------------------------------------------------------
+
+# advml_grid_values VAR DEFAULT: prints the values of list VAR (spaces or commas)
+# one per line, normalised with %.10g; dies on anything that is not a number > 0.
+advml_grid_values() {
+  local name=$1 list v n=0
+  list=${!name:-$2}
+  for v in ${list//,/ }; do
+    [[ "$v" =~ ^[+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] || advml_die "$name: '$v' is not a number >= 0"
+    printf '%.10g\n' "$v"
+    n=$((n + 1))
+  done
+  [ $n -gt 0 ] || advml_die "$name is empty"
+}
+
+# advml_grid_manifest DIR: writes DIR/grid.json (the grid's axes and how task
+# ids map to them), or checks that an existing one describes the same grid.
+advml_grid_manifest() {
+  local dir=$1 tmp json
+  json=$(printf '{\n  "format": "advml-grid-manifest",\n  "etas": [%s],\n  "lambdas": [%s],\n  "task_file": "task-{task}.h5",\n  "task_index": "task = i_eta * n_lambda + i_lambda",\n  "config": "%s",\n  "data": "%s"\n}' \
+    "$(IFS=,; echo "${ADVML_GRID_ETAS[*]}" | sed 's/,/, /g')" \
+    "$(IFS=,; echo "${ADVML_GRID_LAMBDAS[*]}" | sed 's/,/, /g')" "$ADVML_GRID_CONFIG" "$ADVML_GRID_DATA")
+  if [ -f "$dir/grid.json" ]; then
+    [ "$(cat "$dir/grid.json")" = "$json" ] && return 0
+    advml_die "$dir/grid.json describes another grid (other etas, lambdas, config or data); use a new ADVML_GRID_DIR"
+  fi
+  tmp="$dir/.grid.json.$$"
+  printf '%s\n' "$json" > "$tmp" && mv -f "$tmp" "$dir/grid.json" || advml_die "cannot write $dir/grid.json"
+}
+
+# advml_grid_task K ARGS...: trains grid cell K (eta = ETAS[K / n_lambda],
+# lambda = LAMBDAS[K % n_lambda]) into GRID_DIR/task-K.h5.
+advml_grid_task() {
+  local k=$1 nl=${#ADVML_GRID_LAMBDAS[@]} n i j run
+  shift
+  n=$((${#ADVML_GRID_ETAS[@]} * nl))
+  [[ "$k" =~ ^[0-9]+$ ]] && [ "$k" -lt "$n" ] || advml_die "task $k is outside the ${#ADVML_GRID_ETAS[@]} x $nl grid (tasks 0-$((n - 1)); submit with --array=0-$((n - 1)))"
+  i=$((k / nl)); j=$((k % nl))
+  run="$ADVML_GRID_DIR/task-$k.h5"
+  if [ "${SLURM_RESTART_COUNT:-0}" = 0 ] && [ -z "${ADVML_GRID_DIR_GIVEN:-}" ] && [ -e "$run" ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    advml_die "$run exists but this job has never run before: another job had the same id; set ADVML_GRID_DIR to continue that grid or ADVML_RESULTS to start elsewhere"
+  fi
+  advml_log "task $k: eta=${ADVML_GRID_ETAS[$i]} lambda=${ADVML_GRID_LAMBDAS[$j]}"
+  advml_train "$run" --config "$ADVML_GRID_CONFIG" --data "$ADVML_GRID_DATA" "$@" \
+    --lr "${ADVML_GRID_ETAS[$i]}" --l2 "${ADVML_GRID_LAMBDAS[$j]}"
+}
+
+# advml_python: the Python 3 with h5py (ADVML_PYTHON, Debian's /usr/bin/python3, python3)
+advml_python() {
+  if [ -n "${ADVML_PYTHON:-}" ]; then echo "$ADVML_PYTHON"
+  elif [ -x /usr/bin/python3 ]; then echo /usr/bin/python3
+  else echo python3; fi
+}
+
+# advml_grid_submit_merge: submits jobs/grid_merge.sbatch once per grid
+# directory, to run after every task of this array has ended (afterany).
+advml_grid_submit_merge() {
+  [ "${ADVML_GRID_MERGE:-1}" = 1 ] || return 0
+  mkdir "$ADVML_GRID_DIR/.merge-submitted" 2>/dev/null || return 0
+  local id
+  # shellcheck disable=SC2086
+  if id=$(sbatch --parsable --dependency="afterany:$SLURM_ARRAY_JOB_ID" --job-name="${SLURM_JOB_NAME:-grid}_merge" \
+            --output="$ADVML_GRID_DIR/merge-%j.out" --export=ALL,ADVML_SRC="$ADVML_SRC" ${ADVML_MERGE_SBATCH_ARGS:-} \
+            "$ADVML_SRC/jobs/grid_merge.sbatch" "$ADVML_GRID_DIR"); then
+    echo "$id" > "$ADVML_GRID_DIR/.merge-submitted/job_id"
+    advml_log "merge job $id submitted (after array job $SLURM_ARRAY_JOB_ID): it writes $ADVML_GRID_DIR/grid.h5"
+  else
+    advml_log "could not submit the merge job; when the array is done run: $(advml_python) $ADVML_SRC/analysis/merge_grid.py $ADVML_GRID_DIR"
+    rmdir "$ADVML_GRID_DIR/.merge-submitted" 2>/dev/null
+  fi
+}
+
+# advml_grid_main NAME ARGS...: the whole of jobs/grid_search.sbatch. Under
+# SLURM each array task trains its cell; without SLURM every cell is trained in
+# turn and the grid is merged at the end.
+advml_grid_main() {
+  local name=$1 k n rc=0
+  shift
+  advml_find_src
+  ADVML_GRID_CONFIG=${ADVML_CONFIG:-$ADVML_SRC/jobs/digits_cnn.json}
+  ADVML_GRID_DATA=${ADVML_DATA:-$ADVML_SRC/data/digits.h5}
+  [ -f "$ADVML_GRID_CONFIG" ] || advml_die "config $ADVML_GRID_CONFIG not found (set ADVML_CONFIG)"
+  local course="1e-05 0.0001 0.001 0.01 0.1 1 10"   # the course's np.logspace(-5, 1, 7)
+  local etas lambdas
+  etas=$(advml_grid_values ADVML_ETAS "$course") || exit 1
+  lambdas=$(advml_grid_values ADVML_LAMBDAS "$course") || exit 1
+  mapfile -t ADVML_GRID_ETAS <<<"$etas"
+  mapfile -t ADVML_GRID_LAMBDAS <<<"$lambdas"
+  n=$((${#ADVML_GRID_ETAS[@]} * ${#ADVML_GRID_LAMBDAS[@]}))
+  if [ -n "${SLURM_JOB_ID:-}" ] && [ -z "${SLURM_ARRAY_TASK_ID:-}" ]; then
+    advml_die "not an array job: submit with sbatch --array=0-$((n - 1)) (one task per grid cell)"
+  fi
+  advml_ensure_data digits "$ADVML_GRID_DATA"
+  ADVML_GRID_DIR_GIVEN=${ADVML_GRID_DIR:-}
+  ADVML_GRID_DIR=${ADVML_GRID_DIR:-$(advml_results_dir)/$(advml_job_key "$name")}
+  mkdir -p "$ADVML_GRID_DIR" || advml_die "cannot create $ADVML_GRID_DIR"
+  advml_grid_manifest "$ADVML_GRID_DIR"
+
+  if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
+    advml_log "array job $SLURM_ARRAY_JOB_ID task $SLURM_ARRAY_TASK_ID of a ${#ADVML_GRID_ETAS[@]} x ${#ADVML_GRID_LAMBDAS[@]} grid in $ADVML_GRID_DIR"
+    advml_grid_submit_merge
+    advml_grid_task "$SLURM_ARRAY_TASK_ID" "$@"
+    return $?
+  fi
+  advml_log "no SLURM: training the ${#ADVML_GRID_ETAS[@]} x ${#ADVML_GRID_LAMBDAS[@]} grid one cell after another in $ADVML_GRID_DIR"
+  for ((k = 0; k < n; k++)); do
+    advml_grid_task "$k" "$@" || rc=1
+  done
+  "$(advml_python)" "$ADVML_SRC/analysis/merge_grid.py" "$ADVML_GRID_DIR" || rc=1
+  return $rc
+}
