@@ -1,0 +1,104 @@
+/* dropout.c - inverted dropout with counter-based masks and the "dropout"
+ * layer kind (see include/advml/dropout.h and layer.h). */
+#include "advml/dropout.h"
+#include "advml/layer.h"
+#include "advml/rng.h"
+
+#include <string.h>
+
+void advml_dropout_forward(float *out, float *mask, const float *in, int B, size_t D, float rate,
+                           uint64_t seed, uint64_t step, uint64_t key, const int64_t *sample_ids)
+{
+    const float scale = 1.0f / (1.0f - rate);
+    const double r = rate;
+    for (int b = 0; b < B; b++) {
+        const uint64_t g = sample_ids ? (uint64_t)sample_ids[b] : (uint64_t)b;
+        float *restrict m = mask + (size_t)b * D;
+        if (rate > 0.0f) {
+            for (size_t u = 0; u < D; u++) /* keep when U(seed, t, g, key 2^32 + u) >= rate */
+                m[u] = advml_hash_uniform(seed, step, g, (key << 32) + u) >= r ? scale : 0.0f;
+        } else {
+            for (size_t u = 0; u < D; u++)
+                m[u] = 1.0f;
+        }
+    }
+    const size_t n = (size_t)B * D;
+    const float *restrict mm = mask; /* out may equal in */
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] * mm[i];
+}
+
+void advml_dropout_backward(float *dinp, const float *dout, const float *mask, size_t n)
+{
+    float *restrict dx = dinp;
+    const float *restrict dy = dout, *restrict m = mask;
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i] * m[i];
+}
+
+/* ---- the "dropout" layer kind -------------------------------------------------
+ * No parameters; the mask (B, D) floats lives in L->state. The key that
+ * separates dropout layers is the layer's index in the model. At evaluation
+ * (ctx->training == 0) the layer is the identity. */
+
+static advml_status dropout_setup(advml_layer *L, advml_shape in_shape, int max_batch,
+                                  advml_error *err)
+{
+    (void)max_batch;
+    const float rate = L->spec.rate;
+    if (!(rate >= 0.0f && rate < 1.0f)) /* also rejects NaN */
+        return advml_error_set(err, ADVML_ERR_SHAPE,
+                               "layer %d (dropout): rate %g must be in [0, 1)", L->index,
+                               (double)rate);
+    L->in_shape = in_shape;
+    L->out_shape = in_shape;
+    L->nparams = 0;
+    L->nviews = 0;
+    L->state_per_sample = advml_shape_size(&in_shape) * sizeof(float);
+    L->scratch_floats = 0;
+    return ADVML_OK;
+}
+
+static void dropout_init(advml_layer *L, float *params, advml_rng *rng)
+{
+    (void)L, (void)params, (void)rng;
+}
+
+static void dropout_forward(advml_layer *L, float *z, const float *in, const float *params,
+                            const advml_ctx *ctx)
+{
+    (void)params;
+    const size_t D = advml_shape_size(&L->out_shape);
+    if (!ctx->training) {
+        if (z != in && ctx->B > 0)
+            memcpy(z, in, (size_t)ctx->B * D * sizeof *z);
+        return;
+    }
+    advml_dropout_forward(z, (float *)L->state, in, ctx->B, D, L->spec.rate, ctx->seed, ctx->step,
+                          (uint64_t)L->index, ctx->sample_ids);
+}
+
+static void dropout_backward(advml_layer *L, float *dinp, float *dparams, const float *dz,
+                             const float *in, const float *params, const advml_ctx *ctx)
+{
+    (void)dparams, (void)in, (void)params;
+    if (!dinp)
+        return;
+    const size_t n = (size_t)ctx->B * advml_shape_size(&L->out_shape);
+    if (!ctx->training) { /* the identity */
+        for (size_t i = 0; i < n; i++)
+            dinp[i] += dz[i];
+        return;
+    }
+    advml_dropout_backward(dinp, dz, (const float *)L->state, n);
+}
+
+const advml_layer_kind advml_dropout_kind = {
+    .name = "dropout",
+    .class_name = "Dropout",
+    .post_act = 0,
+    .setup = dropout_setup,
+    .init = dropout_init,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};
