@@ -16,6 +16,8 @@
 #   ADVML_CONFIG    model/training config, JSON
 #   ADVML_DATA      dataset file, HDF5 (made with advml-data when missing and
 #                   the script knows how, see advml_ensure_data)
+#   ADVML_DATA_KIND how to make ADVML_DATA when it is missing: mnist, digits,
+#                   sine-clean, sine-noisy, oscillator, none
 #   ADVML_RESULTS   results directory (default: $SLURM_SUBMIT_DIR/results)
 #   ADVML_RUN_DIR   the run directory to write or continue; set it to an old
 #                   job's directory to resume that run in a new job
@@ -93,11 +95,13 @@ advml_ensure_data() {
     [ -s "$file" ] && exit 0
     advml_log "making $file ($kind) with $data_tool"
     case "$kind" in
-      mnist)      "$data_tool" mnist --from "$ADVML_SRC/data/mnist" --out "$file" ;;
-      digits)     "$data_tool" csv --from "$ADVML_SRC/data/digits.csv.gz" --out "$file" ;;
+      # the same conversions as the examples of `advml-data COMMAND --help`
+      mnist)      "$data_tool" mnist --from "$ADVML_SRC/data/mnist" --out "$file" --validation 5000 ;;
+      digits)     "$data_tool" csv --from "$ADVML_SRC/data/digits.csv.gz" --out "$file" --image 1,8,8 \
+                    --scale 0.0625 --test-fraction 0.2 --seed 1 ;;
       sine-clean) "$data_tool" sine --kind clean --out "$file" ;;
       sine-noisy) "$data_tool" sine --kind noisy --out "$file" ;;
-      oscillator) "$data_tool" oscillator --out "$file" ;;
+      oscillator) "$data_tool" oscillator --out "$file" --eta 0.2 --F0 1 --omega 0.5 --dt 0.1 ;;
       *) echo "advml-job: error: unknown dataset kind $kind" >&2; exit 1 ;;
     esac
   ) 9>"$file.lock" || advml_die "could not make dataset $file (kind $kind); make it by hand with advml-data and set ADVML_DATA"
@@ -171,7 +175,7 @@ advml_train() {
 # advml_job_main NAME DATA_KIND DEFAULT_CONFIG DEFAULT_DATA [ARGS...]: the
 # whole of a single-run job script: results in RESULTS/NAME-JOBID/run.h5.
 advml_job_main() {
-  local name=$1 kind=$2 config=$3 data=$4
+  local name=$1 kind=${ADVML_DATA_KIND:-$2} config=$3 data=$4
   shift 4
   advml_find_src
   config=${ADVML_CONFIG:-$ADVML_SRC/$config}
