@@ -8,6 +8,9 @@
 #   tests/slurm/cluster.sh stop DIR                cancel its jobs, stop its daemons
 #   tests/slurm/cluster.sh install                 install the Debian packages if missing
 #
+# `run` installs the packages when missing, stops clusters left behind by a
+# `run` that was killed, and gives CMD ADVML_SLURM_TIMEOUT seconds (default 240).
+#
 # Debian 12's slurmctld, slurmd, slurm-client and munge, started directly (there
 # is no systemd here): munged, slurmctld and slurmd each write a pid file under
 # DIR/run and are stopped by those pids, never by name. Everything the cluster
@@ -62,7 +65,7 @@ slurm_cluster_start() {
   for p in munged slurmctld slurmd sbatch; do
     command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] || { slurm_log "$p not installed (run: $0 install)"; return 1; }
   done
-  mkdir -p "$dir"/{etc,state,spool,log,run,munge,tmp} || return 1
+  mkdir -p "$dir"/{etc,state,spool/$ADVML_SLURM_NODE,log,run,munge,tmp} || return 1
   chmod 755 "$dir" "$dir/munge"   # munged refuses a socket directory others cannot search
   chmod 700 "$dir/state"
 
@@ -110,7 +113,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=pmix
 SchedulerType=sched/builtin
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1
+# schedule at once on submit, and look at the queue every second (a requeued
+# job becomes eligible while no event happens; the default interval is 60 s)
+SchedulerParameters=batch_sched_delay=0,sched_interval=1
+MailProg=/bin/true
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
@@ -218,6 +224,21 @@ slurm_cluster_stop() {
   return 0
 }
 
+# slurm_reap_stale: stops the clusters that `run` started in TMPDIR and whose
+# owner (the cluster.sh that started it) was killed before it could clean up,
+# e.g. by a ctest timeout. Clusters of live owners are left alone.
+slurm_reap_stale() {
+  local d pid
+  for d in "${TMPDIR:-/tmp}"/advml-slurm.*; do
+    [ -f "$d/run/owner.pid" ] || continue
+    pid=$(cat "$d/run/owner.pid")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+    slurm_log "stopping the stale cluster in $d (its owner $pid is gone)"
+    slurm_cluster_stop "$d"
+    rm -rf "$d"
+  done
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   cmd=${1:-}
   shift || true
@@ -229,15 +250,21 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
              slurm_cluster_stop "$1" ;;
     run)     [ "${1:-}" = "--" ] && shift
              [ $# -ge 1 ] || { echo "usage: $0 run -- CMD [ARGS...]" >&2; exit 2; }
+             slurm_cluster_install || { slurm_log "cannot install ${SLURM_PACKAGES[*]}"; exit 1; }
+             slurm_reap_stale
              dir=$(mktemp -d "${TMPDIR:-/tmp}/advml-slurm.XXXXXX") || exit 1
              trap 'slurm_cluster_stop "$dir"; if [ "${ADVML_KEEP_CLUSTER_DIR:-0}" = 1 ]; then echo "cluster: kept $dir" >&2; else rm -rf "$dir"; fi' EXIT
              trap 'exit 143' TERM INT HUP
              t0=$(date +%s.%N)
              slurm_cluster_start "$dir" || exit 1
+             echo $$ > "$dir/run/owner.pid"
              slurm_log "up in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)") s ($dir)"
              export ADVML_CLUSTER_DIR="$dir"
-             "$@"
+             # our own time limit, below ctest's, so that the EXIT trap still
+             # stops the daemons when a test hangs
+             timeout --kill-after=5 "${ADVML_SLURM_TIMEOUT:-240}" "$@"
              rc=$?
+             [ $rc -eq 124 ] && slurm_log "timed out after ${ADVML_SLURM_TIMEOUT:-240} s"
              [ $rc -ne 0 ] && slurm_dump_logs "$dir"
              exit $rc ;;
     *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; [ "$cmd" = -h ] || [ "$cmd" = --help ]; exit $? ;;
