@@ -20,6 +20,11 @@ class RunFileError(Exception):
     """A file that is not a readable advml run file (the message names it)."""
 
 
+class CheckpointFileError(RunFileError):
+    """A checkpoint (RUN.ckpt.h5) given where a run file was expected; shell
+    globs such as task-*.h5 match both."""
+
+
 def _attr(f, name, default=None):
     v = f.attrs.get(name, default)
     if isinstance(v, bytes):
@@ -48,6 +53,9 @@ class Run:
             raise RunFileError(f"{path}: cannot open as HDF5 ({e})") from None
         with f:
             fmt = _attr(f, "format")
+            if fmt == "advml-checkpoint":
+                raise CheckpointFileError(f"{path}: a checkpoint, not a run file (the run file is "
+                                          f"{path[:-len('.ckpt.h5')] + '.h5' if path.endswith('.ckpt.h5') else 'beside it'})")
             if fmt != "advml-run":
                 raise RunFileError(f"{path}: not an advml run file (format attribute is {fmt!r}, "
                                    "expected 'advml-run')")

@@ -2,7 +2,7 @@
 """Learning curves of one or more advml runs: loss and accuracy per epoch.
 
   learning_curves.py results/digits_cnn-1234/run.h5
-  learning_curves.py results/grid_search-1234/task-*.h5 --out curves.pdf
+  learning_curves.py results/grid_search-1234/task-[0-9].h5 --out curves.pdf
   learning_curves.py results/grid_search-1234/grid.h5 --splits val
 
 Draws, per run, the training and validation loss (left) and accuracy (right)
@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from advml_runs import Run, RunFileError, atomic_savefig, check_image_ext  # noqa: E402
+from advml_runs import CheckpointFileError, Run, RunFileError, atomic_savefig, check_image_ext  # noqa: E402
 
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
 SPLIT_STYLE = {"train": "-", "val": "--", "test": ":"}
@@ -77,8 +77,12 @@ def main():
     for p in a.runs:
         try:
             runs.extend(load(p))
+        except CheckpointFileError as e:
+            print(f"learning_curves: skipping {e}", file=sys.stderr)  # task-*.h5 also matches task-K.ckpt.h5
         except RunFileError as e:
             ap.exit(1, f"learning_curves: error: {e}\n")
+    if not runs:
+        ap.exit(1, "learning_curves: error: no run files among " + ", ".join(a.runs) + "\n")
     if a.labels:
         labels = a.labels.split(",")
         if len(labels) != len(runs):
