@@ -35,7 +35,7 @@ slurm_log() { echo "cluster: $*" >&2; }
 slurm_cluster_install() {
   local missing=() p
   for p in "${SLURM_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   slurm_log "installing ${missing[*]}"

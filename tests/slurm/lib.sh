@@ -61,12 +61,13 @@ t_states() {
 t_state() { t_states "$1" | sort -u | tr '\n' ' ' | sed 's/ $//'; }
 
 t_wait() {
-  local timeout=$1 deadline
+  local timeout=$1 deadline states
   shift
   deadline=$((SECONDS + timeout))
   while [ $SECONDS -lt $deadline ]; do
-    if ! t_states "$@" | grep -qE '^(PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUED|REQUEUE_FED|REQUEUE_HOLD|RESIZING|SUSPENDED|STAGE_OUT|SIGNALING)$'; then
-      [ -n "$(t_states "$@")" ] && return 0
+    states=$(t_states "$@")
+    if [ -n "$states" ] && ! grep -qE '^(PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUED|REQUEUE_FED|REQUEUE_HOLD|RESIZING|SUSPENDED|STAGE_OUT|SIGNALING)$' <<<"$states"; then
+      return 0
     fi
     sleep 0.2
   done

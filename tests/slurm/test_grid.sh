@@ -16,7 +16,11 @@ t_wait_file 10 "$grid/.merge-submitted/job_id"
 m=$(cat "$grid/.merge-submitted/job_id")
 t_wait 60 "$m"
 t_check [ "$(t_state "$m")" = COMPLETED ] "merge job $m: $(t_state "$m")"
-t_check grep -q "afterany:$id" <(scontrol show job "$m") "merge job $m does not depend on array $id with afterany"
+# it ran after every task had ended (afterany): it saw all four runs completed
+t_check grep -q "4 of 4 runs completed, 0 missing" "$grid/merge-$m.out" "merge job $m did not see all runs completed"
+end=$(for k in 0 1 2 3; do scontrol show job "${id}_$k" | sed -n 's/.*EndTime=\([^ ]*\).*/\1/p'; done | sort | tail -1)
+start=$(scontrol show job "$m" | sed -n 's/.*StartTime=\([^ ]*\).*/\1/p')
+t_check [ ! "$start" \< "$end" ] "merge job $m started at $start, before the last task ended at $end"
 for k in 0 1 2 3; do
   t_check [ -s "$grid/task-$k.h5" ] "no run file task-$k.h5"
   t_check [ -s "$T_WORK/grid_search-${id}_$k.out" ] "no log grid_search-${id}_$k.out"
