@@ -23,6 +23,8 @@
 #                   job's directory to resume that run in a new job
 #   ADVML_LAUNCHER  srun (default under SLURM) | mpirun | none (one process)
 #   ADVML_NP        ranks when run without SLURM (default 1)
+#   ADVML_EXTEND    1: train a completed run further (with a higher --epochs);
+#                   by default a completed run is left as it is
 # Arguments given to the job script after its name are passed on to advml-train
 # (e.g. `sbatch jobs/digits_cnn.sbatch --epochs 5 --lr 0.01`); they override the
 # config, as advml-train's flags do.
@@ -148,22 +150,53 @@ advml_on_time_limit() {
   fi
 }
 
+# advml_run_status RUN_FILE: prints the run file's status attribute (running,
+# completed, failed), or "unknown" when it cannot be read here (it needs
+# Python 3 with h5py, or h5dump from Debian's hdf5-tools).
+advml_run_status() {
+  local st=""
+  if "$(advml_python)" -c 'import h5py' 2>/dev/null; then
+    st=$("$(advml_python)" -c 'import h5py, sys
+v = h5py.File(sys.argv[1], "r").attrs.get("status", "")
+print(v.decode() if isinstance(v, bytes) else v)' "$1" 2>/dev/null)
+  elif command -v h5dump >/dev/null; then
+    st=$(h5dump -a /status "$1" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p' | head -1)
+  fi
+  echo "${st:-unknown}"
+}
+
 # advml_train RUN_FILE ARGS...: runs advml-train with --out RUN_FILE, adding
-# --resume RUN.ckpt.h5 when that checkpoint exists. Exits the job with
-# advml-train's status.
+# --resume RUN.ckpt.h5 when that checkpoint exists. advml-train never
+# overwrites a run file, so one left without a checkpoint (a launch stopped
+# inside its first epoch) is renamed to RUN.h5.interrupted-DATE first. A run
+# that has completed is not run again (a requeue after the end, or a rerun of a
+# grid to fill in its missing cells) unless ADVML_EXTEND=1 asks to train it
+# further (with a higher --epochs). Returns advml-train's status.
 advml_train() {
-  local run=$1 ckpt train rc
+  local run=$1 ckpt train rc st
   shift
   ckpt="${run%.h5}.ckpt.h5"
   train=$(advml_find_tool advml-train) || exit 1
   local args=("$@" --out "$run")
   if [ -s "$ckpt" ]; then
+    st=$(advml_run_status "$run")
+    if [ "$st" = completed ] && [ "${ADVML_EXTEND:-0}" != 1 ]; then
+      advml_log "$run has completed already; nothing to do (ADVML_EXTEND=1 with a higher --epochs trains it further)"
+      return 0
+    fi
     advml_log "resuming from $ckpt (restart count ${SLURM_RESTART_COUNT:-0})"
     args+=(--resume "$ckpt")
   else
+    if [ -e "$run" ]; then
+      local aside="$run.interrupted-$(date -u +%Y%m%dT%H%M%SZ)"
+      mv -f "$run" "$aside" || advml_die "cannot move the checkpoint-less $run aside"
+      advml_log "$run has no checkpoint (stopped in its first epoch): kept as $aside, starting again"
+    fi
     advml_log "starting a new run: $run"
   fi
   export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
+  # one plain line per epoch in the job log (advml-train shows a bar on terminals)
+  export ADVML_PROGRESS=${ADVML_PROGRESS:-line}
   trap advml_on_time_limit USR1
   advml_launch "$train" "${args[@]}"
   rc=$?
