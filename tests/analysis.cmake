@@ -16,3 +16,9 @@ foreach(t grid plots)
   set_tests_properties(analysis_${t} PROPERTIES FIXTURES_REQUIRED advml_analysis_runs
     ENVIRONMENT "${ADVML_TEST_ENV};ADVML_ANALYSIS_WORK=${ADVML_ANALYSIS_WORK}" LABELS python TIMEOUT 300)
 endforeach()
+
+# the job scripts without SLURM (resume, completed runs, bad grid settings)
+add_test(NAME jobs_local
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/analysis/test_jobs_local.sh ${ADVML_ANALYSIS_WORK})
+set_tests_properties(jobs_local PROPERTIES FIXTURES_REQUIRED advml_analysis_runs
+  ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
