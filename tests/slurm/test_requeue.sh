@@ -6,33 +6,37 @@
 # and checkpoint stay in results/digits_cnn-ID.
 . "$(dirname "$0")/lib.sh"
 
-epochs=${T_REQUEUE_EPOCHS:-40}
-id=$(t_submit --ntasks=2 "$ADVML_SRC/jobs/digits_cnn.sbatch" --epochs "$epochs" --batch-size 20)
+# 100 epochs of batch 10 take about 12 s on 2 ranks here: long enough to be
+# interrupted twice, each time within a second of a checkpoint appearing
+epochs=${T_REQUEUE_EPOCHS:-100}
+id=$(t_submit --ntasks=2 "$ADVML_SRC/jobs/digits_cnn.sbatch" --epochs "$epochs" --batch-size 10)
 run="$ADVML_RESULTS/digits_cnn-$id/run.h5"
 ckpt="${run%.h5}.ckpt.h5"
 log="$T_WORK/digits_cnn-$id.out"
 
-ckpt_epoch() { /usr/bin/python3 -c 'import h5py, sys; print(int(h5py.File(sys.argv[1], "r").attrs["epoch"]))' "$1" 2>/dev/null || echo 0; }
 restarts() { scontrol show job "$1" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p'; }
-# wait until a launch with restart count $1 has written a checkpoint past epoch $2
-wait_progress() {
-  local deadline=$((SECONDS + 120)) e
+mtime() { stat -c %.9Y "$1" 2>/dev/null || echo 0; }
+newer() { [ "$(echo "$(mtime "$1") > $2" | bc)" = 1 ]; }
+# wait_launch N SINCE: until launch N (restart count N) runs and has written a
+# checkpoint newer than SINCE (seconds since the epoch)
+wait_launch() {
+  local deadline=$((SECONDS + 120))
   while [ $SECONDS -lt $deadline ]; do
-    if [ "$(restarts "$id")" = "$1" ] && [ "$(t_state "$id")" = RUNNING ]; then
-      e=$(ckpt_epoch "$ckpt")
-      [ "$e" -gt "$2" ] && { echo "$e"; return 0; }
-    fi
     [ "$(t_state "$id")" = COMPLETED ] && t_fail "job $id completed before it could be interrupted; raise T_REQUEUE_EPOCHS"
-    sleep 0.1
+    if [ "$(restarts "$id")" = "$1" ] && [ "$(t_state "$id")" = RUNNING ] && newer "$ckpt" "$2"; then
+      return 0
+    fi
+    sleep 0.05
   done
-  t_fail "job $id: no checkpoint past epoch $2 in launch $1"
+  t_fail "job $id: launch $1 wrote no checkpoint within 120 s"
 }
 
-e1=$(wait_progress 0 0)
-t_log "checkpoint at epoch $e1: scontrol requeue $id"
+wait_launch 0 0
+t1=$(mtime "$ckpt")
+t_log "first checkpoint: scontrol requeue $id"
 scontrol requeue "$id" || t_fail "scontrol requeue $id failed"
-e2=$(wait_progress 1 "$e1")
-t_log "restarted and at epoch $e2: USR1 to the batch shell (time-limit path)"
+wait_launch 1 "$t1"
+t_log "restarted and checkpointing again: USR1 to the batch shell (the time-limit path)"
 scancel --batch --signal=USR1 "$id" || t_fail "scancel --signal=USR1 failed"
 t_wait 180 "$id"
 t_log "finished: $(t_state "$id"), restarts $(restarts "$id")"
@@ -44,6 +48,7 @@ t_check grep -q "resuming from $ckpt (restart count 1)" "$log" "no resume after 
 t_check grep -q "time limit near: requeueing job $id" "$log" "the USR1 trap did not run"
 t_check grep -q "resuming from $ckpt (restart count 2)" "$log" "no resume after the self-requeue"
 t_check [ "$(grep -c 'starting a new run' "$log")" = 1 ] "the job started from scratch more than once"
+t_check [ "$(grep -cE "^epoch +1/$epochs:" "$log")" = 1 ] "epoch 1 was trained more than once"
 t_h5 '
 run, epochs = sys.argv[1], int(sys.argv[2])
 with h5py.File(run, "r") as f:
