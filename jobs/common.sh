@@ -118,9 +118,15 @@ advml_launch() {
   if [ -z "$launcher" ]; then
     if [ -n "${SLURM_JOB_ID:-}" ]; then launcher=srun; else launcher=mpirun; fi
   fi
+  # several cores per rank (--cpus-per-task, for OpenBLAS threads): srun does
+  # not take that from the allocation since SLURM 22.05, and mpirun would bind
+  # each rank to one core
+  local cpt=${SLURM_CPUS_PER_TASK:-1}
   case "$launcher" in
-    srun)   set -- srun --mpi=pmix --kill-on-bad-exit=1 "$@" ;;
-    mpirun) if [ -n "${SLURM_JOB_ID:-}" ]; then set -- mpirun "$@"
+    srun)   if [ "$cpt" -gt 1 ]; then set -- srun --mpi=pmix --kill-on-bad-exit=1 --cpus-per-task="$cpt" "$@"
+            else set -- srun --mpi=pmix --kill-on-bad-exit=1 "$@"; fi ;;
+    mpirun) if [ -n "${SLURM_JOB_ID:-}" ] && [ "$cpt" -gt 1 ]; then set -- mpirun --bind-to none "$@"
+            elif [ -n "${SLURM_JOB_ID:-}" ]; then set -- mpirun "$@"
             else set -- mpirun -np "${ADVML_NP:-1}" "$@"; fi ;;
     none)   ;;
     *) advml_die "ADVML_LAUNCHER=$launcher: expected srun, mpirun or none" ;;
