@@ -288,21 +288,24 @@ advml_python() {
   else echo python3; fi
 }
 
-# advml_grid_submit_merge: submits jobs/grid_merge.sbatch once per grid
-# directory, to run after every task of this array has ended (afterany).
+# advml_grid_submit_merge: submits jobs/grid_merge.sbatch once per array job
+# (the first of its tasks to start does), to run after every task of the array
+# has ended (afterany). An array that reruns some cells of an existing grid
+# directory gets its own merge.
 advml_grid_submit_merge() {
   [ "${ADVML_GRID_MERGE:-1}" = 1 ] || return 0
-  mkdir "$ADVML_GRID_DIR/.merge-submitted" 2>/dev/null || return 0
+  local mark="$ADVML_GRID_DIR/.merge-$SLURM_ARRAY_JOB_ID"
+  mkdir "$mark" 2>/dev/null || return 0
   local id
   # shellcheck disable=SC2086
   if id=$(sbatch --parsable --dependency="afterany:$SLURM_ARRAY_JOB_ID" --job-name="${SLURM_JOB_NAME:-grid}_merge" \
             --output="$ADVML_GRID_DIR/merge-%j.out" --export=ALL,ADVML_SRC="$ADVML_SRC" ${ADVML_MERGE_SBATCH_ARGS:-} \
             "$ADVML_SRC/jobs/grid_merge.sbatch" "$ADVML_GRID_DIR"); then
-    echo "$id" > "$ADVML_GRID_DIR/.merge-submitted/job_id"
+    echo "$id" > "$mark/job_id"
     advml_log "merge job $id submitted (after array job $SLURM_ARRAY_JOB_ID): it writes $ADVML_GRID_DIR/grid.h5"
   else
     advml_log "could not submit the merge job; when the array is done run: $(advml_python) $ADVML_SRC/analysis/merge_grid.py $ADVML_GRID_DIR"
-    rmdir "$ADVML_GRID_DIR/.merge-submitted" 2>/dev/null
+    rmdir "$mark" 2>/dev/null
   fi
 }
 

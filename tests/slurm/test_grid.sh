@@ -12,8 +12,8 @@ t_log "array job $id submitted"
 t_wait 240 "$id"
 t_log "array done: $(t_state "$id")"
 t_check [ "$(t_state "$id")" = COMPLETED ] "array $id: states $(t_state "$id"), expected all COMPLETED"
-t_wait_file 10 "$grid/.merge-submitted/job_id"
-m=$(cat "$grid/.merge-submitted/job_id")
+t_wait_file 10 "$grid/.merge-$id/job_id"
+m=$(cat "$grid/.merge-$id/job_id")
 t_wait 60 "$m"
 t_check [ "$(t_state "$m")" = COMPLETED ] "merge job $m: $(t_state "$m")"
 # it ran after every task had ended (afterany): it saw all four runs completed
@@ -25,7 +25,7 @@ for k in 0 1 2 3; do
   t_check [ -s "$grid/task-$k.h5" ] "no run file task-$k.h5"
   t_check [ -s "$T_WORK/grid_search-${id}_$k.out" ] "no log grid_search-${id}_$k.out"
 done
-t_check [ "$(ls "$grid"/merge-*.out | wc -l)" = 1 ] "expected exactly one merge job log"
+t_check [ "$(ls "$grid"/merge-*.out | wc -l)" = 1 ] "expected exactly one merge job for the array"
 t_h5 '
 grid = sys.argv[1]
 with h5py.File(grid + "/grid.h5", "r") as g:
@@ -50,6 +50,22 @@ with h5py.File(grid + "/grid.h5", "r") as g:
 /usr/bin/python3 "$ADVML_SRC/analysis/grid_heatmap.py" "$grid/grid.h5" || t_fail "grid_heatmap.py failed"
 t_check [ -s "$grid/grid_heatmap.png" ] "no heatmap"
 t_log "grid file and heatmap checked"
+
+# a lost cell is trained again into the same grid by a second array; the
+# completed cell beside it is left alone; that array merges again
+rm "$grid/task-3.h5" "$grid/task-3.ckpt.h5"
+sum2=$(md5sum < "$grid/task-2.h5")
+id2=$(ADVML_GRID_DIR="$grid" t_submit --array=2,3 "$ADVML_SRC/jobs/grid_search.sbatch" --epochs 2)
+t_wait 120 "$id2"
+t_check [ "$(t_state "$id2")" = COMPLETED ] "rerun array $id2: $(t_state "$id2")"
+t_check grep -q "task-2.h5 has completed already; nothing to do" "$T_WORK/grid_search-${id2}_2.out" "a completed cell was not left alone"
+t_check [ "$(md5sum < "$grid/task-2.h5")" = "$sum2" ] "the completed cell's run file changed"
+t_check grep -q "starting a new run: $grid/task-3.h5" "$T_WORK/grid_search-${id2}_3.out" "the lost cell was not trained again"
+t_wait_file 10 "$grid/.merge-$id2/job_id"
+m2=$(cat "$grid/.merge-$id2/job_id")
+t_wait 60 "$m2"
+t_check grep -q "4 of 4 runs completed, 0 missing" "$grid/merge-$m2.out" "the second merge did not see all four runs"
+t_log "rerun of a lost cell checked"
 
 # a task outside the grid: a clear failure, no training
 export ADVML_ETAS="0.1" ADVML_LAMBDAS="1e-4" ADVML_GRID_MERGE=0
