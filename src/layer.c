@@ -1,6 +1,9 @@
 /* layer.c - the table of layer kinds, spec defaults and the shared
  * initialisers (see include/advml/layer.h). */
 #include "advml/layer.h"
+#include "advml/gru.h"
+#include "advml/lstm.h"
+#include "advml/rnn.h"
 
 #include <math.h>
 #include <string.h>
@@ -14,11 +17,9 @@ static const advml_layer_kind *const kinds[ADVML_LAYER_NTYPES] = {
     [ADVML_LAYER_DENSE] = &advml_dense_kind,
     [ADVML_LAYER_DROPOUT] = &advml_dropout_kind,
     [ADVML_LAYER_ACTIVATION] = &advml_activation_kind,
-    /* ADVML_LAYER_RNN, ADVML_LAYER_LSTM, ADVML_LAYER_GRU: NULL until the
-     * recurrent kinds (src/rnn.c ...) are added to this table. */
-    [ADVML_LAYER_RNN] = NULL,
-    [ADVML_LAYER_LSTM] = NULL,
-    [ADVML_LAYER_GRU] = NULL,
+    [ADVML_LAYER_RNN] = &advml_rnn_kind,   /* src/rnn.c */
+    [ADVML_LAYER_LSTM] = &advml_lstm_kind, /* src/lstm.c */
+    [ADVML_LAYER_GRU] = &advml_gru_kind,   /* src/gru.c */
 };
 
 const advml_layer_kind *advml_layer_kind_of(advml_layer_type type)
