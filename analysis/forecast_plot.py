@@ -83,13 +83,19 @@ def main():
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 3.6 * len(panels)), squeeze=False)
+    summary = []
     for ax, (name, t, truth, pred, xlabel) in zip(axes[:, 0], panels):
-        if truth is not None:
+        ok = np.isfinite(truth) if truth is not None else None
+        if truth is not None and ok.any():
+            # truth is NaN where the forecast runs past the end of the data
             ax.plot(t, truth, "-", color="black", lw=1.5, label="truth")
-            mse = float(np.mean((pred - truth) ** 2))
-            ax.set_title(f"{name}: MSE {mse:.4g} over {pred.size} points")
+            mse = float(np.mean((pred[ok] - truth[ok]) ** 2))
+            what = f"MSE {mse:.4g} over {int(ok.sum())} points with truth" + (
+                f" (of {pred.size})" if ok.sum() < pred.size else "")
         else:
-            ax.set_title(f"{name}: {pred.size} points")
+            what = f"{pred.size} points, no truth"
+        ax.set_title(f"{name}: {what}")
+        summary.append(f"{name} {what}")
         ax.plot(t, pred, "--", color="tab:red", lw=1.5, label="prediction" if name.startswith("one") else "forecast")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"output {a.component}")
@@ -99,7 +105,7 @@ def main():
         fig.suptitle(a.title)
     fig.tight_layout()
     atomic_savefig(fig, out)
-    print(f"forecast_plot: wrote {out}")
+    print(f"forecast_plot: wrote {out} ({'; '.join(summary)})")
 
 
 if __name__ == "__main__":

@@ -201,11 +201,17 @@ class Predictions(Base):
             f["targets"] = np.sin(t)[:, None]
             f["predictions"] = (np.sin(t) + 0.01)[:, None]
             g = f.create_group("forecast")
-            g["truth"] = np.sin(t[:40])[:, None]
+            truth = np.sin(t[:40])
+            truth[30:] = np.nan  # the forecast runs past the end of the data
+            g["truth"] = truth[:, None]
             g["predicted"] = np.sin(t[:40] * 0.9)[:, None]
         p = run("forecast_plot", path, "--out", self.out("f.png"), check=0)
         w, h = self.assertWrote(p, self.out("f.png"), "forecast_plot")
         self.assertGreater(h, w * 0.6)  # two panels, one above the other
+        # the MSE of the 200 one-step predictions, and of the 30 forecast points with truth
+        mse = float(np.mean((np.sin(t[:30] * 0.9) - np.sin(t[:30])) ** 2))
+        self.assertIn(f"(one-step prediction MSE 0.0001 over 200 points with truth; "
+                      f"recursive forecast MSE {mse:.4g} over 30 points with truth (of 40))", p.stdout)
         p = run("forecast_plot", path, "--component", "1", "--out", self.out("x.png"), check=1)
         self.assertIn("--component 1 does not exist", p.stderr)
 
