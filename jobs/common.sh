@@ -63,11 +63,14 @@ advml_find_tool() {
   advml_die "$1 not found in ADVML_BIN=${ADVML_BIN:-unset}, $ADVML_SRC/build or PATH (build advml first: scripts/setup.sh)"
 }
 
-# advml_job_key: prints this job's key: NAME-JOBID for a plain job,
+# advml_job_key NAME: prints this job's key: NAME-JOBID for a plain job,
 # NAME-ARRAYJOBID for an array task (the task id names the file inside), and
-# NAME-local-DATE-PID outside SLURM.
+# NAME-local-DATE-PID outside SLURM. Under SLURM, NAME is the job's name
+# (sbatch --job-name; the scripts' default is their own name), as in the log
+# file's name %x-%j.out.
 advml_job_key() {
-  local name=$1
+  local name=${SLURM_JOB_NAME:-$1}
+  name=${name//[^A-Za-z0-9._-]/_}
   if [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then
     echo "$name-$SLURM_ARRAY_JOB_ID"
   elif [ -n "${SLURM_JOB_ID:-}" ]; then

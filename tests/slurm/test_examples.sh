@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test_examples.sh - every example job script with its own defaults (config,
+# dataset recipe, launcher) under a real SLURM, cut to a few optimizer steps:
+# the MNIST CNN (and the course's CNN through ADVML_CONFIG), the sine RNN (and
+# the noisy-sine network) and the oscillator LSTM. Each dataset is made by the
+# job itself with advml-data, into this test's directory.
+. "$(dirname "$0")/lib.sh"
+unset ADVML_DATA   # each script's own dataset, made in $T_WORK/data
+mkdir -p "$T_WORK/data"
+[ -d "$ADVML_SRC/data/mnist" ] || t_fail "$ADVML_SRC/data/mnist missing (run scripts/fetch-data.sh)"
+ln -s "$ADVML_SRC/data/mnist" "$T_WORK/data/mnist"
+
+# NAME SCRIPT CONFIG DATA KIND: what each job runs
+cases=(
+  "mnist_cnn mnist_cnn.sbatch jobs/mnist_cnn.json mnist.h5 mnist"
+  "course_cnn mnist_cnn.sbatch jobs/course_cnn.json mnist.h5 mnist"
+  "sine_rnn sine_rnn.sbatch jobs/sine_rnn.json sine_clean.h5 sine-clean"
+  "noisy_sine sine_rnn.sbatch jobs/noisy_sine_rnn.json sine_noisy.h5 sine-noisy"
+  "oscillator oscillator_rnn.sbatch jobs/oscillator_lstm.json oscillator.h5 oscillator"
+)
+ids=()
+for c in "${cases[@]}"; do
+  read -r name script config data kind <<<"$c"
+  t_check [ -f "$ADVML_SRC/$config" ] "$config missing"
+  # the MNIST jobs share one dataset: the second waits on the first one's lock
+  id=$(ADVML_CONFIG="$ADVML_SRC/$config" ADVML_DATA="$T_WORK/data/$data" ADVML_DATA_KIND="$kind" \
+       t_submit --ntasks=1 --job-name="$name" "$ADVML_SRC/jobs/$script" --epochs 1 --max-steps 3)
+  ids+=("$id")
+  t_log "$name: job $id ($script, $config)"
+done
+t_wait 200 "${ids[@]}"
+for i in "${!cases[@]}"; do
+  read -r name script config data kind <<<"${cases[$i]}"
+  id=${ids[$i]}
+  t_check [ "$(t_state "$id")" = COMPLETED ] "$name (job $id): $(t_state "$id")"
+  run="$ADVML_RESULTS/$name-$id/run.h5"
+  t_h5 '
+run, config, data = sys.argv[1:4]
+with h5py.File(run, "r") as f:
+    assert attr(f, "status") == "completed", attr(f, "status")
+    assert attr(f, "data") == data, (attr(f, "data"), data)
+    cfg = json.loads(attr(f, "config_json"))
+    with open(config) as fh:
+        want = json.load(fh)
+    assert [l["type"] for l in cfg["model"]] == [l["type"] for l in want["model"]], cfg["model"]
+    assert int(f["metrics/step/step"][-1]) == 3, f["metrics/step/step"][:]
+' "$run" "$ADVML_SRC/$config" "$T_WORK/data/$data"
+done
+t_check [ "$(ls "$T_WORK"/data/*.h5 | wc -l)" = 4 ] "expected 4 datasets made by the jobs: $(ls "$T_WORK"/data)"
+t_log "PASS"
