@@ -17,3 +17,17 @@ foreach(t jobs requeue grid)
     ENVIRONMENT "${ADVML_TEST_ENV};ADVML_SLURM_TIMEOUT=240"
     LABELS slurm TIMEOUT 300 RESOURCE_LOCK advml_slurm_cluster)
 endforeach()
+
+# the example scripts with their defaults, a few steps each: the CNNs on MNIST,
+# and the recurrent networks (these need the RNN configs in jobs/)
+foreach(pair "cnn;mnist_cnn course_cnn" "rnn;sine_rnn noisy_sine oscillator")
+  list(GET pair 0 t)
+  list(GET pair 1 cases)
+  separate_arguments(cases)
+  add_test(NAME slurm_examples_${t}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/cluster.sh run --
+            bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/test_examples.sh ${cases})
+  set_tests_properties(slurm_examples_${t} PROPERTIES
+    ENVIRONMENT "${ADVML_TEST_ENV};ADVML_SLURM_TIMEOUT=240"
+    LABELS slurm TIMEOUT 300 RESOURCE_LOCK advml_slurm_cluster)
+endforeach()
