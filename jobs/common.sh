@@ -240,7 +240,7 @@ advml_job_main() {
 # ---- grid search ---------------------------------------------------------------
 
 # advml_grid_values VAR DEFAULT: prints the values of list VAR (spaces or commas)
-# one per line, normalised with %.10g; dies on anything that is not a number > 0.
+# one per line, normalised with %.10g; dies on anything that is not a number >= 0.
 advml_grid_values() {
   local name=$1 list v n=0
   list=${!name:-$2}
