@@ -151,13 +151,16 @@ advml_launch() {
 
 # SLURM sends USR1 to the batch shell ahead of the time limit (the scripts ask
 # for it with --signal=B:USR1@SECONDS). The job then requeues itself: it keeps
-# its job id, so the requeued run finds its checkpoint and resumes.
+# its job id, so the requeued run finds its checkpoint and resumes. The trap is
+# set as soon as this file is sourced (USR1 would otherwise end the job), and
+# advml_launch waits for the ranks in a way the trap can interrupt.
 advml_on_time_limit() {
   advml_log "time limit near: requeueing job ${SLURM_JOB_ID:-?} to resume from the checkpoint"
   if [ -n "${SLURM_JOB_ID:-}" ]; then
-    scontrol requeue "$SLURM_JOB_ID" || advml_log "scontrol requeue failed; resubmit with ADVML_RUN_DIR=$ADVML_RUN_DIR"
+    scontrol requeue "$SLURM_JOB_ID" || advml_log "scontrol requeue failed; resubmit with ADVML_RUN_DIR=${ADVML_RUN_DIR:-the run directory}"
   fi
 }
+trap advml_on_time_limit USR1
 
 # advml_run_status RUN_FILE: prints the run file's status attribute (running,
 # completed, failed), or "unknown" when it cannot be read here (it needs
@@ -206,10 +209,8 @@ advml_train() {
   export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
   # one plain line per epoch in the job log (advml-train shows a bar on terminals)
   export ADVML_PROGRESS=${ADVML_PROGRESS:-line}
-  trap advml_on_time_limit USR1
   advml_launch "$train" "${args[@]}"
   rc=$?
-  trap - USR1
   if [ $rc -eq 0 ]; then advml_log "done: $run"; else advml_log "advml-train failed (exit $rc): $run"; fi
   return $rc
 }

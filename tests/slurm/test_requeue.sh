@@ -17,25 +17,26 @@ log="$T_WORK/digits_cnn-$id.out"
 restarts() { scontrol show job "$1" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p'; }
 mtime() { stat -c %.9Y "$1" 2>/dev/null || echo 0; }
 newer() { [ "$(echo "$(mtime "$1") > $2" | bc)" = 1 ]; }
-# wait_launch N SINCE: until launch N (restart count N) runs and has written a
-# checkpoint newer than SINCE (seconds since the epoch)
+# wait_launch N: until launch N (restart count N) runs and has written a
+# checkpoint of its own (newer than the one it started from)
 wait_launch() {
-  local deadline=$((SECONDS + 120))
+  local deadline=$((SECONDS + 120)) m0=""
   while [ $SECONDS -lt $deadline ]; do
     [ "$(t_state "$id")" = COMPLETED ] && t_fail "job $id completed before it could be interrupted; raise T_REQUEUE_EPOCHS"
-    if [ "$(restarts "$id")" = "$1" ] && [ "$(t_state "$id")" = RUNNING ] && newer "$ckpt" "$2"; then
-      return 0
+    if [ "$(restarts "$id")" = "$1" ] && [ "$(t_state "$id")" = RUNNING ]; then
+      # the launch before is gone (a requeued job waits 5 s before it starts again)
+      [ -z "$m0" ] && m0=$(mtime "$ckpt")
+      newer "$ckpt" "$m0" && return 0
     fi
     sleep 0.05
   done
   t_fail "job $id: launch $1 wrote no checkpoint within 120 s"
 }
 
-wait_launch 0 0
-t1=$(mtime "$ckpt")
+wait_launch 0
 t_log "first checkpoint: scontrol requeue $id"
 scontrol requeue "$id" || t_fail "scontrol requeue $id failed"
-wait_launch 1 "$t1"
+wait_launch 1
 t_log "restarted and checkpointing again: USR1 to the batch shell (the time-limit path)"
 scancel --batch --signal=USR1 "$id" || t_fail "scancel --signal=USR1 failed"
 t_wait 180 "$id"
