@@ -158,12 +158,13 @@ slurm_dump_logs() {
   done
 }
 
-# Pids of this cluster's job processes that are still alive: job scripts and
-# their ranks carry SLURM_CONF=DIR/etc/slurm.conf and a SLURM_JOB_ID in their
-# environment (sbatch and srun export both). This shell and its ancestors are
-# never listed, even when they have the same environment.
+# slurm_cluster_job_pids DIR [any]: pids of this cluster's job processes that
+# are still alive: job scripts and their ranks carry SLURM_CONF=DIR/etc/slurm.conf
+# and a SLURM_JOB_ID in their environment (sbatch and srun export both). With
+# "any", every process with that SLURM_CONF (also the command `run` ran). This
+# shell and its ancestors are never listed.
 slurm_cluster_job_pids() {
-  local conf="SLURM_CONF=$1/etc/slurm.conf" f pid keep=" " p=$$
+  local conf="SLURM_CONF=$1/etc/slurm.conf" any=${2:-} f pid keep=" " p=$$
   while [ -n "$p" ] && [ "$p" -gt 1 ]; do
     keep+="$p "
     p=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
@@ -171,8 +172,17 @@ slurm_cluster_job_pids() {
   for f in $(grep -lzxF "$conf" /proc/[0-9]*/environ 2>/dev/null); do
     pid=${f#/proc/}; pid=${pid%/environ}
     [[ "$keep" == *" $pid "* ]] && continue
-    grep -qz '^SLURM_JOB_ID=' "$f" 2>/dev/null && echo "$pid"
+    if [ "$any" = any ] || grep -qz '^SLURM_JOB_ID=' "$f" 2>/dev/null; then echo "$pid"; fi
   done
+}
+
+# slurm_alive PID: true while the process runs (a zombie, killed but not yet
+# reaped by its parent, counts as gone)
+slurm_alive() {
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
 # slurm_stop_pids SECONDS PID...: sends TERM to each, waits up to SECONDS for
@@ -185,7 +195,7 @@ slurm_stop_pids() {
   deadline=$((SECONDS + secs))
   while [ $SECONDS -le $deadline ]; do
     left=()
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && left+=("$pid"); done
+    for pid in "$@"; do slurm_alive "$pid" && left+=("$pid"); done
     [ ${#left[@]} -eq 0 ] && return 0
     sleep 0.05
   done
@@ -198,7 +208,7 @@ slurm_pidfile_pid() {
   local pid
   [ -s "$1" ] || return 0
   pid=$(cat "$1")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [ -n "$pid" ] && slurm_alive "$pid" && echo "$pid"
   return 0
 }
 
@@ -232,9 +242,11 @@ slurm_reap_stale() {
   for d in "${TMPDIR:-/tmp}"/advml-slurm.*; do
     [ -f "$d/run/owner.pid" ] || continue
     pid=$(cat "$d/run/owner.pid")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+    [ -n "$pid" ] && slurm_alive "$pid" && continue
     slurm_log "stopping the stale cluster in $d (its owner $pid is gone)"
     slurm_cluster_stop "$d"
+    # shellcheck disable=SC2046
+    slurm_stop_pids 2 $(slurm_cluster_job_pids "$d" any)   # what its owner was running
     rm -rf "$d"
   done
 }
