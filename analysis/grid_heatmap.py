@@ -8,7 +8,8 @@ Reads a grid file written by merge_grid.py (a grid directory is accepted too:
 its grid.h5 is used) and draws one annotated heatmap per metric side by side,
 as the course does for its Keras CNN on the digits (training and test accuracy,
 eta down, lambda across, viridis, every cell's value written in it). Cells
-without a value (missing runs) are grey and marked "n/a". Writes PNG, PDF or
+without a value are grey and say why: "failed", "missing", "running" (from the
+grid's status), or "n/a". Writes PNG, PDF or
 SVG (from --out's extension; default GRID_DIR/grid_heatmap.png) and prints where.
 """
 
@@ -76,6 +77,9 @@ def main():
                 ap.exit(1, f"grid_heatmap: error: {path}: no {len(etas)}x{len(lambdas)} dataset {m!r}; "
                            f"available: {', '.join(avail)}\n")
             data[m] = np.asarray(f[m][...], dtype=float)
+        status = None
+        if "status" in f and f["status"].shape == (len(etas), len(lambdas)):
+            status = [[v.decode() if isinstance(v, bytes) else str(v) for v in row] for row in f["status"][...]]
 
     import matplotlib
     matplotlib.use("Agg")
@@ -104,7 +108,10 @@ def main():
                     ax.text(j, i, format(v, a.fmt), ha="center", va="center", fontsize=8,
                             color="black" if bright else "white")
                 else:
-                    ax.text(j, i, "n/a", ha="center", va="center", fontsize=8, color="dimgrey")
+                    # a run that failed or is missing says so; n/a: no value
+                    why = status[i][j] if status and status[i][j] in ("failed", "missing", "running",
+                                                                         "unreadable") else "n/a"
+                    ax.text(j, i, why, ha="center", va="center", fontsize=8, color="dimgrey")
         ax.set_xticks(range(len(lambdas)), [fmt_axis(v) for v in lambdas], rotation=45)
         ax.set_yticks(range(len(etas)), [fmt_axis(v) for v in etas])
         ax.set_xlabel(r"$\lambda$ (L2)")

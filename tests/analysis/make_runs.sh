@@ -6,6 +6,7 @@
 #   WORK/r2/run.h5           jobs/digits_cnn.sbatch run without SLURM: mpirun -np 2, 3 epochs
 #   WORK/grid/               jobs/grid_search.sbatch run without SLURM: a 2 x 2 grid
 #                            (eta 0.01, 0.1; lambda 1e-4, 1e-2), 2 epochs, merged to grid.h5
+#   WORK/failed.h5           a run that diverges (eta 10, lambda 10): status "failed", exit 5
 set -euo pipefail
 work=${1:?usage: make_runs.sh WORK}
 : "${ADVML_SRC:?}" "${ADVML_BIN:?}"
@@ -28,7 +29,12 @@ ADVML_RUN_DIR="$work/r2" ADVML_CONFIG="$cfg" ADVML_DATA="$work/digits.h5" ADVML_
   bash "$ADVML_SRC/jobs/digits_cnn.sbatch" --epochs 3
 ADVML_GRID_DIR="$work/grid" ADVML_CONFIG="$cfg" ADVML_DATA="$work/digits.h5" ADVML_LAUNCHER=none \
   ADVML_ETAS="0.01 0.1" ADVML_LAMBDAS="1e-4 1e-2" bash "$ADVML_SRC/jobs/grid_search.sbatch" --epochs 2
-for f in r1.h5 r2/run.h5 grid/grid.h5 grid/task-0.h5 grid/task-3.h5; do
+set +e
+"$ADVML_BIN/advml-train" --config "$cfg" --data digits.h5 --epochs 2 --lr 10 --l2 10 --out failed.h5
+rc=$?
+set -e
+[ $rc = 5 ] || { echo "make_runs: the diverging run exited $rc, expected 5 (non-finite loss)" >&2; exit 1; }
+for f in r1.h5 r2/run.h5 grid/grid.h5 grid/task-0.h5 grid/task-3.h5 failed.h5; do
   [ -s "$f" ] || { echo "make_runs: $f was not written" >&2; exit 1; }
 done
 echo "make_runs: run files in $work ($((SECONDS - t0)) s)"

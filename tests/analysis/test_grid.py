@@ -121,6 +121,33 @@ class MergeCommand(unittest.TestCase):
             self.assertNotIn("eta1_lambda1", g["runs"])
         run("merge_grid", d, "--strict", check=1)
 
+    def test_failed_and_missing_runs(self):
+        # a grid whose second row is eta 10: its lambda 1e-4 cell diverged
+        # (a real failed run), its lambda 1e-2 cell never ran
+        d = self.copy_grid()
+        with open(os.path.join(d, "grid.json")) as fh:
+            m = json.load(fh)
+        m["etas"] = [0.01, 10]
+        m["lambdas"] = [1e-4, 10]
+        with open(os.path.join(d, "grid.json"), "w") as fh:
+            json.dump(m, fh)
+        for k in (1, 2, 3):
+            os.unlink(os.path.join(d, f"task-{k}.h5"))
+        shutil.copy(os.path.join(WORK, "failed.h5"), os.path.join(d, "task-3.h5"))
+        p = run("merge_grid", d, check=0)
+        self.assertIn("1 of 4 runs completed, 2 missing", p.stdout)
+        self.assertIn("eta=10, lambda=10 (task 3): " + os.path.join(d, "task-3.h5") + " is failed: non-finite loss",
+                      p.stderr)
+        with h5py.File(os.path.join(d, "grid.h5"), "r") as g:
+            status = [s.decode() if isinstance(s, bytes) else s for s in g["status"][...].ravel()]
+            self.assertEqual(status, ["completed", "missing", "missing", "failed"])
+            self.assertTrue(np.isnan(g["test_accuracy"][1, 1]))
+            self.assertEqual(int(g["epochs"][1, 1]), 0)
+            self.assertEqual(attr(g["runs/eta1_lambda1"], "status"), "failed")
+        run("merge_grid", d, "--strict", check=1)
+        p = run("grid_heatmap", os.path.join(d, "grid.h5"), check=0)
+        self.assertIn("grid_heatmap: wrote", p.stdout)
+
     def test_run_from_another_grid_is_refused_and_old_grid_kept(self):
         d = self.copy_grid()
         with open(os.path.join(d, "grid.json")) as fh:
