@@ -128,6 +128,8 @@ def atomic_savefig(fig, out):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        import matplotlib.pyplot as plt
+        plt.close(fig)
 
 
 def check_image_ext(parser, out):

@@ -20,11 +20,37 @@ ETAS = [0.01, 0.1]
 LAMBDAS = [1e-4, 1e-2]
 
 
+def run_inproc(cmd, args):
+    """analysis/CMD.py's main() in this process, as `CMD.py args` would run it
+    (saves starting Python and matplotlib for every plot)."""
+    import contextlib
+    import importlib
+    import io
+    if ANALYSIS not in sys.path:
+        sys.path.insert(0, ANALYSIS)
+    mod = importlib.import_module(cmd)
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    argv = sys.argv
+    sys.argv = [cmd + ".py", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            mod.main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess([cmd, *args], code, out.getvalue(), err.getvalue())
+
+
 def run(cmd, *args, check=None):
     """Runs analysis/CMD.py with args; returns CompletedProcess (text). check=0/1/2
-    asserts that exit status."""
-    p = subprocess.run([PY, os.path.join(ANALYSIS, cmd + ".py"), *map(str, args)],
-                       capture_output=True, text=True, timeout=120)
+    asserts that exit status. Successful plots (check=0) run in this process,
+    everything else (errors, --help) as a real command."""
+    if check == 0 and "--help" not in args:
+        p = run_inproc(cmd, [str(a) for a in args])
+    else:
+        p = subprocess.run([PY, os.path.join(ANALYSIS, cmd + ".py"), *map(str, args)],
+                           capture_output=True, text=True, timeout=120)
     if check is not None and p.returncode != check:
         raise AssertionError(f"{cmd} {' '.join(map(str, args))}: exit {p.returncode}, expected {check}\n"
                              f"stdout: {p.stdout}\nstderr: {p.stderr}")
