@@ -14,10 +14,12 @@
 #   ADVML_BIN       directory holding advml-train (default: $ADVML_SRC/build,
 #                   then PATH)
 #   ADVML_CONFIG    model/training config, JSON
-#   ADVML_DATA      dataset file, HDF5 (made with advml-data when missing and
-#                   the script knows how, see advml_ensure_data)
-#   ADVML_DATA_KIND how to make ADVML_DATA when it is missing: mnist, digits,
-#                   sine-clean, sine-noisy, oscillator, none
+#   ADVML_DATA      dataset file, HDF5 (default: the config's training.data,
+#                   relative to ADVML_SRC; made with advml-data when missing,
+#                   see advml_data_for and advml_ensure_data)
+#   ADVML_DATA_KIND how to make the dataset when it is missing: mnist, fashion,
+#                   digits, sine-clean, sine-noisy, oscillator, none (default:
+#                   from the file name)
 #   ADVML_RESULTS   results directory (default: $SLURM_SUBMIT_DIR/results)
 #   ADVML_RUN_DIR   the run directory to write or continue; set it to an old
 #                   job's directory to resume that run in a new job
@@ -86,9 +88,49 @@ advml_results_dir() {
   echo "${ADVML_RESULTS:-${SLURM_SUBMIT_DIR:-$PWD}/results}"
 }
 
+# advml_data_for CONFIG DEFAULT_FILE DEFAULT_KIND: sets ADVML_JOB_DATA and
+# ADVML_JOB_KIND, the dataset a job trains on and how to make it when missing:
+# ADVML_DATA if set, else the config's training.data (relative paths are
+# relative to the source tree, as for a run started there; read with Python's
+# json module when there is a Python 3), else DEFAULT_FILE. The kind is
+# ADVML_DATA_KIND if set, else guessed from the file name (fashion, mnist,
+# digits, noisy, sine, oscillator), else DEFAULT_KIND for DEFAULT_FILE and
+# "none" (the file must exist) for any other file.
+advml_data_for() {
+  local config=$1 file="" kind=""
+  if [ -n "${ADVML_DATA:-}" ]; then
+    file=$ADVML_DATA
+  else
+    file=$("$(advml_python)" -c 'import json, sys
+v = json.load(open(sys.argv[1])).get("training", {}).get("data", "")
+print(v if isinstance(v, str) else "")' "$config" 2>/dev/null)
+    [ -n "$file" ] && [ "${file#/}" = "$file" ] && file="$ADVML_SRC/$file"
+  fi
+  if [ -z "$file" ]; then
+    file="$ADVML_SRC/$2"
+    kind=$3
+  fi
+  if [ -n "${ADVML_DATA_KIND:-}" ]; then
+    kind=$ADVML_DATA_KIND
+  elif [ -z "$kind" ] || [ -n "${ADVML_DATA:-}" ]; then
+    case "$(basename "$file")" in
+      *fashion*)    kind=fashion ;;
+      *mnist*)      kind=mnist ;;
+      *digits*)     kind=digits ;;
+      *noisy*)      kind=sine-noisy ;;
+      *sine*)       kind=sine-clean ;;
+      *oscillator*) kind=oscillator ;;
+      *)            kind=none ;;
+    esac
+  fi
+  ADVML_JOB_DATA=$file
+  ADVML_JOB_KIND=$kind
+}
+
 # advml_ensure_data KIND FILE: makes the dataset FILE with advml-data when it
 # is missing (once: concurrent array tasks wait on a lock). KIND is one of
-# mnist, digits, sine-clean, sine-noisy, oscillator, or "none" (FILE must exist).
+# mnist, fashion, digits, sine-clean, sine-noisy, oscillator, or "none" (FILE
+# must exist).
 advml_ensure_data() {
   local kind=$1 file=$2 data_tool
   [ -s "$file" ] && return 0
@@ -100,13 +142,14 @@ advml_ensure_data() {
     [ -s "$file" ] && exit 0
     advml_log "making $file ($kind) with $data_tool"
     case "$kind" in
-      # the same conversions as the examples of `advml-data COMMAND --help`
-      mnist)      "$data_tool" mnist --from "$ADVML_SRC/data/mnist" --out "$file" --validation 5000 ;;
+      # the same conversions as scripts/fetch-data.sh BUILD_DIR makes
+      mnist)      "$data_tool" mnist --from "$ADVML_SRC/data/mnist" --out "$file" ;;
+      fashion)    "$data_tool" mnist --from "$ADVML_SRC/data/fashion-mnist" --out "$file" ;;
       digits)     "$data_tool" csv --from "$ADVML_SRC/data/digits.csv.gz" --out "$file" --image 1,8,8 \
                     --scale 0.0625 --test-fraction 0.2 --seed 1 ;;
       sine-clean) "$data_tool" sine --kind clean --out "$file" ;;
       sine-noisy) "$data_tool" sine --kind noisy --out "$file" ;;
-      oscillator) "$data_tool" oscillator --out "$file" --eta 0.2 --F0 1 --omega 0.5 --dt 0.1 ;;
+      oscillator) "$data_tool" oscillator --out "$file" ;;
       *) echo "advml-job: error: unknown dataset kind $kind" >&2; exit 1 ;;
     esac
   ) 9>"$file.lock" || advml_die "could not make dataset $file (kind $kind); make it by hand with advml-data and set ADVML_DATA"
@@ -218,13 +261,14 @@ advml_train() {
 # advml_job_main NAME DATA_KIND DEFAULT_CONFIG DEFAULT_DATA [ARGS...]: the
 # whole of a single-run job script: results in RESULTS/NAME-JOBID/run.h5.
 advml_job_main() {
-  local name=$1 kind=${ADVML_DATA_KIND:-$2} config=$3 data=$4
+  local name=$1 kind=$2 config=$3 data=$4
   shift 4
   advml_find_src
   config=${ADVML_CONFIG:-$ADVML_SRC/$config}
-  data=${ADVML_DATA:-$ADVML_SRC/$data}
   [ -f "$config" ] || advml_die "config $config not found (set ADVML_CONFIG)"
-  advml_ensure_data "$kind" "$data"
+  advml_data_for "$config" "$data" "$kind"
+  data=$ADVML_JOB_DATA
+  advml_ensure_data "$ADVML_JOB_KIND" "$data"
   if [ -z "${ADVML_RUN_DIR:-}" ]; then
     ADVML_RUN_DIR=$(advml_results_dir)/$(advml_job_key "$name")
     # a job that has never run before finding its directory taken: job ids
@@ -321,8 +365,9 @@ advml_grid_main() {
   shift
   advml_find_src
   ADVML_GRID_CONFIG=${ADVML_CONFIG:-$ADVML_SRC/jobs/digits_cnn.json}
-  ADVML_GRID_DATA=${ADVML_DATA:-$ADVML_SRC/data/digits.h5}
   [ -f "$ADVML_GRID_CONFIG" ] || advml_die "config $ADVML_GRID_CONFIG not found (set ADVML_CONFIG)"
+  advml_data_for "$ADVML_GRID_CONFIG" data/digits.h5 digits
+  ADVML_GRID_DATA=$ADVML_JOB_DATA
   local course="1e-05 0.0001 0.001 0.01 0.1 1 10"   # the course's np.logspace(-5, 1, 7)
   local etas lambdas
   etas=$(advml_grid_values ADVML_ETAS "$course") || exit 1
@@ -333,7 +378,7 @@ advml_grid_main() {
   if [ -n "${SLURM_JOB_ID:-}" ] && [ -z "${SLURM_ARRAY_TASK_ID:-}" ]; then
     advml_die "not an array job: submit with sbatch --array=0-$((n - 1)) (one task per grid cell)"
   fi
-  advml_ensure_data digits "$ADVML_GRID_DATA"
+  advml_ensure_data "$ADVML_JOB_KIND" "$ADVML_GRID_DATA"
   ADVML_GRID_DIR_GIVEN=${ADVML_GRID_DIR:-}
   ADVML_GRID_DIR=${ADVML_GRID_DIR:-$(advml_results_dir)/$(advml_job_key "$name")}
   mkdir -p "$ADVML_GRID_DIR" || advml_die "cannot create $ADVML_GRID_DIR"

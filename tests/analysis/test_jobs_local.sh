@@ -33,6 +33,25 @@ grep -q "has no checkpoint (stopped in its first epoch): kept as $run.interrupte
 ls "$t"/r/run.h5.interrupted-* > /dev/null 2>&1 || fail "the old run file was not kept"
 [ "$(epochs "$run")" = "[1] completed" ] || fail "restarted run: $(epochs "$run")"
 
+# which dataset a job trains on, and how it would be made: from the config's
+# training.data, relative to the source tree, unless ADVML_DATA says otherwise
+data_for() { (unset ADVML_DATA ADVML_DATA_KIND; [ -n "${3:-}" ] && export ADVML_DATA=$3
+  . "$ADVML_SRC/jobs/common.sh"; advml_find_src; advml_data_for "$1" data/x.h5 "$2"
+  echo "$ADVML_JOB_DATA $ADVML_JOB_KIND"); }
+for c in "jobs/digits_cnn.json digits" "jobs/mnist_cnn.json mnist" "jobs/course_cnn.json mnist"; do
+  read -r cfg kind <<<"$c"
+  want="$ADVML_SRC/$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["training"]["data"])' "$ADVML_SRC/$cfg") $kind"
+  got=$(data_for "$ADVML_SRC/$cfg" none)
+  [ "$got" = "$want" ] || fail "$cfg: dataset '$got', expected '$want'"
+done
+printf '{"input": [2], "model": [{"type": "dense", "units": 1}], "loss": "mse"}' > "$t/nodata.json"
+got=$(data_for "$t/nodata.json" sine-clean)
+[ "$got" = "$ADVML_SRC/data/x.h5 sine-clean" ] || fail "a config without training.data: '$got'"
+got=$(data_for "$ADVML_SRC/jobs/digits_cnn.json" none "$t/my_noisy.h5")
+[ "$got" = "$t/my_noisy.h5 sine-noisy" ] || fail "ADVML_DATA's kind: '$got'"
+got=$(data_for "$ADVML_SRC/jobs/digits_cnn.json" none "$t/own.h5")
+[ "$got" = "$t/own.h5 none" ] || fail "an unknown file's kind: '$got'"
+
 # grid settings
 out=$(ADVML_ETAS="0.1,abc" bash "$ADVML_SRC/jobs/grid_search.sbatch" 2>&1) && fail "a bad eta was accepted"
 grep -q "ADVML_ETAS: 'abc' is not a number" <<<"$out" || fail "bad eta: $out"

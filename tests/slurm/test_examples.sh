@@ -3,7 +3,8 @@
 # dataset recipe, launcher) under a real SLURM, cut to a few optimizer steps:
 # the MNIST CNN (and the course's CNN through ADVML_CONFIG), the sine RNN (and
 # the noisy-sine network) and the oscillator LSTM. Each dataset is made by the
-# job itself with advml-data, into this test's directory. CASEs pick some of
+# job itself with advml-data, into this test's directory, the recipe chosen by
+# the file's name. CASEs pick some of
 # mnist_cnn, course_cnn, sine_rnn, noisy_sine, oscillator (default: all).
 . "$(dirname "$0")/lib.sh"
 unset ADVML_DATA   # each script's own dataset, made in $T_WORK/data
@@ -11,13 +12,13 @@ mkdir -p "$T_WORK/data"
 [ -d "$ADVML_SRC/data/mnist" ] || t_fail "$ADVML_SRC/data/mnist missing (run scripts/fetch-data.sh)"
 ln -s "$ADVML_SRC/data/mnist" "$T_WORK/data/mnist"
 
-# NAME SCRIPT CONFIG DATA KIND: what each job runs
+# NAME SCRIPT CONFIG DATA: what each job runs
 cases=(
-  "mnist_cnn mnist_cnn.sbatch jobs/mnist_cnn.json mnist.h5 mnist"
-  "course_cnn mnist_cnn.sbatch jobs/course_cnn.json mnist.h5 mnist"
-  "sine_rnn sine_rnn.sbatch jobs/sine_rnn.json sine_clean.h5 sine-clean"
-  "noisy_sine sine_rnn.sbatch jobs/noisy_sine_rnn.json sine_noisy.h5 sine-noisy"
-  "oscillator oscillator_rnn.sbatch jobs/oscillator_lstm.json oscillator.h5 oscillator"
+  "mnist_cnn mnist_cnn.sbatch jobs/mnist_cnn.json mnist.h5"
+  "course_cnn mnist_cnn.sbatch jobs/course_cnn.json mnist.h5"
+  "sine_rnn sine_rnn.sbatch jobs/sine_rnn.json sine_clean.h5"
+  "noisy_sine sine_rnn.sbatch jobs/noisy_sine_rnn.json sine_noisy.h5"
+  "oscillator oscillator_rnn.sbatch jobs/oscillator_lstm.json oscillator.h5"
 )
 if [ $# -gt 0 ]; then
   picked=()
@@ -30,17 +31,18 @@ if [ $# -gt 0 ]; then
 fi
 ids=()
 for c in "${cases[@]}"; do
-  read -r name script config data kind <<<"$c"
+  read -r name script config data <<<"$c"
   t_check [ -f "$ADVML_SRC/$config" ] "$config missing"
   # the MNIST jobs share one dataset: the second waits on the first one's lock
-  id=$(ADVML_CONFIG="$ADVML_SRC/$config" ADVML_DATA="$T_WORK/data/$data" ADVML_DATA_KIND="$kind" \
+  # the dataset's kind (how to make it) is taken from its name
+  id=$(ADVML_CONFIG="$ADVML_SRC/$config" ADVML_DATA="$T_WORK/data/$data" \
        t_submit --ntasks=1 --job-name="$name" "$ADVML_SRC/jobs/$script" --epochs 1 --max-steps 3)
   ids+=("$id")
   t_log "$name: job $id ($script, $config)"
 done
 t_wait 200 "${ids[@]}"
 for i in "${!cases[@]}"; do
-  read -r name script config data kind <<<"${cases[$i]}"
+  read -r name script config data <<<"${cases[$i]}"
   id=${ids[$i]}
   t_check [ "$(t_state "$id")" = COMPLETED ] "$name (job $id): $(t_state "$id")"
   run="$ADVML_RESULTS/$name-$id/run.h5"
@@ -57,7 +59,7 @@ with h5py.File(run, "r") as f:
 ' "$run" "$ADVML_SRC/$config" "$T_WORK/data/$data"
 done
 for c in "${cases[@]}"; do
-  read -r name script config data kind <<<"$c"
+  read -r name script config data <<<"$c"
   t_check [ -s "$T_WORK/data/$data" ] "$name: the job did not make $data"
 done
 t_log "PASS"
