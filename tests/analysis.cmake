@@ -10,7 +10,8 @@ add_test(NAME analysis_runs
 set_tests_properties(analysis_runs PROPERTIES FIXTURES_SETUP advml_analysis_runs
   ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
 
-foreach(t grid plots)
+# analysis_predict needs advml-predict (from the recurrent-networks work)
+foreach(t grid plots predict)
   add_test(NAME analysis_${t}
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/analysis/test_${t}.py)
   set_tests_properties(analysis_${t} PROPERTIES FIXTURES_REQUIRED advml_analysis_runs

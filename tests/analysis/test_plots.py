@@ -161,8 +161,9 @@ class Scaling(Base):
 
 
 class Predictions(Base):
-    """advml-predict's output layout is not defined yet: these files follow the
-    layout assumed in analysis/README.md ("Prediction files")."""
+    """Cases real advml-predict output rarely shows (test_predict.py has the real
+    files): a file without a stored confusion matrix, a forecast that runs past
+    the end of its data. Written in the layout of docs/predict-layout.md."""
 
     def classifier_file(self, with_matrix):
         rng = np.random.default_rng(7)
