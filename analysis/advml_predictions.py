@@ -1,21 +1,18 @@
-"""advml_predictions - read prediction files of advml-predict with h5py.
+"""advml_predictions - read advml-predict's prediction files
+(docs/predict-layout.md) with h5py.
 
-The layout below is an ASSUMPTION, documented in analysis/README.md ("Prediction
-files"), written before advml-predict existed; every name is looked up through
-the tables here, so a different final layout needs changes in this file only.
-
-  root attributes  format = "advml-predictions", task = "classification" or
-                   "regression" (optional), split, class_names (optional)
-  /predicted       (N,) int class ids            classification
-  /probabilities   (N, K) float                  classification (optional)
+  root attributes  format = "advml-predictions", task, split, class_names (optional)
   /targets         (N,) int class ids or (N, K) values
-  /confusion_matrix (K, K) int, row = true class, column = predicted (optional:
-                   computed from predicted and targets when absent)
-  /predictions     (N, K) or (N,) values          regression
-  /forecast/predicted (H, K) or (H,): the recursive forecast, each prediction
-                   fed back as the next input
-  /forecast/truth  (H, K) or (H,): the true continuation (optional)
-  /forecast/t, /t  time of each forecast point / each sample (optional)
+  /predicted       (N,) int class ids (classification)
+  /probabilities   (N, K) float (classification, binary)
+  /confusion_matrix (K, K) int, row = true class, column = predicted (computed
+                   from predicted and targets when absent)
+  /predictions     (N, K) values, one step ahead (regression)
+  /forecast/predicted, /forecast/truth  (H, K): the recursive forecast and the
+                   true continuation (NaN past the end of the data)
+
+Every name is looked up through NAMES (first match wins), so a renamed dataset
+needs a change here only.
 """
 
 import h5py
