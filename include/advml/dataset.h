@@ -50,4 +50,12 @@ advml_status advml_dataset_read_block(advml_dataset *ds, const char *split, int6
 advml_status advml_dataset_preload(advml_dataset *ds, const char *split, size_t budget_bytes, int *loaded,
                                    advml_error *err);
 
+/* The split's stored normalisation: reads return (raw * scale - mean) / std. */
+advml_status advml_dataset_norm(advml_dataset *ds, const char *split, double *scale, double *mean, double *std,
+                                advml_error *err);
+
+/* Balanced contiguous shard of n samples for rank of nranks: [*start, *start + *count);
+ * the first n % nranks ranks get one sample more. The shards cover 0..n-1 exactly once. */
+void advml_dataset_shard(int64_t n, int rank, int nranks, int64_t *start, int64_t *count);
+
 #endif
