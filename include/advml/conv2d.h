@@ -28,7 +28,9 @@ typedef enum advml_padding { ADVML_PAD_VALID = 0, ADVML_PAD_SAME = 1 } advml_pad
  * than the padded input. */
 advml_status advml_conv_out_size(int n, int k, int s, advml_padding pad, int *out, int *pad_before);
 
-/* Floats of im2col scratch the forward and backward need: (C*KH*KW, OH*OW). */
+/* Floats of scratch the forward and backward need: the im2col matrix
+ * (C*KH*KW, OH*OW) plus a zero-padded copy of one sample and a little slack
+ * for blocked copies (so at least C*KH*KW*OH*OW). */
 size_t advml_conv2d_col_size(const advml_conv2d_dims *d);
 
 /* out (B, OC, OH, OW) = conv(in (B, C, H, W), kernel (OC, C, KH, KW)) + bias (OC).

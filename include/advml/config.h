@@ -1,0 +1,82 @@
+/* config.h - the JSON job description of advml-train (reference: docs/training.md).
+ *
+ *   {"input": [1, 28, 28],
+ *    "model": [{"type": "conv2d", "filters": 32, "kernel": [3, 3], "padding": "same",
+ *               "activation": "relu"}, ...],
+ *    "loss": "categorical_crossentropy",
+ *    "optimizer": {"name": "adam", "lr": 1e-3},
+ *    "training": {"epochs": 10, "batch_size": 64, "seed": 42, "data": "data/mnist.h5"}}
+ *
+ * Parsing is strict: a JSON syntax error names the file, line and column; a
+ * semantic error names the file and the field path ("model[3].kernel") with
+ * what was expected and what was found; an unknown key is an error (with a
+ * suggestion when it looks like a typo or a Keras/PyTorch name). The parsed
+ * config holds no heap memory: copy it freely, nothing to free.
+ */
+#ifndef ADVML_CONFIG_H
+#define ADVML_CONFIG_H
+
+#include <stdint.h>
+#include "advml/status.h"
+#include "advml/model.h"
+#include "advml/optim.h"
+
+#define ADVML_CONFIG_PATH_MAX 4096
+#define ADVML_CONFIG_TEXT_MAX 1024
+
+/* The "training" section; every field has a default (docs/training.md). */
+typedef struct advml_train_config {
+    int epochs;                   /* 1 */
+    int batch_size;               /* 32: the GLOBAL batch, summed over all ranks */
+    uint64_t seed;                /* 42: initialisation, permutations, dropout */
+    char data[ADVML_CONFIG_PATH_MAX]; /* dataset file; "" = must come from --data */
+    char out[ADVML_CONFIG_PATH_MAX];  /* run file; "" = no run file, no checkpoints */
+    float l2;                     /* 0: lambda of (lambda/2) ||w||^2 (copied into the optimizer) */
+    float clip_norm;              /* 0: off; else clip the global gradient norm to this */
+    int64_t max_steps;            /* 0: no limit; else stop after this many optimizer steps */
+    int64_t checkpoint_steps;     /* 0: checkpoint after each epoch only; else also every K steps */
+    double memory_budget_mb;      /* 1024: per rank, for holding dataset splits in memory */
+} advml_train_config;
+
+typedef struct advml_config {
+    char source[ADVML_CONFIG_PATH_MAX];   /* file name used in messages */
+    char description[ADVML_CONFIG_TEXT_MAX]; /* optional free text ("description") */
+    int has_input;                        /* 0: "input" omitted, taken from the dataset */
+    advml_model_spec model;               /* input (if has_input), layers, loss */
+    advml_optim_config optim;             /* l2 mirrors train.l2 */
+    advml_train_config train;
+} advml_config;
+
+/* The defaults of every optional field (no layers, no loss). */
+void advml_config_defaults(advml_config *cfg);
+
+/* Parse the config file at path into *cfg. Errors (ADVML_ERR_IO for an
+ * unreadable file, ADVML_ERR_CONFIG otherwise) start with the path. */
+advml_status advml_config_load(advml_config *cfg, const char *path, advml_error *err);
+
+/* Parse JSON text; source names it in messages (a file name or "<checkpoint>"). */
+advml_status advml_config_parse(advml_config *cfg, const char *text, const char *source,
+                                advml_error *err);
+
+/* Check the values that flags may have changed (epochs, batch size, lr, l2,
+ * ...). Messages name the field path as in the file. */
+advml_status advml_config_validate(const advml_config *cfg, advml_error *err);
+
+/* The effective config as canonical JSON text (every field explicit, so that
+ * advml_config_parse of it gives the same config back). Returns a malloc'ed
+ * string the caller frees, or NULL when out of memory. */
+char *advml_config_to_json(const advml_config *cfg);
+
+/* 1 if the two configs describe the same model (input, layers, loss). When
+ * they differ and why is non-NULL, writes which part differs into why. */
+int advml_config_same_model(const advml_config *a, const advml_config *b, char *why, size_t n);
+
+/* The shortest decimal that reads back as f, as a double (1e-3f -> 0.001
+ * rather than 0.0010000000474974513): how config values are written to JSON
+ * and HDF5 attributes. */
+double advml_float_shortest(float f);
+
+/* Name of a layer type as written in configs ("conv2d"); NULL if out of range. */
+const char *advml_config_layer_name(advml_layer_type type);
+
+#endif

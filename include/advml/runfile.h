@@ -1,0 +1,118 @@
+/* runfile.h - the run file (provenance + metrics) and the checkpoint of
+ * advml-train, laid out exactly as docs/run-file-layout.md specifies.
+ *
+ * Both files are written by rank 0 only and always atomically (h5io: write
+ * PATH.tmp, flush, close, rename), so readers and a crashed run never see a
+ * half-written file. The run file is rewritten whole from the metrics kept in
+ * memory (struct advml_run) at the start, after every epoch and at the end;
+ * it is never held open while training runs.
+ */
+#ifndef ADVML_RUNFILE_H
+#define ADVML_RUNFILE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "advml/status.h"
+#include "advml/model.h"
+#include "advml/optim.h"
+
+#define ADVML_RUN_PATH_MAX 4096
+
+/* One row of /metrics/epoch (NaN where a value does not apply). */
+typedef struct advml_epoch_metrics {
+    int32_t epoch;              /* 1-based */
+    int64_t step;               /* optimizer steps taken at the end of the epoch */
+    double train_loss, val_loss, test_loss;             /* mean data loss per sample */
+    double train_accuracy, val_accuracy, test_accuracy; /* fraction in [0, 1] */
+    double learning_rate;
+    double epoch_seconds;       /* wall time of the training part */
+    double images_per_second;   /* training samples per second, all ranks */
+} advml_epoch_metrics;
+
+typedef struct advml_run {
+    char path[ADVML_RUN_PATH_MAX];       /* RUN.h5 */
+    char ckpt_path[ADVML_RUN_PATH_MAX];  /* RUN.ckpt.h5 */
+    /* provenance (owned strings; NULL is written as "") */
+    char *config_json, *command_line, *hostnames, *data, *summary;
+    int nranks;
+    int64_t seed, nparams;
+    char start_time[32], end_time[32];   /* ISO 8601 UTC; end_time "" while running */
+    char status[16];                     /* "running", "completed", "failed" */
+    char message[ADVML_ERROR_MSG_LEN];   /* the error when status is "failed" */
+    /* metrics history */
+    advml_epoch_metrics *epochs;         /* (nepochs) */
+    int64_t nepochs, cap_epochs;
+    int64_t *step_step;                  /* (nsteps) */
+    int32_t *step_epoch;                 /* (nsteps) */
+    double *step_loss;                   /* (nsteps) */
+    int64_t nsteps, cap_steps;
+} advml_run;
+
+/* The checkpoint's file name for a run file: "dir/RUN.h5" -> "dir/RUN.ckpt.h5"
+ * (a name without ".h5" gets ".ckpt.h5" appended). */
+void advml_run_ckpt_path(const char *run_path, char *out, size_t n);
+/* The run file for a checkpoint: "dir/RUN.ckpt.h5" -> "dir/RUN.h5"; a name
+ * not ending in ".ckpt.h5" gets ".run.h5" appended. */
+void advml_run_path_from_ckpt(const char *ckpt_path, char *out, size_t n);
+
+/* Current UTC time as "2024-05-01T12:34:56Z". */
+void advml_iso_time(char *buf, size_t n);
+
+/* Empty run for path, status "running", start_time now. Nothing is written
+ * yet. Release with advml_run_free. */
+advml_status advml_run_init(advml_run *r, const char *path, advml_error *err);
+void advml_run_free(advml_run *r);
+
+/* Copy the provenance strings into r (NULL allowed for any string). */
+advml_status advml_run_set_provenance(advml_run *r, const char *config_json, const char *command_line,
+                                      const char *hostnames, int nranks, int64_t seed, const char *data,
+                                      const char *summary, int64_t nparams, advml_error *err);
+
+/* For --resume: read the metrics and start_time of the existing run file at
+ * r->path into r, keeping only epochs <= epochs and steps <= step (what the
+ * checkpoint covers). *found is 0 (and r unchanged) when the file is absent. */
+advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *found, advml_error *err);
+
+/* Make room for more_steps further steps and more_epochs further epochs, so
+ * that the adds below cannot fail until then. */
+advml_status advml_run_reserve(advml_run *r, int64_t more_steps, int64_t more_epochs, advml_error *err);
+
+advml_status advml_run_add_epoch(advml_run *r, const advml_epoch_metrics *e, advml_error *err);
+advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, double loss, advml_error *err);
+
+/* Rewrite the whole run file atomically from r. */
+advml_status advml_run_write(const advml_run *r, advml_error *err);
+
+/* Finish: status "completed" or "failed" (with message), end_time now. */
+void advml_run_finish(advml_run *r, advml_status status, const char *message);
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+/* Where training stands; with the params and optimizer state, all a resumed
+ * run needs to continue exactly as the uninterrupted run would. */
+typedef struct advml_ckpt_state {
+    int64_t epoch;          /* completed epochs */
+    int64_t step;           /* optimizer steps taken */
+    int64_t cursor;         /* global batches done in the current epoch */
+    int64_t seed;
+    /* the unfinished epoch's running sums (zero when cursor is 0), so that its
+     * train loss/accuracy and timing come out as without the interruption */
+    double epoch_loss_sum, epoch_correct, epoch_samples, epoch_seconds;
+} advml_ckpt_state;
+
+/* Write the checkpoint atomically: params per layer view, optimizer m, v and
+ * hyperparameters, state, config_json. */
+advml_status advml_checkpoint_write(const char *path, const advml_model *m, const advml_optimizer *o,
+                                    const advml_ckpt_state *st, const char *config_json, advml_error *err);
+
+/* Read the header of a checkpoint: state, the config JSON (malloc'ed, caller
+ * frees), the optimizer kind and nparams. ADVML_ERR_IO when missing,
+ * ADVML_ERR_FORMAT naming the file and item when malformed. */
+advml_status advml_checkpoint_read_header(const char *path, advml_ckpt_state *st, char **config_json,
+                                          advml_optim_kind *kind, int64_t *nparams, advml_error *err);
+
+/* Read params into m->params and m, v, t into o (both already built for the
+ * same model); every dataset's shape is checked against the model's view. */
+advml_status advml_checkpoint_read_state(const char *path, advml_model *m, advml_optimizer *o, advml_error *err);
+
+#endif

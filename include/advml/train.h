@@ -1,0 +1,101 @@
+/* train.h - the model-agnostic data-parallel training loop (docs/training.md).
+ *
+ * Every rank holds the same model replica. Per epoch e (0-based) a global
+ * permutation of the training set is drawn from (seed, e), independent of the
+ * number of ranks N. Global batch k is the k-th block of B indices of it (the
+ * last one may be smaller); rank r processes the r-th contiguous slice of the
+ * block (slice sizes differ by at most one; a rank may get none and still
+ * joins every collective). Each rank reads only its samples (or holds the
+ * splits in memory within training.memory_budget_mb). The gradient sums and
+ * four extra slots (non-finite flag, loss sum, correct count, sample count)
+ * are added over ranks in ONE allreduce per step; the optimizer then steps
+ * with grad_scale = 1 / (global batch size), identically on every rank.
+ * Dropout masks are keyed by (seed, step, global sample index). Validation
+ * and test splits are evaluated after every epoch, each rank a contiguous
+ * block, with losses and counts summed over ranks (each sample exactly once).
+ *
+ * Every function here is collective: all ranks call it and all return the same
+ * status; on failure the message is on rank 0 (advml_comm_agree).
+ */
+#ifndef ADVML_TRAIN_H
+#define ADVML_TRAIN_H
+
+#include <stdint.h>
+#include "advml/status.h"
+#include "advml/config.h"
+#include "advml/comm.h"
+#include "advml/dataset.h"
+#include "advml/model.h"
+#include "advml/optim.h"
+#include "advml/runfile.h"
+#include "advml/progress.h"
+
+typedef struct advml_trainer {
+    advml_config cfg;             /* effective config (input filled in from the data) */
+    char *config_json;            /* its canonical JSON text (owned) */
+    advml_comm *comm;             /* not owned */
+    int rank, nranks;
+    advml_dataset *ds;
+    advml_split_info train, val, test;
+    int has_val, has_test;
+    advml_model model;
+    advml_optimizer opt;
+    int local_max;                /* ceil(B / N): the most samples a rank takes per step */
+    size_t in_floats;             /* floats per input sample */
+    int target_floats;            /* floats per target sample */
+    float *x;                     /* (local_max, in_floats) this rank's inputs */
+    float *y;                     /* (local_max, target_floats) its targets */
+    int64_t *perm;                /* (train.n) the epoch's permutation */
+    int preloaded;                /* splits held in memory (bit 0 train, 1 validation, 2 test) */
+    /* where training stands (what a checkpoint saves) */
+    int64_t epoch;                /* completed epochs */
+    int64_t step;                 /* optimizer steps taken */
+    int64_t cursor;               /* global batches done in the current epoch */
+    double ep_loss, ep_correct, ep_samples, ep_seconds; /* the current epoch's running sums */
+    int64_t last_ckpt_step;       /* step of the last checkpoint written (-1: none) */
+    double allreduce_seconds;     /* time spent in the gradient allreduce (this rank) */
+    advml_epoch_metrics last;     /* the metrics of the last epoch this process completed */
+    int have_last;                /* 1 once last is set */
+    /* outputs, rank 0 only (NULL elsewhere or when there is no run file) */
+    advml_run *run;
+    advml_progress *progress;
+} advml_trainer;
+
+/* Open the data, check it against the config, fill in the input shape when
+ * the config omits it, build and initialise the model (same seed, same
+ * weights on every rank) and the optimizer, allocate the step buffers and hold
+ * the splits in memory within the budget. Errors name the dataset file, split
+ * or layer. Free with advml_trainer_free (also after a failed setup). */
+advml_status advml_trainer_setup(advml_trainer *t, const advml_config *cfg, advml_comm *comm, advml_error *err);
+
+/* Continue from a checkpoint: rank 0 reads it, checks that it belongs to the
+ * same model (and optimizer kind, seed, and batch size when it stopped
+ * mid-epoch), and broadcasts params, optimizer state and counters. */
+advml_status advml_trainer_resume(advml_trainer *t, const char *ckpt_path, advml_error *err);
+
+/* Attach rank 0's outputs (either may be NULL; ignored on other ranks).
+ * With a run, every epoch is recorded in it and written to its file, and a
+ * checkpoint is written beside it. */
+void advml_trainer_outputs(advml_trainer *t, advml_run *run, advml_progress *progress);
+
+/* Train until cfg.train.epochs epochs are complete or cfg.train.max_steps
+ * steps are taken. A non-finite loss or gradient on any rank stops every rank
+ * with ADVML_ERR_NUMERIC and a message naming the step; the last good
+ * checkpoint is kept. */
+advml_status advml_trainer_fit(advml_trainer *t, advml_error *err);
+
+/* Evaluate a split ("validation", "test", "train") with the current weights:
+ * mean loss per sample and accuracy (NaN for regression), over all ranks. */
+advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double *loss, double *accuracy,
+                                    advml_error *err);
+
+/* Write a checkpoint of the current state (rank 0 writes, all agree). */
+advml_status advml_trainer_checkpoint(advml_trainer *t, advml_error *err);
+
+void advml_trainer_free(advml_trainer *t);
+
+/* The slice [lo, hi) of a block of n items that rank r of N takes:
+ * lo = floor(n r / N), hi = floor(n (r + 1) / N). */
+void advml_split_range(int64_t n, int r, int N, int64_t *lo, int64_t *hi);
+
+#endif

@@ -1,0 +1,1018 @@
+/* config.c - strict JSON config parsing with jansson (see include/advml/config.h).
+ *
+ * Every field is read through a small getter that knows the field path
+ * ("model[3].kernel") so that each message says where, what was expected and
+ * what was found. Unknown keys are errors: each object is checked against the
+ * keys its section (or layer type, or optimizer) allows.
+ */
+#include "advml/config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- error helpers --------------------------------------------------------- */
+
+typedef struct pctx {
+    const char *src;   /* file name for messages */
+    advml_error *err;
+} pctx;
+
+static advml_status fail(const pctx *p, const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static advml_status fail(const pctx *p, const char *path, const char *fmt, ...)
+{
+    char what[ADVML_ERROR_MSG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return advml_error_set(p->err, ADVML_ERR_CONFIG, "%.300s: %.200s: %.500s", p->src, path, what);
+}
+
+/* Short JSON text of a value for "got ..." (truncated with "..."). */
+static const char *show(const json_t *v, char *buf, size_t n)
+{
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!s) {
+        snprintf(buf, n, "?");
+        return buf;
+    }
+    if (strlen(s) > 48)
+        snprintf(buf, n, "%.45s...", s);
+    else
+        snprintf(buf, n, "%s", s);
+    free(s);
+    return buf;
+}
+
+static const char *type_word(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}
+
+static void join_path(char *out, size_t n, const char *path, const char *key)
+{
+    if (path[0])
+        snprintf(out, n, "%s.%s", path, key);
+    else
+        snprintf(out, n, "%s", key);
+}
+
+/* ---- unknown keys: suggestions ------------------------------------------- */
+
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 31 || lb > 31)
+        return 99;
+    int d[32][32];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = c < del ? (c < ins ? c : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+/* Names users bring from Keras and PyTorch, mapped to ours. */
+static const char *const alias_table[][2] = {
+    {"kernel_size", "kernel"}, {"strides", "stride"},   {"pool_size", "pool"},
+    {"learning_rate", "lr"},   {"out_features", "units"}, {"hidden_size", "units"},
+    {"out_channels", "filters"}, {"batch", "batch_size"}, {"batchsize", "batch_size"},
+    {"weight_decay", "l2"},    {"lambda", "l2"},         {"lmbd", "l2"},
+    {"p", "rate"},             {"dropout", "rate"},      {"epsilon", "eps"},
+    {"beta_1", "beta1"},       {"beta_2", "beta2"},      {"bias", "use_bias"},
+    {"kind", "type"},          {"layers", "model"},      {"optimiser", "optimizer"},
+    {"scheduler", "optimizer"}, {"cost", "loss"},        {"clipnorm", "clip_norm"},
+    {"dataset", "data"},       {NULL, NULL}};
+
+static int in_list(const char *key, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(key, list[i]))
+            return 1;
+    return 0;
+}
+
+static void list_text(char *buf, size_t n, const char *const *list)
+{
+    buf[0] = '\0';
+    for (int i = 0; list[i]; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", i ? ", " : "", list[i]);
+    }
+}
+
+/* Error for key (not in allowed) of the object at path. what names the
+ * object ("conv2d", "the optimizer adam") for the list of allowed keys. */
+static advml_status unknown_key(const pctx *p, const char *path, const char *key, const char *const *allowed,
+                                const char *what)
+{
+    char kp[256], keys[512], hint[160] = "";
+    join_path(kp, sizeof kp, path, key);
+    list_text(keys, sizeof keys, allowed);
+    for (int i = 0; alias_table[i][0]; i++)
+        if (!strcmp(key, alias_table[i][0]) && in_list(alias_table[i][1], allowed)) {
+            snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", alias_table[i][1]);
+            break;
+        }
+    if (!hint[0]) {
+        int best = 3;
+        for (int i = 0; allowed[i]; i++) {
+            int d = edit_distance(key, allowed[i]);
+            if (d < best) {
+                best = d;
+                snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", allowed[i]);
+            }
+        }
+    }
+    return fail(p, kp, "unknown key%s; %s takes: %s", hint, what, keys);
+}
+
+static advml_status check_keys(const pctx *p, const json_t *obj, const char *path, const char *const *allowed,
+                               const char *what)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        (void)v;
+        if (!in_list(key, allowed))
+            return unknown_key(p, path, key, allowed, what);
+    }
+    return ADVML_OK;
+}
+
+/* ---- typed getters: return ADVML_OK and leave *out untouched when the key
+ * is absent and not required. ---------------------------------------------- */
+
+static advml_status get_int(const pctx *p, const json_t *obj, const char *path, const char *key, int required,
+                            long long lo, long long hi, long long *out, int *present)
+{
+    char kp[256], b[64];
+    join_path(kp, sizeof kp, path, key);
+    json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = v != NULL;
+    if (!v)
+        return required ? fail(p, kp, "missing (required)") : ADVML_OK;
+    if (!json_is_integer(v)) {
+        if (lo > 0)
+            return fail(p, kp, "expected a positive integer, got %s", show(v, b, sizeof b));
+        return fail(p, kp, "expected an integer, got %s", show(v, b, sizeof b));
+    }
+    long long x = json_integer_value(v);
+    if (x < lo || x > hi) {
+        if (lo == 1 && hi >= 1000000000LL)
+            return fail(p, kp, "expected a positive integer, got %lld", x);
+        return fail(p, kp, "expected an integer in [%lld, %lld], got %lld", lo, hi, x);
+    }
+    *out = x;
+    return ADVML_OK;
+}
+
+static advml_status get_posint(const pctx *p, const json_t *obj, const char *path, const char *key, int required,
+                               int *out)
+{
+    long long x = *out;
+    advml_status s = get_int(p, obj, path, key, required, 1, 1000000000LL, &x, NULL);
+    if (s == ADVML_OK)
+        *out = (int)x;
+    return s;
+}
+
+/* A pair of positive integers: [a, b], or one integer n meaning [n, n] (Keras). */
+static advml_status get_pair(const pctx *p, const json_t *obj, const char *path, const char *key, int required,
+                             int out[2], int *present)
+{
+    char kp[256], b[64];
+    join_path(kp, sizeof kp, path, key);
+    json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = v != NULL;
+    if (!v)
+        return required ? fail(p, kp, "missing (required): expected an array of 2 positive integers") : ADVML_OK;
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= 1000000) {
+        out[0] = out[1] = (int)json_integer_value(v);
+        return ADVML_OK;
+    }
+    if (json_is_array(v) && json_array_size(v) == 2) {
+        json_t *a = json_array_get(v, 0), *c = json_array_get(v, 1);
+        if (json_is_integer(a) && json_is_integer(c) && json_integer_value(a) > 0 && json_integer_value(c) > 0 &&
+            json_integer_value(a) <= 1000000 && json_integer_value(c) <= 1000000) {
+            out[0] = (int)json_integer_value(a);
+            out[1] = (int)json_integer_value(c);
+            return ADVML_OK;
+        }
+    }
+    return fail(p, kp, "expected an array of 2 positive integers, got %s", show(v, b, sizeof b));
+}
+
+/* A finite number in the interval lo..hi; lo_open/hi_open make the bound strict. */
+static advml_status get_num(const pctx *p, const json_t *obj, const char *path, const char *key, int required,
+                            double lo, int lo_open, double hi, int hi_open, double *out, int *present)
+{
+    char kp[256], b[64];
+    join_path(kp, sizeof kp, path, key);
+    json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = v != NULL;
+    if (!v)
+        return required ? fail(p, kp, "missing (required)") : ADVML_OK;
+    if (!json_is_number(v))
+        return fail(p, kp, "expected a number, got %s", show(v, b, sizeof b));
+    double x = json_number_value(v);
+    int bad = !isfinite(x) || (lo_open ? x <= lo : x < lo) || (hi_open ? x >= hi : x > hi);
+    if (bad) {
+        if (isinf(hi))
+            return fail(p, kp, "expected a number %s %g, got %s", lo_open ? ">" : ">=", lo, show(v, b, sizeof b));
+        return fail(p, kp, "expected a number in %c%g, %g%c, got %s", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']',
+                    show(v, b, sizeof b));
+    }
+    *out = x;
+    return ADVML_OK;
+}
+
+static advml_status get_float(const pctx *p, const json_t *obj, const char *path, const char *key, double lo,
+                              int lo_open, double hi, int hi_open, float *out, int *present)
+{
+    double x = *out;
+    advml_status s = get_num(p, obj, path, key, 0, lo, lo_open, hi, hi_open, &x, present);
+    if (s == ADVML_OK)
+        *out = (float)x;
+    return s;
+}
+
+static advml_status get_bool(const pctx *p, const json_t *obj, const char *path, const char *key, int *out)
+{
+    char kp[256], b[64];
+    join_path(kp, sizeof kp, path, key);
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return ADVML_OK;
+    if (!json_is_boolean(v))
+        return fail(p, kp, "expected true or false, got %s", show(v, b, sizeof b));
+    *out = json_is_true(v);
+    return ADVML_OK;
+}
+
+/* A string; *out points into the JSON tree (valid while it lives). */
+static advml_status get_str(const pctx *p, const json_t *obj, const char *path, const char *key, int required,
+                            const char **out)
+{
+    char kp[256], b[64];
+    join_path(kp, sizeof kp, path, key);
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return required ? fail(p, kp, "missing (required)") : ADVML_OK;
+    if (!json_is_string(v))
+        return fail(p, kp, "expected a string, got %s", show(v, b, sizeof b));
+    *out = json_string_value(v);
+    return ADVML_OK;
+}
+
+static advml_status copy_text(const pctx *p, const char *path, const char *s, char *dst, size_t n)
+{
+    if (strlen(s) >= n)
+        return fail(p, path, "longer than %zu characters", n - 1);
+    memcpy(dst, s, strlen(s) + 1);
+    return ADVML_OK;
+}
+
+/* ---- layers --------------------------------------------------------------- */
+
+static const char *const layer_names[ADVML_LAYER_NTYPES] = {
+    [ADVML_LAYER_CONV2D] = "conv2d",   [ADVML_LAYER_MAXPOOL2D] = "maxpool2d",
+    [ADVML_LAYER_AVGPOOL2D] = "avgpool2d", [ADVML_LAYER_FLATTEN] = "flatten",
+    [ADVML_LAYER_DENSE] = "dense",     [ADVML_LAYER_DROPOUT] = "dropout",
+    [ADVML_LAYER_ACTIVATION] = "activation", [ADVML_LAYER_RNN] = "rnn",
+    [ADVML_LAYER_LSTM] = "lstm",       [ADVML_LAYER_GRU] = "gru"};
+
+const char *advml_config_layer_name(advml_layer_type type)
+{
+    return (type >= 0 && type < ADVML_LAYER_NTYPES) ? layer_names[type] : NULL;
+}
+
+static const char *const keys_conv[] = {"type", "filters", "kernel", "stride", "padding", "activation",
+                                        "alpha", "use_bias", "in_channels", NULL};
+static const char *const keys_pool[] = {"type", "pool", "stride", NULL}; /* valid windows only */
+static const char *const keys_flatten[] = {"type", NULL};
+static const char *const keys_dense[] = {"type", "units", "activation", "alpha", "use_bias", "in_features", NULL};
+static const char *const keys_dropout[] = {"type", "rate", NULL};
+static const char *const keys_activation[] = {"type", "activation", "alpha", NULL};
+static const char *const keys_act_short[] = {"type", NULL};
+static const char *const keys_leaky_short[] = {"type", "alpha", NULL};
+static const char *const keys_rnn[] = {"type", "units", "return_sequences", "activation", "in_features", NULL};
+static const char *const keys_gated[] = {"type", "units", "return_sequences", "in_features", NULL};
+
+static const char *const *layer_keys(advml_layer_type t)
+{
+    switch (t) {
+    case ADVML_LAYER_CONV2D: return keys_conv;
+    case ADVML_LAYER_MAXPOOL2D:
+    case ADVML_LAYER_AVGPOOL2D: return keys_pool;
+    case ADVML_LAYER_FLATTEN: return keys_flatten;
+    case ADVML_LAYER_DENSE: return keys_dense;
+    case ADVML_LAYER_DROPOUT: return keys_dropout;
+    case ADVML_LAYER_ACTIVATION: return keys_activation;
+    case ADVML_LAYER_RNN: return keys_rnn;
+    case ADVML_LAYER_LSTM:
+    case ADVML_LAYER_GRU: return keys_gated;
+    case ADVML_LAYER_NTYPES: break;
+    }
+    return keys_flatten;
+}
+
+/* "type": "relu" etc.: an activation layer with that function. */
+static const char *const act_shorthands[] = {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", NULL};
+
+static advml_status parse_activation(const pctx *p, const json_t *o, const char *path, advml_act *act)
+{
+    const char *name = NULL;
+    advml_status s = get_str(p, o, path, "activation", 0, &name);
+    if (s || !name)
+        return s;
+    if (advml_act_from_name(name, act) != 0) {
+        char kp[256];
+        join_path(kp, sizeof kp, path, "activation");
+        return fail(p, kp, "unknown activation \"%s\"; expected one of linear, relu, leaky_relu, sigmoid, "
+                           "tanh, softmax", name);
+    }
+    return ADVML_OK;
+}
+
+static advml_status parse_layer(const pctx *p, const json_t *o, int i, advml_layer_spec *L)
+{
+    char path[64], kp[256], b[64];
+    snprintf(path, sizeof path, "model[%d]", i);
+    if (!json_is_object(o))
+        return fail(p, path, "expected a layer object such as {\"type\": \"dense\", \"units\": 10}, got %s",
+                    show(o, b, sizeof b));
+    const char *tname = NULL;
+    advml_status s = get_str(p, o, path, "type", 1, &tname);
+    if (s)
+        return s;
+    int type = -1, shorthand = -1;
+    for (int t = 0; t < ADVML_LAYER_NTYPES; t++)
+        if (!strcmp(tname, layer_names[t]))
+            type = t;
+    for (int a = 0; act_shorthands[a]; a++)
+        if (!strcmp(tname, act_shorthands[a]))
+            shorthand = a;
+    if (type < 0 && shorthand < 0) {
+        char hint[64] = "";
+        static const char *const known[] = {"conv2d", "maxpool2d", "avgpool2d", "flatten", "dense",
+                                            "dropout", "activation", "rnn", "lstm", "gru", "relu",
+                                            "leaky_relu", "sigmoid", "tanh", "softmax", NULL};
+        static const char *const kalias[][2] = {{"conv", "conv2d"}, {"conv2D", "conv2d"}, {"Conv2D", "conv2d"},
+                                                {"maxpool", "maxpool2d"}, {"max_pooling2d", "maxpool2d"},
+                                                {"MaxPooling2D", "maxpool2d"}, {"avgpool", "avgpool2d"},
+                                                {"average_pooling2d", "avgpool2d"}, {"linear", "dense"},
+                                                {"Dense", "dense"}, {"fc", "dense"}, {"simplernn", "rnn"},
+                                                {"SimpleRNN", "rnn"}, {"LSTM", "lstm"}, {"GRU", "gru"},
+                                                {"Flatten", "flatten"}, {"Dropout", "dropout"}, {NULL, NULL}};
+        for (int a = 0; kalias[a][0]; a++)
+            if (!strcmp(tname, kalias[a][0]))
+                snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", kalias[a][1]);
+        if (!hint[0])
+            for (int a = 0; known[a]; a++)
+                if (edit_distance(tname, known[a]) <= 2) {
+                    snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", known[a]);
+                    break;
+                }
+        join_path(kp, sizeof kp, path, "type");
+        return fail(p, kp, "unknown layer type \"%s\"%s; expected one of conv2d, maxpool2d, avgpool2d, flatten, "
+                           "dense, dropout, activation, relu, leaky_relu, sigmoid, tanh, softmax, rnn, lstm, gru",
+                    tname, hint);
+    }
+
+    if (shorthand >= 0) {
+        *L = advml_layer_spec_default(ADVML_LAYER_ACTIVATION);
+        advml_act_from_name(act_shorthands[shorthand], &L->act);
+        int leaky = L->act == ADVML_ACT_LEAKY_RELU;
+        char what[64];
+        snprintf(what, sizeof what, "a \"%s\" layer", tname);
+        if ((s = check_keys(p, o, path, leaky ? keys_leaky_short : keys_act_short, what)))
+            return s;
+        if (leaky && (s = get_float(p, o, path, "alpha", 0, 0, INFINITY, 0, &L->alpha, NULL)))
+            return s;
+        return ADVML_OK;
+    }
+
+    advml_layer_type t = (advml_layer_type)type;
+    *L = advml_layer_spec_default(t);
+    char what[64];
+    snprintf(what, sizeof what, "a %s layer", tname);
+    /* A key that belongs to another layer type gets a message saying so. */
+    const char *key;
+    json_t *v;
+    const char *const *allowed = layer_keys(t);
+    json_object_foreach((json_t *)o, key, v) {
+        (void)v;
+        if (in_list(key, allowed))
+            continue;
+        for (int u = 0; u < ADVML_LAYER_NTYPES; u++)
+            if (in_list(key, layer_keys((advml_layer_type)u))) {
+                char keys[512];
+                list_text(keys, sizeof keys, allowed);
+                join_path(kp, sizeof kp, path, key);
+                const char *note = "";
+                if (t == ADVML_LAYER_CONV2D && !strcmp(key, "units"))
+                    note = " (conv2d counts its output maps in \"filters\")";
+                else if (t == ADVML_LAYER_DENSE && !strcmp(key, "filters"))
+                    note = " (dense counts its outputs in \"units\")";
+                else if ((t == ADVML_LAYER_MAXPOOL2D || t == ADVML_LAYER_AVGPOOL2D) && !strcmp(key, "kernel"))
+                    note = " (pooling windows are given by \"pool\")";
+                return fail(p, kp, "not a parameter of %s%s; %s takes: %s", tname, note, what, keys);
+            }
+        return unknown_key(p, path, key, allowed, what);
+    }
+
+    int has_act = 0, has_alpha = 0, has_stride = 0;
+    switch (t) {
+    case ADVML_LAYER_CONV2D: {
+        if ((s = get_posint(p, o, path, "filters", 1, &L->units)) ||
+            (s = get_pair(p, o, path, "kernel", 1, L->kernel, NULL)) ||
+            (s = get_pair(p, o, path, "stride", 0, L->stride, NULL)) ||
+            (s = get_posint(p, o, path, "in_channels", 0, &L->in_channels)) ||
+            (s = get_bool(p, o, path, "use_bias", &L->use_bias)))
+            return s;
+        break;
+    }
+    case ADVML_LAYER_MAXPOOL2D:
+    case ADVML_LAYER_AVGPOOL2D:
+        if ((s = get_pair(p, o, path, "pool", 1, L->kernel, NULL)) ||
+            (s = get_pair(p, o, path, "stride", 0, L->stride, &has_stride)))
+            return s;
+        if (!has_stride) { /* pooling windows do not overlap unless asked to */
+            L->stride[0] = L->kernel[0];
+            L->stride[1] = L->kernel[1];
+        }
+        break;
+    case ADVML_LAYER_FLATTEN: break;
+    case ADVML_LAYER_DENSE:
+        if ((s = get_posint(p, o, path, "units", 1, &L->units)) ||
+            (s = get_posint(p, o, path, "in_features", 0, &L->in_channels)) ||
+            (s = get_bool(p, o, path, "use_bias", &L->use_bias)))
+            return s;
+        break;
+    case ADVML_LAYER_DROPOUT:
+        if (!json_object_get(o, "rate"))
+            return fail(p, path, "a dropout layer needs \"rate\" (the fraction of units dropped, in [0, 1))");
+        if ((s = get_float(p, o, path, "rate", 0, 0, 1, 1, &L->rate, NULL)))
+            return s;
+        break;
+    case ADVML_LAYER_ACTIVATION:
+        if (!json_object_get(o, "activation"))
+            return fail(p, path, "an activation layer needs \"activation\" (e.g. \"relu\")");
+        break;
+    case ADVML_LAYER_RNN:
+    case ADVML_LAYER_LSTM:
+    case ADVML_LAYER_GRU:
+        if ((s = get_posint(p, o, path, "units", 1, &L->units)) ||
+            (s = get_posint(p, o, path, "in_features", 0, &L->in_channels)) ||
+            (s = get_bool(p, o, path, "return_sequences", &L->return_sequences)))
+            return s;
+        if (t == ADVML_LAYER_RNN && !json_object_get(o, "activation"))
+            L->act = ADVML_ACT_TANH; /* Keras SimpleRNN and torch.nn.RNN default */
+        break;
+    case ADVML_LAYER_NTYPES: break;
+    }
+    if (in_list("padding", allowed)) {
+        const char *pad = NULL;
+        if ((s = get_str(p, o, path, "padding", 0, &pad)))
+            return s;
+        if (pad) {
+            if (!strcmp(pad, "same"))
+                L->padding = ADVML_PAD_SAME;
+            else if (!strcmp(pad, "valid"))
+                L->padding = ADVML_PAD_VALID;
+            else {
+                join_path(kp, sizeof kp, path, "padding");
+                return fail(p, kp, "expected \"same\" or \"valid\", got \"%s\"", pad);
+            }
+        }
+    }
+    if (in_list("activation", allowed)) {
+        has_act = json_object_get(o, "activation") != NULL;
+        if ((s = parse_activation(p, o, path, &L->act)))
+            return s;
+    }
+    if (in_list("alpha", allowed)) {
+        if ((s = get_float(p, o, path, "alpha", 0, 0, INFINITY, 0, &L->alpha, &has_alpha)))
+            return s;
+        if (has_alpha && L->act != ADVML_ACT_LEAKY_RELU) {
+            join_path(kp, sizeof kp, path, "alpha");
+            return fail(p, kp, "only used with \"activation\": \"leaky_relu\" (this layer's activation is %s)",
+                        has_act ? advml_act_name(L->act) : "linear");
+        }
+    }
+    return ADVML_OK;
+}
+
+/* ---- optimizer ------------------------------------------------------------ */
+
+static const char *const keys_sgd[] = {"name", "lr", NULL};
+static const char *const keys_momentum[] = {"name", "lr", "momentum", NULL};
+static const char *const keys_adagrad[] = {"name", "lr", "eps", NULL};
+static const char *const keys_adagrad_m[] = {"name", "lr", "momentum", "eps", NULL};
+static const char *const keys_rmsprop[] = {"name", "lr", "rho", "eps", NULL};
+static const char *const keys_adam[] = {"name", "lr", "beta1", "beta2", "eps", NULL};
+static const char *const keys_optim_all[] = {"name", "lr", "momentum", "eps", "rho", "beta1", "beta2", NULL};
+
+static const char *const *optim_keys(advml_optim_kind k)
+{
+    switch (k) {
+    case ADVML_OPTIM_SGD: return keys_sgd;
+    case ADVML_OPTIM_MOMENTUM: return keys_momentum;
+    case ADVML_OPTIM_ADAGRAD: return keys_adagrad;
+    case ADVML_OPTIM_ADAGRAD_MOMENTUM: return keys_adagrad_m;
+    case ADVML_OPTIM_RMSPROP: return keys_rmsprop;
+    case ADVML_OPTIM_ADAM: return keys_adam;
+    }
+    return keys_sgd;
+}
+
+static advml_status optim_kind(const pctx *p, const char *path, const char *name, advml_optim_kind *k)
+{
+    if (advml_optim_from_name(name, k) == 0)
+        return ADVML_OK;
+    return fail(p, path, "unknown optimizer \"%s\"; expected one of sgd, momentum, adagrad, adagrad_momentum, "
+                         "rmsprop, adam", name);
+}
+
+static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_config *oc)
+{
+    char b[64];
+    advml_status s;
+    advml_optim_kind k;
+    if (json_is_string(o)) {
+        if ((s = optim_kind(p, "optimizer", json_string_value(o), &k)))
+            return s;
+        *oc = advml_optim_defaults(k);
+        return ADVML_OK;
+    }
+    if (!json_is_object(o))
+        return fail(p, "optimizer", "expected an object such as {\"name\": \"adam\", \"lr\": 0.001} or a name, got %s",
+                    show(o, b, sizeof b));
+    const char *name = NULL;
+    if ((s = get_str(p, o, "optimizer", "name", 1, &name)) || (s = optim_kind(p, "optimizer.name", name, &k)))
+        return s;
+    *oc = advml_optim_defaults(k);
+    const char *const *allowed = optim_keys(k);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        (void)v;
+        if (in_list(key, allowed))
+            continue;
+        char kp[256], keys[256];
+        join_path(kp, sizeof kp, "optimizer", key);
+        list_text(keys, sizeof keys, allowed);
+        if (!strcmp(key, "l2") || !strcmp(key, "weight_decay"))
+            return fail(p, kp, "L2 regularisation is set in \"training\": {\"l2\": ...}");
+        if (in_list(key, keys_optim_all))
+            return fail(p, kp, "not a parameter of %s; it takes: %s", name, keys);
+        char what[64];
+        snprintf(what, sizeof what, "the optimizer %s", name);
+        return unknown_key(p, "optimizer", key, allowed, what);
+    }
+    if ((s = get_float(p, o, "optimizer", "lr", 0, 1, INFINITY, 0, &oc->lr, NULL)) ||
+        (s = get_float(p, o, "optimizer", "momentum", 0, 0, 1, 1, &oc->momentum, NULL)) ||
+        (s = get_float(p, o, "optimizer", "beta1", 0, 0, 1, 1, &oc->beta1, NULL)) ||
+        (s = get_float(p, o, "optimizer", "beta2", 0, 0, 1, 1, &oc->beta2, NULL)) ||
+        (s = get_float(p, o, "optimizer", "rho", 0, 0, 1, 1, &oc->rho, NULL)) ||
+        (s = get_float(p, o, "optimizer", "eps", 0, 1, INFINITY, 0, &oc->eps, NULL)))
+        return s;
+    return ADVML_OK;
+}
+
+/* ---- training ------------------------------------------------------------- */
+
+static const char *const keys_training[] = {"epochs", "batch_size", "seed", "data", "out", "l2", "clip_norm",
+                                            "max_steps", "checkpoint_steps", "memory_budget_mb", NULL};
+
+static advml_status parse_training(const pctx *p, const json_t *o, advml_train_config *t)
+{
+    char b[64];
+    advml_status s;
+    if (!json_is_object(o))
+        return fail(p, "training", "expected an object such as {\"epochs\": 10, \"batch_size\": 64}, got %s",
+                    show(o, b, sizeof b));
+    if ((s = check_keys(p, o, "training", keys_training, "\"training\"")))
+        return s;
+    long long seed = (long long)t->seed, max_steps = t->max_steps, ck = t->checkpoint_steps;
+    const char *data = NULL, *out = NULL;
+    if ((s = get_posint(p, o, "training", "epochs", 0, &t->epochs)) ||
+        (s = get_posint(p, o, "training", "batch_size", 0, &t->batch_size)) ||
+        (s = get_int(p, o, "training", "seed", 0, 0, INT64_MAX, &seed, NULL)) ||
+        (s = get_int(p, o, "training", "max_steps", 0, 0, INT64_MAX, &max_steps, NULL)) ||
+        (s = get_int(p, o, "training", "checkpoint_steps", 0, 0, INT64_MAX, &ck, NULL)) ||
+        (s = get_float(p, o, "training", "l2", 0, 0, INFINITY, 0, &t->l2, NULL)) ||
+        (s = get_float(p, o, "training", "clip_norm", 0, 0, INFINITY, 0, &t->clip_norm, NULL)) ||
+        (s = get_num(p, o, "training", "memory_budget_mb", 0, 0, 0, INFINITY, 0, &t->memory_budget_mb, NULL)) ||
+        (s = get_str(p, o, "training", "data", 0, &data)) || (s = get_str(p, o, "training", "out", 0, &out)))
+        return s;
+    t->seed = (uint64_t)seed;
+    t->max_steps = max_steps;
+    t->checkpoint_steps = ck;
+    if (data && (s = copy_text(p, "training.data", data, t->data, sizeof t->data)))
+        return s;
+    if (out && (s = copy_text(p, "training.out", out, t->out, sizeof t->out)))
+        return s;
+    return ADVML_OK;
+}
+
+/* ---- top level ------------------------------------------------------------ */
+
+void advml_config_defaults(advml_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->source, sizeof cfg->source, "<config>");
+    cfg->model.loss = ADVML_LOSS_CCE;
+    cfg->optim = advml_optim_defaults(ADVML_OPTIM_ADAM);
+    cfg->train.epochs = 1;
+    cfg->train.batch_size = 32;
+    cfg->train.seed = 42;
+    cfg->train.memory_budget_mb = 1024.0;
+}
+
+static const char *const keys_top[] = {"description", "input", "model", "loss", "optimizer", "training", NULL};
+
+static advml_status parse_root(const pctx *p, const json_t *root, advml_config *cfg)
+{
+    char b[64];
+    advml_status s;
+    if (!json_is_object(root))
+        return fail(p, "(top level)", "expected an object with \"model\", \"loss\", \"optimizer\" and "
+                                      "\"training\", got %s", type_word(root));
+    if ((s = check_keys(p, root, "", keys_top, "the top level")))
+        return s;
+    const char *desc = NULL;
+    if ((s = get_str(p, root, "", "description", 0, &desc)))
+        return s;
+    if (desc && (s = copy_text(p, "description", desc, cfg->description, sizeof cfg->description)))
+        return s;
+
+    json_t *in = json_object_get(root, "input");
+    if (in) {
+        int ok = json_is_array(in) && json_array_size(in) >= 1 && json_array_size(in) <= ADVML_MAX_RANK;
+        int d[ADVML_MAX_RANK] = {0};
+        for (size_t i = 0; ok && i < json_array_size(in); i++) {
+            json_t *x = json_array_get(in, i);
+            ok = json_is_integer(x) && json_integer_value(x) > 0 && json_integer_value(x) <= 1000000000;
+            if (ok)
+                d[i] = (int)json_integer_value(x);
+        }
+        if (!ok)
+            return fail(p, "input", "expected the per-sample input shape as 1 to 3 positive integers "
+                                    "([C, H, W] images, [T, F] sequences, [D] features), got %s",
+                        show(in, b, sizeof b));
+        size_t r = json_array_size(in);
+        cfg->model.input = r == 3 ? advml_shape3(d[0], d[1], d[2]) : r == 2 ? advml_shape2(d[0], d[1])
+                                                                            : advml_shape1(d[0]);
+        cfg->has_input = 1;
+    }
+
+    json_t *model = json_object_get(root, "model");
+    if (!model)
+        return fail(p, "model", "missing (required): the list of layers, e.g. [{\"type\": \"dense\", \"units\": 10}]");
+    if (!json_is_array(model) || json_array_size(model) == 0)
+        return fail(p, "model", "expected a non-empty array of layers, got %s", show(model, b, sizeof b));
+    if (json_array_size(model) > ADVML_MAX_LAYERS)
+        return fail(p, "model", "%zu layers; at most %d are supported", json_array_size(model), ADVML_MAX_LAYERS);
+    cfg->model.nlayers = (int)json_array_size(model);
+    for (int i = 0; i < cfg->model.nlayers; i++)
+        if ((s = parse_layer(p, json_array_get(model, (size_t)i), i, &cfg->model.layers[i])))
+            return s;
+
+    const char *loss = NULL;
+    if ((s = get_str(p, root, "", "loss", 1, &loss)))
+        return s;
+    if (advml_loss_from_name(loss, &cfg->model.loss) != 0)
+        return fail(p, "loss", "unknown loss \"%s\"; expected one of categorical_crossentropy, "
+                               "binary_crossentropy, mse", loss);
+
+    json_t *opt = json_object_get(root, "optimizer");
+    if (opt && (s = parse_optimizer(p, opt, &cfg->optim)))
+        return s;
+    json_t *tr = json_object_get(root, "training");
+    if (tr && (s = parse_training(p, tr, &cfg->train)))
+        return s;
+    cfg->optim.l2 = cfg->train.l2;
+    return ADVML_OK;
+}
+
+advml_status advml_config_parse(advml_config *cfg, const char *text, const char *source, advml_error *err)
+{
+    advml_config_defaults(cfg);
+    snprintf(cfg->source, sizeof cfg->source, "%s", source ? source : "<config>");
+    pctx p = {cfg->source, err};
+    json_error_t je;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        if (json_error_code(&je) == json_error_duplicate_key)
+            return advml_error_set(err, ADVML_ERR_CONFIG, "%.300s: line %d, column %d: %s", cfg->source, je.line,
+                                   je.column, je.text);
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%.300s: line %d, column %d: invalid JSON: %s", cfg->source,
+                               je.line, je.column, je.text);
+    }
+    advml_status s = parse_root(&p, root, cfg);
+    json_decref(root);
+    return s;
+}
+
+advml_status advml_config_load(advml_config *cfg, const char *path, advml_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return advml_error_set(err, ADVML_ERR_IO, "%s: cannot open the config file: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 16384;
+            if (cap > ((size_t)64 << 20)) {
+                free(text);
+                fclose(f);
+                return advml_error_set(err, ADVML_ERR_CONFIG, "%s: larger than 64 MiB; not a config file", path);
+            }
+            char *t = realloc(text, cap + 1);
+            if (!t) {
+                free(text);
+                fclose(f);
+                return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory reading the config", path);
+            }
+            text = t;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(text);
+        return advml_error_set(err, ADVML_ERR_IO, "%s: read error", path);
+    }
+    text[len] = '\0';
+    advml_status s = advml_config_parse(cfg, text, path, err);
+    free(text);
+    return s;
+}
+
+advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
+{
+    const char *src = cfg->source;
+    const advml_train_config *t = &cfg->train;
+    const advml_optim_config *o = &cfg->optim;
+    if (t->epochs < 1)
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.epochs: expected a positive integer, got %d", src,
+                               t->epochs);
+    if (t->batch_size < 1)
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.batch_size: expected a positive integer, got %d",
+                               src, t->batch_size);
+    if (!(o->lr > 0) || !isfinite(o->lr))
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: optimizer.lr: expected a number > 0, got %g", src,
+                               (double)o->lr);
+    if (!(t->l2 >= 0) || !isfinite(t->l2))
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.l2: expected a number >= 0, got %g", src,
+                               (double)t->l2);
+    if (t->max_steps < 0)
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.max_steps: expected an integer >= 0, got %lld",
+                               src, (long long)t->max_steps);
+    if (cfg->model.nlayers < 1)
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: model: no layers", src);
+    return ADVML_OK;
+}
+
+/* ---- canonical JSON -------------------------------------------------------- */
+
+/* A float as the shortest decimal that reads back as the same float, so that
+ * 1e-3f is written 0.001 rather than 0.0010000000474974513. */
+double advml_float_shortest(float f)
+{
+    char buf[64];
+    if (!isfinite(f))
+        return (double)f;
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f)
+            return d;
+    }
+    return (double)f;
+}
+
+static json_t *jfloat(float f) { return json_real(advml_float_shortest(f)); }
+
+static json_t *jpair(const int v[2]) { return json_pack("[ii]", v[0], v[1]); }
+
+static json_t *layer_json(const advml_layer_spec *L)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    const char *act = advml_act_name(L->act);
+    json_object_set_new(o, "type", json_string(layer_names[L->type]));
+    switch (L->type) {
+    case ADVML_LAYER_CONV2D:
+        json_object_set_new(o, "filters", json_integer(L->units));
+        json_object_set_new(o, "kernel", jpair(L->kernel));
+        json_object_set_new(o, "stride", jpair(L->stride));
+        json_object_set_new(o, "padding", json_string(L->padding == ADVML_PAD_SAME ? "same" : "valid"));
+        json_object_set_new(o, "activation", json_string(act));
+        if (L->act == ADVML_ACT_LEAKY_RELU)
+            json_object_set_new(o, "alpha", jfloat(L->alpha));
+        json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
+        if (L->in_channels)
+            json_object_set_new(o, "in_channels", json_integer(L->in_channels));
+        break;
+    case ADVML_LAYER_MAXPOOL2D:
+    case ADVML_LAYER_AVGPOOL2D:
+        json_object_set_new(o, "pool", jpair(L->kernel));
+        json_object_set_new(o, "stride", jpair(L->stride));
+        break;
+    case ADVML_LAYER_DENSE:
+        json_object_set_new(o, "units", json_integer(L->units));
+        json_object_set_new(o, "activation", json_string(act));
+        if (L->act == ADVML_ACT_LEAKY_RELU)
+            json_object_set_new(o, "alpha", jfloat(L->alpha));
+        json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
+        if (L->in_channels)
+            json_object_set_new(o, "in_features", json_integer(L->in_channels));
+        break;
+    case ADVML_LAYER_DROPOUT: json_object_set_new(o, "rate", jfloat(L->rate)); break;
+    case ADVML_LAYER_ACTIVATION:
+        json_object_set_new(o, "activation", json_string(act));
+        if (L->act == ADVML_ACT_LEAKY_RELU)
+            json_object_set_new(o, "alpha", jfloat(L->alpha));
+        break;
+    case ADVML_LAYER_RNN:
+    case ADVML_LAYER_LSTM:
+    case ADVML_LAYER_GRU:
+        json_object_set_new(o, "units", json_integer(L->units));
+        json_object_set_new(o, "return_sequences", json_boolean(L->return_sequences));
+        if (L->type == ADVML_LAYER_RNN)
+            json_object_set_new(o, "activation", json_string(act));
+        if (L->in_channels)
+            json_object_set_new(o, "in_features", json_integer(L->in_channels));
+        break;
+    case ADVML_LAYER_FLATTEN:
+    case ADVML_LAYER_NTYPES: break;
+    }
+    return o;
+}
+
+char *advml_config_to_json(const advml_config *cfg)
+{
+    json_t *root = json_object();
+    if (!root)
+        return NULL;
+    if (cfg->description[0])
+        json_object_set_new(root, "description", json_string(cfg->description));
+    if (cfg->has_input) {
+        json_t *in = json_array();
+        for (int i = 0; i < cfg->model.input.rank; i++)
+            json_array_append_new(in, json_integer(cfg->model.input.d[i]));
+        json_object_set_new(root, "input", in);
+    }
+    json_t *model = json_array();
+    for (int i = 0; i < cfg->model.nlayers; i++)
+        json_array_append_new(model, layer_json(&cfg->model.layers[i]));
+    json_object_set_new(root, "model", model);
+    json_object_set_new(root, "loss", json_string(advml_loss_name(cfg->model.loss)));
+
+    const advml_optim_config *oc = &cfg->optim;
+    json_t *opt = json_object();
+    json_object_set_new(opt, "name", json_string(advml_optim_name(oc->kind)));
+    const char *const *keys = optim_keys(oc->kind);
+    for (int i = 1; keys[i]; i++) {
+        float v = !strcmp(keys[i], "lr") ? oc->lr : !strcmp(keys[i], "momentum") ? oc->momentum
+                : !strcmp(keys[i], "beta1") ? oc->beta1 : !strcmp(keys[i], "beta2") ? oc->beta2
+                : !strcmp(keys[i], "rho") ? oc->rho : oc->eps;
+        json_object_set_new(opt, keys[i], jfloat(v));
+    }
+    json_object_set_new(root, "optimizer", opt);
+
+    const advml_train_config *t = &cfg->train;
+    json_t *tr = json_object();
+    json_object_set_new(tr, "epochs", json_integer(t->epochs));
+    json_object_set_new(tr, "batch_size", json_integer(t->batch_size));
+    json_object_set_new(tr, "seed", json_integer((json_int_t)t->seed));
+    json_object_set_new(tr, "data", json_string(t->data));
+    json_object_set_new(tr, "out", json_string(t->out));
+    json_object_set_new(tr, "l2", jfloat(t->l2));
+    json_object_set_new(tr, "clip_norm", jfloat(t->clip_norm));
+    json_object_set_new(tr, "max_steps", json_integer(t->max_steps));
+    json_object_set_new(tr, "checkpoint_steps", json_integer(t->checkpoint_steps));
+    json_object_set_new(tr, "memory_budget_mb", json_real(t->memory_budget_mb));
+    json_object_set_new(root, "training", tr);
+
+    /* One section per line and one layer per line: readable in HDFView and h5dump. */
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    if (f) {
+        const size_t flags = JSON_REAL_PRECISION(9) | JSON_ENCODE_ANY;
+        const char *key;
+        json_t *v;
+        int first = 1;
+        fputs("{", f);
+        json_object_foreach(root, key, v) {
+            json_t *jk = json_string(key);
+            char *ks = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
+            json_decref(jk);
+            fprintf(f, "%s\n  %s: ", first ? "" : ",", ks ? ks : "\"?\"");
+            free(ks);
+            first = 0;
+            if (json_is_array(v) && !strcmp(key, "model")) {
+                fputs("[", f);
+                for (size_t i = 0; i < json_array_size(v); i++) {
+                    char *ls = json_dumps(json_array_get(v, i), flags);
+                    fprintf(f, "%s\n    %s", i ? "," : "", ls ? ls : "null");
+                    free(ls);
+                }
+                fputs("\n  ]", f);
+            } else {
+                char *vs = json_dumps(v, flags);
+                fputs(vs ? vs : "null", f);
+                free(vs);
+            }
+        }
+        fputs("\n}\n", f);
+        if (fclose(f) != 0) {
+            free(s);
+            s = NULL;
+        }
+    }
+    json_decref(root);
+    return s;
+}
+
+int advml_config_same_model(const advml_config *a, const advml_config *b, char *why, size_t n)
+{
+    char sa[64], sb[64];
+    if (a->has_input && b->has_input && !advml_shape_equal(&a->model.input, &b->model.input)) {
+        if (why)
+            snprintf(why, n, "input %s vs %s", advml_shape_str(&a->model.input, sa, sizeof sa),
+                     advml_shape_str(&b->model.input, sb, sizeof sb));
+        return 0;
+    }
+    if (a->model.loss != b->model.loss) {
+        if (why)
+            snprintf(why, n, "loss %s vs %s", advml_loss_name(a->model.loss), advml_loss_name(b->model.loss));
+        return 0;
+    }
+    if (a->model.nlayers != b->model.nlayers) {
+        if (why)
+            snprintf(why, n, "%d layers vs %d", a->model.nlayers, b->model.nlayers);
+        return 0;
+    }
+    for (int i = 0; i < a->model.nlayers; i++) {
+        const advml_layer_spec *x = &a->model.layers[i], *y = &b->model.layers[i];
+        int same = x->type == y->type && x->units == y->units && x->kernel[0] == y->kernel[0] &&
+                   x->kernel[1] == y->kernel[1] && x->stride[0] == y->stride[0] && x->stride[1] == y->stride[1] &&
+                   x->padding == y->padding && x->act == y->act && x->alpha == y->alpha && x->rate == y->rate &&
+                   x->return_sequences == y->return_sequences && x->use_bias == y->use_bias &&
+                   x->in_channels == y->in_channels;
+        if (!same) {
+            if (why) {
+                json_t *jx = layer_json(x), *jy = layer_json(y);
+                char *tx = jx ? json_dumps(jx, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+                char *ty = jy ? json_dumps(jy, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+                snprintf(why, n, "model[%d] %.200s vs %.200s", i, tx ? tx : "?", ty ? ty : "?");
+                free(tx);
+                free(ty);
+                json_decref(jx);
+                json_decref(jy);
+            }
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -1,0 +1,667 @@
+/* runfile.c - run file and checkpoint I/O (see include/advml/runfile.h and the
+ * normative docs/run-file-layout.md). */
+#include "advml/runfile.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "advml/config.h"
+#include "advml/h5io.h"
+#include "advml/version.h"
+
+/* ---- names and times ------------------------------------------------------- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+void advml_run_ckpt_path(const char *run_path, char *out, size_t n)
+{
+    size_t len = strlen(run_path);
+    if (ends_with(run_path, ".h5") && len > 3)
+        snprintf(out, n, "%.*s.ckpt.h5", (int)(len - 3), run_path);
+    else
+        snprintf(out, n, "%s.ckpt.h5", run_path);
+}
+
+void advml_run_path_from_ckpt(const char *ckpt_path, char *out, size_t n)
+{
+    size_t len = strlen(ckpt_path);
+    if (ends_with(ckpt_path, ".ckpt.h5") && len > 8)
+        snprintf(out, n, "%.*s.h5", (int)(len - 8), ckpt_path);
+    else
+        snprintf(out, n, "%s.run.h5", ckpt_path);
+}
+
+void advml_iso_time(char *buf, size_t n)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- the run in memory ------------------------------------------------------ */
+
+advml_status advml_run_init(advml_run *r, const char *path, advml_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!path || !*path || strlen(path) + 16 > sizeof r->path)
+        return advml_error_set(err, ADVML_ERR_ARG, "run file path is empty or too long");
+    snprintf(r->path, sizeof r->path, "%s", path);
+    advml_run_ckpt_path(path, r->ckpt_path, sizeof r->ckpt_path);
+    advml_iso_time(r->start_time, sizeof r->start_time);
+    snprintf(r->status, sizeof r->status, "running");
+    return ADVML_OK;
+}
+
+void advml_run_free(advml_run *r)
+{
+    free(r->config_json);
+    free(r->command_line);
+    free(r->hostnames);
+    free(r->data);
+    free(r->summary);
+    free(r->epochs);
+    free(r->step_step);
+    free(r->step_epoch);
+    free(r->step_loss);
+    memset(r, 0, sizeof *r);
+}
+
+static int dup_into(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+advml_status advml_run_set_provenance(advml_run *r, const char *config_json, const char *command_line,
+                                      const char *hostnames, int nranks, int64_t seed, const char *data,
+                                      const char *summary, int64_t nparams, advml_error *err)
+{
+    if (dup_into(&r->config_json, config_json) || dup_into(&r->command_line, command_line) ||
+        dup_into(&r->hostnames, hostnames) || dup_into(&r->data, data) || dup_into(&r->summary, summary))
+        return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", r->path);
+    r->nranks = nranks;
+    r->seed = seed;
+    r->nparams = nparams;
+    return ADVML_OK;
+}
+
+static advml_status grow_epochs(advml_run *r, int64_t need, advml_error *err)
+{
+    if (need > r->cap_epochs) {
+        int64_t cap = r->cap_epochs ? 2 * r->cap_epochs : 64;
+        if (cap < need)
+            cap = need;
+        advml_epoch_metrics *p = realloc(r->epochs, (size_t)cap * sizeof *p);
+        if (!p)
+            return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory for the metrics", r->path);
+        r->epochs = p;
+        r->cap_epochs = cap;
+    }
+    return ADVML_OK;
+}
+
+static advml_status grow_steps(advml_run *r, int64_t need, advml_error *err)
+{
+    if (need > r->cap_steps) {
+        int64_t cap = r->cap_steps ? 2 * r->cap_steps : 1024;
+        if (cap < need)
+            cap = need;
+        int64_t *s = realloc(r->step_step, (size_t)cap * sizeof *s);
+        if (s)
+            r->step_step = s;
+        int32_t *e = realloc(r->step_epoch, (size_t)cap * sizeof *e);
+        if (e)
+            r->step_epoch = e;
+        double *l = realloc(r->step_loss, (size_t)cap * sizeof *l);
+        if (l)
+            r->step_loss = l;
+        if (!s || !e || !l)
+            return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory for the metrics", r->path);
+        r->cap_steps = cap;
+    }
+    return ADVML_OK;
+}
+
+advml_status advml_run_reserve(advml_run *r, int64_t more_steps, int64_t more_epochs, advml_error *err)
+{
+    advml_status s = grow_steps(r, r->nsteps + more_steps, err);
+    return s ? s : grow_epochs(r, r->nepochs + more_epochs, err);
+}
+
+advml_status advml_run_add_epoch(advml_run *r, const advml_epoch_metrics *e, advml_error *err)
+{
+    advml_status s = grow_epochs(r, r->nepochs + 1, err);
+    if (s)
+        return s;
+    r->epochs[r->nepochs++] = *e;
+    return ADVML_OK;
+}
+
+advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, double loss, advml_error *err)
+{
+    advml_status s = grow_steps(r, r->nsteps + 1, err);
+    if (s)
+        return s;
+    r->step_step[r->nsteps] = step;
+    r->step_epoch[r->nsteps] = epoch;
+    r->step_loss[r->nsteps] = loss;
+    r->nsteps++;
+    return ADVML_OK;
+}
+
+void advml_run_finish(advml_run *r, advml_status status, const char *message)
+{
+    snprintf(r->status, sizeof r->status, "%s", status == ADVML_OK ? "completed" : "failed");
+    snprintf(r->message, sizeof r->message, "%s", status == ADVML_OK || !message ? "" : message);
+    advml_iso_time(r->end_time, sizeof r->end_time);
+}
+
+/* ---- writing the run file -------------------------------------------------- */
+
+typedef struct column {
+    const char *name, *units, *description;
+    size_t offset;  /* of the double field in advml_epoch_metrics */
+} column;
+
+#define COL(field, units, desc) {#field, units, desc, offsetof(advml_epoch_metrics, field)}
+static const column epoch_columns[] = {
+    COL(train_loss, "mean loss per sample",
+        "training loss of the epoch: mean over its samples of the data loss, measured during training "
+        "(dropout active), without the L2 term"),
+    COL(val_loss, "mean loss per sample", "validation loss after the epoch (data term, without L2); NaN without "
+                                          "a validation split"),
+    COL(test_loss, "mean loss per sample", "test loss after the epoch (data term, without L2); NaN without a "
+                                           "test split"),
+    COL(train_accuracy, "fraction", "training accuracy of the epoch, measured during training (dropout "
+                                    "active); NaN for regression"),
+    COL(val_accuracy, "fraction", "validation accuracy after the epoch; NaN without a validation split or for "
+                                  "regression"),
+    COL(test_accuracy, "fraction", "test accuracy after the epoch; NaN without a test split or for regression"),
+    COL(learning_rate, "1", "learning rate eta at the end of the epoch"),
+    COL(epoch_seconds, "s", "wall time of the training part of the epoch (evaluation excluded)"),
+    COL(images_per_second, "1/s", "training samples per second over all ranks"),
+};
+#undef COL
+
+static advml_status write_column(hid_t g, const char *name, hid_t mtype, hid_t ftype, int64_t n, const void *data,
+                                 const char *units, const char *description, advml_error *err)
+{
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t d;
+    advml_status s = advml_h5_write(g, name, mtype, ftype, 1, dims, data, 1, 0, &d, err);
+    if (s)
+        return s;
+    if (!(s = advml_h5_attr_string(d, "units", units, err)))
+        s = advml_h5_attr_string(d, "description", description, err);
+    H5Dclose(d);
+    return s;
+}
+
+static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
+{
+    advml_status s;
+    if ((s = advml_h5_attr_string(f, "format", "advml-run", err)) ||
+        (s = advml_h5_attr_int64(f, "format_version", 1, err)) ||
+        (s = advml_h5_attr_string(f, "advml_version", ADVML_VERSION, err)) ||
+        (s = advml_h5_attr_string(f, "git_commit", ADVML_GIT_COMMIT, err)) ||
+        (s = advml_h5_attr_string(f, "config_json", r->config_json, err)) ||
+        (s = advml_h5_attr_string(f, "command_line", r->command_line, err)) ||
+        (s = advml_h5_attr_int64(f, "nranks", r->nranks, err)) ||
+        (s = advml_h5_attr_string(f, "hostnames", r->hostnames, err)) ||
+        (s = advml_h5_attr_int64(f, "seed", r->seed, err)) || (s = advml_h5_attr_string(f, "data", r->data, err)) ||
+        (s = advml_h5_attr_string(f, "start_time", r->start_time, err)) ||
+        (s = advml_h5_attr_string(f, "end_time", r->end_time, err)) ||
+        (s = advml_h5_attr_string(f, "status", r->status, err)) ||
+        (s = advml_h5_attr_string(f, "message", r->message, err)))
+        return s;
+    const char *slash = strrchr(r->ckpt_path, '/');
+    if ((s = advml_h5_attr_string(f, "checkpoint", slash ? slash + 1 : r->ckpt_path, err)))
+        return s;
+
+    hid_t g;
+    if ((s = advml_h5_group(f, "metrics/epoch", &g, err)))
+        return s;
+    int64_t n = r->nepochs;
+    size_t cnt = n > 0 ? (size_t)n : 1;
+    int32_t *ep = malloc(cnt * sizeof *ep);
+    int64_t *st = malloc(cnt * sizeof *st);
+    double *col = malloc(cnt * sizeof *col);
+    if (!ep || !st || !col) {
+        s = advml_error_set(err, ADVML_ERR_NOMEM, "out of memory writing the metrics");
+        goto epoch_done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        ep[i] = r->epochs[i].epoch;
+        st[i] = r->epochs[i].step;
+    }
+    if ((s = write_column(g, "epoch", H5T_NATIVE_INT32, H5T_STD_I32LE, n, ep, "1", "1-based epoch number", err)) ||
+        (s = write_column(g, "step", H5T_NATIVE_INT64, H5T_STD_I64LE, n, st, "steps",
+                          "optimizer steps taken at the end of the epoch", err)))
+        goto epoch_done;
+    for (size_t c = 0; c < sizeof epoch_columns / sizeof epoch_columns[0]; c++) {
+        for (int64_t i = 0; i < n; i++)
+            col[i] = *(const double *)((const char *)&r->epochs[i] + epoch_columns[c].offset);
+        if ((s = write_column(g, epoch_columns[c].name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, n, col,
+                              epoch_columns[c].units, epoch_columns[c].description, err)))
+            goto epoch_done;
+    }
+epoch_done:
+    free(ep);
+    free(st);
+    free(col);
+    H5Gclose(g);
+    if (s)
+        return s;
+
+    if ((s = advml_h5_group(f, "metrics/step", &g, err)))
+        return s;
+    int32_t dummy_i = 0;
+    double dummy_d = 0;
+    int64_t dummy_l = 0;
+    int64_t ns = r->nsteps;
+    if (!(s = write_column(g, "step", H5T_NATIVE_INT64, H5T_STD_I64LE, ns, ns ? r->step_step : &dummy_l, "steps",
+                           "optimizer step number (1-based)", err)) &&
+        !(s = write_column(g, "epoch", H5T_NATIVE_INT32, H5T_STD_I32LE, ns, ns ? r->step_epoch : &dummy_i, "1",
+                           "1-based epoch the step belongs to", err)))
+        s = write_column(g, "loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ns, ns ? r->step_loss : &dummy_d,
+                         "mean loss per sample",
+                         "the global batch's mean data loss at this step (dropout active, without L2)", err);
+    H5Gclose(g);
+    if (s)
+        return s;
+
+    if ((s = advml_h5_group(f, "model", &g, err)))
+        return s;
+    if (!(s = advml_h5_attr_string(g, "summary", r->summary, err)))
+        s = advml_h5_attr_int64(g, "nparams", r->nparams, err);
+    H5Gclose(g);
+    return s;
+}
+
+advml_status advml_run_write(const advml_run *r, advml_error *err)
+{
+    advml_h5out o;
+    advml_status s = advml_h5out_create(&o, r->path, 1, err);
+    if (s)
+        return s;
+    if ((s = write_run(r, o.file, err))) {
+        advml_h5out_abort(&o);
+        return advml_error_prefix(err, "%s: ", r->path);
+    }
+    return advml_h5out_commit(&o, err);
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+/* 1 if every component of the relative path name exists under f. */
+static int path_exists(hid_t f, const char *name)
+{
+    char buf[256];
+    size_t len = strlen(name);
+    if (len >= sizeof buf)
+        return 0;
+    memcpy(buf, name, len + 1);
+    for (size_t i = 1; i <= len; i++)
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            int e = H5Lexists(f, buf, H5P_DEFAULT) > 0;
+            buf[i] = c;
+            if (!e)
+                return 0;
+        }
+    return 1;
+}
+
+/* Open an existing HDF5 file read-only with a clear message. */
+static advml_status open_ro(const char *path, const char *what, hid_t *f, advml_error *err)
+{
+    advml_h5_quiet();
+    *f = H5I_INVALID_HID;
+    if (access(path, R_OK) != 0)
+        return advml_error_set(err, ADVML_ERR_IO, "%s: cannot read the %s: %s", path, what, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0)
+        return advml_error_set(err, ADVML_ERR_FORMAT, "%s: not an HDF5 file (expected the %s)", path, what);
+    *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*f < 0)
+        return advml_error_set(err, ADVML_ERR_FORMAT, "%s: cannot open the %s", path, what);
+    return ADVML_OK;
+}
+
+/* Read the whole 1-D dataset at name into a malloc'ed array of n elements of mtype. */
+static advml_status read_vec(hid_t f, const char *file, const char *name, hid_t mtype, void **out, int64_t *n,
+                             advml_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!path_exists(f, name))
+        return advml_error_set(err, ADVML_ERR_FORMAT, "%s: dataset %s is missing", file, name);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hsize_t dims[1] = {0};
+    advml_status s = ADVML_OK;
+    if (d < 0 || sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: dataset %s is not a 1-D array", file, name);
+    } else {
+        *n = (int64_t)dims[0];
+        *out = malloc((dims[0] ? dims[0] : 1) * H5Tget_size(mtype));
+        if (!*out)
+            s = advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory reading %s", file, name);
+        else if (dims[0] && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+            s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: cannot read dataset %s", file, name);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (s) {
+        free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *found, advml_error *err)
+{
+    *found = 0;
+    if (access(r->path, F_OK) != 0)
+        return ADVML_OK;
+    hid_t f;
+    advml_status s = open_ro(r->path, "run file", &f, err);
+    if (s)
+        return s;
+    char *fmt = NULL, *start = NULL;
+    int32_t *ep = NULL, *sep = NULL;
+    int64_t *st = NULL, *sst = NULL;
+    double *cols[sizeof epoch_columns / sizeof epoch_columns[0]] = {NULL};
+    double *sloss = NULL;
+    int64_t n = 0, m = 0, k;
+    if ((s = advml_h5_read_attr_string(f, "format", &fmt, err)) || strcmp(fmt, "advml-run") != 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: not an advml run file (its \"format\" attribute is %s)",
+                            r->path, fmt ? fmt : "missing");
+        goto done;
+    }
+    if ((s = advml_h5_read_attr_string(f, "start_time", &start, err))) {
+        advml_error_prefix(err, "%s: ", r->path);
+        goto done;
+    }
+    if ((s = read_vec(f, r->path, "metrics/epoch/epoch", H5T_NATIVE_INT32, (void **)&ep, &n, err)) ||
+        (s = read_vec(f, r->path, "metrics/epoch/step", H5T_NATIVE_INT64, (void **)&st, &k, err)))
+        goto done;
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+        char name[96];
+        snprintf(name, sizeof name, "metrics/epoch/%s", epoch_columns[c].name);
+        if ((s = read_vec(f, r->path, name, H5T_NATIVE_DOUBLE, (void **)&cols[c], &k, err)))
+            goto done;
+        if (k != n) {
+            s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: %s has %lld entries, metrics/epoch/epoch %lld", r->path,
+                                name, (long long)k, (long long)n);
+            goto done;
+        }
+    }
+    if ((s = read_vec(f, r->path, "metrics/step/step", H5T_NATIVE_INT64, (void **)&sst, &m, err)) ||
+        (s = read_vec(f, r->path, "metrics/step/epoch", H5T_NATIVE_INT32, (void **)&sep, &k, err)) ||
+        (s = read_vec(f, r->path, "metrics/step/loss", H5T_NATIVE_DOUBLE, (void **)&sloss, &k, err)))
+        goto done;
+    r->nepochs = r->nsteps = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (ep[i] > epochs)
+            continue;
+        advml_epoch_metrics e;
+        memset(&e, 0, sizeof e);
+        e.epoch = ep[i];
+        e.step = st[i];
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
+            *(double *)((char *)&e + epoch_columns[c].offset) = cols[c][i];
+        if ((s = advml_run_add_epoch(r, &e, err)))
+            goto done;
+    }
+    for (int64_t i = 0; i < m && i < k; i++)
+        if (sst[i] <= step && (s = advml_run_add_step(r, sst[i], sep[i], sloss[i], err)))
+            goto done;
+    snprintf(r->start_time, sizeof r->start_time, "%s", start);
+    *found = 1;
+done:
+    free(fmt);
+    free(start);
+    free(ep);
+    free(st);
+    free(sst);
+    free(sep);
+    free(sloss);
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
+        free(cols[c]);
+    H5Fclose(f);
+    return s;
+}
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+/* "params/layer00_conv2d/kernel" for view v. */
+static void view_path(const advml_model *m, const advml_param_view *v, char *buf, size_t n)
+{
+    const advml_layer *L = &m->layers[v->layer];
+    snprintf(buf, n, "params/layer%02d_%s/%s", L->index, L->kind ? L->kind->name : "layer", v->name);
+}
+
+static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimizer *o, const advml_ckpt_state *st,
+                               const char *config_json, advml_error *err)
+{
+    advml_status s;
+    if ((s = advml_h5_attr_string(f, "format", "advml-checkpoint", err)) ||
+        (s = advml_h5_attr_int64(f, "format_version", 1, err)) ||
+        (s = advml_h5_attr_string(f, "config_json", config_json, err)) ||
+        (s = advml_h5_attr_int64(f, "epoch", st->epoch, err)) || (s = advml_h5_attr_int64(f, "step", st->step, err)) ||
+        (s = advml_h5_attr_int64(f, "cursor", st->cursor, err)) || (s = advml_h5_attr_int64(f, "seed", st->seed, err)) ||
+        (s = advml_h5_attr_int64(f, "nparams", (int64_t)m->nparams, err)) ||
+        (s = advml_h5_attr_string(f, "advml_version", ADVML_VERSION, err)) ||
+        (s = advml_h5_attr_double(f, "epoch_loss_sum", st->epoch_loss_sum, err)) ||
+        (s = advml_h5_attr_double(f, "epoch_correct", st->epoch_correct, err)) ||
+        (s = advml_h5_attr_double(f, "epoch_samples", st->epoch_samples, err)) ||
+        (s = advml_h5_attr_double(f, "epoch_seconds", st->epoch_seconds, err)))
+        return s;
+    for (int i = 0; i < m->nviews; i++) {
+        const advml_param_view *v = &m->views[i];
+        char path[128];
+        hsize_t dims[4];
+        view_path(m, v, path, sizeof path);
+        for (int d = 0; d < v->rank; d++)
+            dims[d] = (hsize_t)v->dims[d];
+        if ((s = advml_h5_write(f, path, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, v->rank, dims, m->params + v->offset, 0, 0,
+                                NULL, err)))
+            return s;
+    }
+    hsize_t n = (hsize_t)m->nparams;
+    float *zeros = NULL;
+    if (!o->m || !o->v) {
+        zeros = calloc(m->nparams ? m->nparams : 1, sizeof *zeros);
+        if (!zeros)
+            return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory writing the optimizer state");
+    }
+    hid_t g;
+    s = advml_h5_write(f, "optimizer/m", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, 1, &n, o->m ? o->m : zeros, 0, 0, NULL, err);
+    if (!s)
+        s = advml_h5_write(f, "optimizer/v", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, 1, &n, o->v ? o->v : zeros, 0, 0, NULL,
+                           err);
+    free(zeros);
+    if (s || (s = advml_h5_group(f, "optimizer", &g, err)))
+        return s;
+    const advml_optim_config *c = &o->cfg;
+    if (!(s = advml_h5_attr_string(g, "kind", advml_optim_name(c->kind), err)) &&
+        !(s = advml_h5_attr_int64(g, "t", o->t, err)) && !(s = advml_h5_attr_double(g, "lr", advml_float_shortest(c->lr), err)) &&
+        !(s = advml_h5_attr_double(g, "momentum", advml_float_shortest(c->momentum), err)) &&
+        !(s = advml_h5_attr_double(g, "beta1", advml_float_shortest(c->beta1), err)) &&
+        !(s = advml_h5_attr_double(g, "beta2", advml_float_shortest(c->beta2), err)) && !(s = advml_h5_attr_double(g, "rho", advml_float_shortest(c->rho), err)) &&
+        !(s = advml_h5_attr_double(g, "eps", advml_float_shortest(c->eps), err)))
+        s = advml_h5_attr_double(g, "l2", advml_float_shortest(c->l2), err);
+    H5Gclose(g);
+    return s;
+}
+
+advml_status advml_checkpoint_write(const char *path, const advml_model *m, const advml_optimizer *o,
+                                    const advml_ckpt_state *st, const char *config_json, advml_error *err)
+{
+    advml_h5out out;
+    advml_status s = advml_h5out_create(&out, path, 1, err);
+    if (s)
+        return s;
+    if ((s = write_ckpt(out.file, m, o, st, config_json, err))) {
+        advml_h5out_abort(&out);
+        return advml_error_prefix(err, "%s: ", path);
+    }
+    return advml_h5out_commit(&out, err);
+}
+
+static advml_status open_ckpt(const char *path, hid_t *f, advml_error *err)
+{
+    advml_status s = open_ro(path, "checkpoint", f, err);
+    if (s)
+        return s;
+    char *fmt = NULL;
+    int64_t ver = 0;
+    if (advml_h5_read_attr_string(*f, "format", &fmt, NULL) || strcmp(fmt, "advml-checkpoint") != 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT,
+                            "%s: not an advml checkpoint (its \"format\" attribute is %s%s%s); --resume takes the "
+                            "RUN.ckpt.h5 file written beside the run file",
+                            path, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
+    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver != 1) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: checkpoint format_version %lld; this advml reads version 1",
+                            path, (long long)ver);
+    }
+    free(fmt);
+    if (s) {
+        H5Fclose(*f);
+        *f = H5I_INVALID_HID;
+    }
+    return s;
+}
+
+advml_status advml_checkpoint_read_header(const char *path, advml_ckpt_state *st, char **config_json,
+                                          advml_optim_kind *kind, int64_t *nparams, advml_error *err)
+{
+    *config_json = NULL;
+    memset(st, 0, sizeof *st);
+    hid_t f;
+    advml_status s = open_ckpt(path, &f, err);
+    if (s)
+        return s;
+    char *kname = NULL;
+    hid_t g = H5I_INVALID_HID;
+    if ((s = advml_h5_read_attr_string(f, "config_json", config_json, err)) ||
+        (s = advml_h5_read_attr_int64(f, "epoch", &st->epoch, err)) ||
+        (s = advml_h5_read_attr_int64(f, "step", &st->step, err)) ||
+        (s = advml_h5_read_attr_int64(f, "cursor", &st->cursor, err)) ||
+        (s = advml_h5_read_attr_int64(f, "seed", &st->seed, err)) ||
+        (s = advml_h5_read_attr_int64(f, "nparams", nparams, err)) ||
+        (s = advml_h5_read_attr_double(f, "epoch_loss_sum", &st->epoch_loss_sum, err)) ||
+        (s = advml_h5_read_attr_double(f, "epoch_correct", &st->epoch_correct, err)) ||
+        (s = advml_h5_read_attr_double(f, "epoch_samples", &st->epoch_samples, err)) ||
+        (s = advml_h5_read_attr_double(f, "epoch_seconds", &st->epoch_seconds, err)))
+        goto done;
+    if (H5Lexists(f, "optimizer", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "optimizer", H5P_DEFAULT)) < 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "group /optimizer is missing");
+        goto done;
+    }
+    if ((s = advml_h5_read_attr_string(g, "kind", &kname, err)))
+        goto done;
+    if (advml_optim_from_name(kname, kind) != 0)
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "/optimizer: unknown kind \"%s\"", kname);
+    if (!s && (st->epoch < 0 || st->step < 0 || st->cursor < 0 || *nparams < 0))
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "negative epoch, step, cursor or nparams");
+done:
+    free(kname);
+    if (g >= 0)
+        H5Gclose(g);
+    H5Fclose(f);
+    if (s) {
+        free(*config_json);
+        *config_json = NULL;
+        advml_error_prefix(err, "%s: ", path);
+    }
+    return s;
+}
+
+/* Read the float32 dataset at name, which must have exactly the given shape. */
+static advml_status read_f32(hid_t f, const char *name, int rank, const int *want, float *dst, advml_error *err)
+{
+    if (!path_exists(f, name))
+        return advml_error_set(err, ADVML_ERR_FORMAT, "dataset /%s is missing (the checkpoint holds a different model)",
+                               name);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hsize_t dims[H5S_MAX_RANK];
+    int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    advml_status s = ADVML_OK;
+    int same = r == rank && r >= 0 && r <= H5S_MAX_RANK && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0;
+    for (int i = 0; same && i < rank; i++)
+        same = dims[i] == (hsize_t)want[i];
+    if (!same) {
+        char have[96] = "?", exp[96] = "";
+        if (r >= 0 && r <= H5S_MAX_RANK && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0) {
+            have[0] = '\0';
+            for (int i = 0; i < r; i++)
+                snprintf(have + strlen(have), sizeof have - strlen(have), "%s%llu", i ? ", " : "",
+                         (unsigned long long)dims[i]);
+        }
+        for (int i = 0; i < rank; i++)
+            snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%d", i ? ", " : "", want[i]);
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset /%s has shape (%s), the model needs (%s)", name, have, exp);
+    } else if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "cannot read dataset /%s", name);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return s;
+}
+
+advml_status advml_checkpoint_read_state(const char *path, advml_model *m, advml_optimizer *o, advml_error *err)
+{
+    hid_t f;
+    advml_status s = open_ckpt(path, &f, err);
+    if (s)
+        return s;
+    for (int i = 0; i < m->nviews && !s; i++) {
+        char name[128];
+        view_path(m, &m->views[i], name, sizeof name);
+        s = read_f32(f, name, m->views[i].rank, m->views[i].dims, m->params + m->views[i].offset, err);
+    }
+    int n = (int)m->nparams;
+    if (!s && o->m)
+        s = read_f32(f, "optimizer/m", 1, &n, o->m, err);
+    if (!s && o->v)
+        s = read_f32(f, "optimizer/v", 1, &n, o->v, err);
+    if (!s) {
+        hid_t g = H5Gopen2(f, "optimizer", H5P_DEFAULT);
+        if (g < 0)
+            s = advml_error_set(err, ADVML_ERR_FORMAT, "group /optimizer is missing");
+        else {
+            int64_t t = 0;
+            s = advml_h5_read_attr_int64(g, "t", &t, err);
+            if (!s && t < 0)
+                s = advml_error_set(err, ADVML_ERR_FORMAT, "/optimizer: negative step count t");
+            if (!s)
+                o->t = t;
+            H5Gclose(g);
+        }
+    }
+    H5Fclose(f);
+    if (s)
+        advml_error_prefix(err, "%s: ", path);
+    return s;
+}

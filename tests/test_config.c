@@ -1,0 +1,358 @@
+/* test_config.c - the JSON config parser: valid configs, every kind of error
+ * message (file, line/column or field path, expected vs found), round trip
+ * through the canonical JSON, and the example configs in jobs/. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libgen.h>
+#include <stdarg.h>
+
+#include "testutil.h"
+#include "advml/config.h"
+
+/* Parse text as "jobs/x.json"; returns the status, message in err. */
+static advml_status parse(const char *text, advml_config *cfg, advml_error *err)
+{
+    advml_error_clear(err);
+    return advml_config_parse(cfg, text, "jobs/x.json", err);
+}
+
+/* Expect a config error whose message contains every one of the NULL-terminated needles. */
+static void expect_error(const char *text, advml_status code, ...)
+{
+    advml_config cfg;
+    advml_error err;
+    advml_status s = parse(text, &cfg, &err);
+    CU_ASSERT_EQUAL(s, code);
+    va_list ap;
+    va_start(ap, code);
+    for (const char *needle = va_arg(ap, const char *); needle; needle = va_arg(ap, const char *)) {
+        int found = strstr(err.msg, needle) != NULL;
+        if (!found)
+            fprintf(stderr, "\n  message \"%s\"\n  lacks   \"%s\"\n", err.msg, needle);
+        CU_ASSERT(found);
+    }
+    va_end(ap);
+}
+
+#define MNIST_CNN                                                                                            \
+    "{\"input\": [1, 28, 28],\n"                                                                             \
+    " \"model\": [\n"                                                                                        \
+    "  {\"type\": \"conv2d\", \"filters\": 32, \"kernel\": [3, 3], \"stride\": [1, 1], \"padding\": \"same\", " \
+    "\"activation\": \"relu\"},\n"                                                                           \
+    "  {\"type\": \"maxpool2d\", \"pool\": [2, 2]},\n"                                                       \
+    "  {\"type\": \"conv2d\", \"filters\": 64, \"kernel\": 3, \"padding\": \"same\", \"activation\": \"relu\"},\n" \
+    "  {\"type\": \"maxpool2d\", \"pool\": 2},\n"                                                            \
+    "  {\"type\": \"flatten\"},\n"                                                                           \
+    "  {\"type\": \"dense\", \"units\": 1024, \"activation\": \"relu\"},\n"                                  \
+    "  {\"type\": \"dropout\", \"rate\": 0.5},\n"                                                            \
+    "  {\"type\": \"dense\", \"units\": 10, \"activation\": \"softmax\"}],\n"                                \
+    " \"loss\": \"categorical_crossentropy\",\n"                                                             \
+    " \"optimizer\": {\"name\": \"adam\", \"lr\": 1e-3},\n"                                                  \
+    " \"training\": {\"epochs\": 10, \"batch_size\": 64, \"seed\": 7, \"data\": \"data/mnist.h5\"}}\n"
+
+static void t_valid(void)
+{
+    advml_config c;
+    advml_error err;
+    CU_ASSERT_EQUAL_FATAL(parse(MNIST_CNN, &c, &err), ADVML_OK);
+    CU_ASSERT(c.has_input);
+    CU_ASSERT(c.model.input.rank == 3 && c.model.input.d[0] == 1 && c.model.input.d[1] == 28);
+    CU_ASSERT_EQUAL(c.model.nlayers, 8);
+    const advml_layer_spec *L = c.model.layers;
+    CU_ASSERT_EQUAL(L[0].type, ADVML_LAYER_CONV2D);
+    CU_ASSERT_EQUAL(L[0].units, 32);
+    CU_ASSERT(L[0].kernel[0] == 3 && L[0].kernel[1] == 3 && L[0].stride[0] == 1 && L[0].stride[1] == 1);
+    CU_ASSERT_EQUAL(L[0].padding, ADVML_PAD_SAME);
+    CU_ASSERT_EQUAL(L[0].act, ADVML_ACT_RELU);
+    CU_ASSERT_EQUAL(L[0].use_bias, 1);
+    CU_ASSERT_EQUAL(L[1].type, ADVML_LAYER_MAXPOOL2D);
+    CU_ASSERT(L[1].kernel[0] == 2 && L[1].stride[0] == 2 && L[1].stride[1] == 2); /* stride defaults to pool */
+    CU_ASSERT(L[2].kernel[0] == 3 && L[2].kernel[1] == 3);                        /* "kernel": 3 */
+    CU_ASSERT(L[3].kernel[0] == 2 && L[3].kernel[1] == 2 && L[3].stride[1] == 2);
+    CU_ASSERT_EQUAL(L[4].type, ADVML_LAYER_FLATTEN);
+    CU_ASSERT_EQUAL(L[5].units, 1024);
+    CU_ASSERT_EQUAL(L[6].type, ADVML_LAYER_DROPOUT);
+    ADVML_CHECK_CLOSE(L[6].rate, 0.5, 0);
+    CU_ASSERT_EQUAL(L[7].act, ADVML_ACT_SOFTMAX);
+    CU_ASSERT_EQUAL(c.model.loss, ADVML_LOSS_CCE);
+    CU_ASSERT_EQUAL(c.optim.kind, ADVML_OPTIM_ADAM);
+    ADVML_CHECK_CLOSE(c.optim.lr, 1e-3, 1e-9);
+    ADVML_CHECK_CLOSE(c.optim.beta1, 0.9, 1e-7);
+    ADVML_CHECK_CLOSE(c.optim.beta2, 0.999, 1e-7);
+    CU_ASSERT_EQUAL(c.train.epochs, 10);
+    CU_ASSERT_EQUAL(c.train.batch_size, 64);
+    CU_ASSERT_EQUAL(c.train.seed, 7);
+    CU_ASSERT_STRING_EQUAL(c.train.data, "data/mnist.h5");
+    CU_ASSERT_STRING_EQUAL(c.train.out, "");
+    CU_ASSERT_EQUAL(advml_config_validate(&c, &err), ADVML_OK);
+}
+
+static void t_defaults_and_forms(void)
+{
+    advml_config c;
+    advml_error err;
+    /* no input, no optimizer, no training: defaults; optimizer as a bare name */
+    CU_ASSERT_EQUAL_FATAL(parse("{\"model\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"mse\"}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT_EQUAL(c.has_input, 0);
+    CU_ASSERT_EQUAL(c.model.loss, ADVML_LOSS_MSE);
+    CU_ASSERT_EQUAL(c.optim.kind, ADVML_OPTIM_ADAM);
+    CU_ASSERT_EQUAL(c.train.epochs, 1);
+    CU_ASSERT_EQUAL(c.train.batch_size, 32);
+    CU_ASSERT_EQUAL(c.train.seed, 42);
+    ADVML_CHECK_CLOSE(c.train.memory_budget_mb, 1024, 0);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"model\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"mse\", "
+                                "\"optimizer\": \"rmsprop\", \"training\": {\"l2\": 0.01, \"clip_norm\": 5, "
+                                "\"max_steps\": 100, \"checkpoint_steps\": 10, \"memory_budget_mb\": 0}}",
+                                &c, &err),
+                          ADVML_OK);
+    CU_ASSERT_EQUAL(c.optim.kind, ADVML_OPTIM_RMSPROP);
+    ADVML_CHECK_CLOSE(c.optim.rho, 0.9, 1e-7);
+    ADVML_CHECK_CLOSE(c.optim.l2, 0.01, 1e-9); /* training.l2 reaches the optimizer */
+    ADVML_CHECK_CLOSE(c.train.clip_norm, 5, 0);
+    CU_ASSERT_EQUAL(c.train.max_steps, 100);
+    CU_ASSERT_EQUAL(c.train.checkpoint_steps, 10);
+    /* activation shorthands, leaky slope, rnn kinds */
+    CU_ASSERT_EQUAL_FATAL(
+        parse("{\"input\": [20, 1], \"model\": [{\"type\": \"rnn\", \"units\": 64}, {\"type\": \"relu\"},"
+              "{\"type\": \"leaky_relu\", \"alpha\": 0.1}, {\"type\": \"lstm\", \"units\": 8, \"return_sequences\": true},"
+              "{\"type\": \"gru\", \"units\": 4}, {\"type\": \"activation\", \"activation\": \"tanh\"},"
+              "{\"type\": \"dense\", \"units\": 1, \"activation\": \"leaky_relu\", \"alpha\": 0.01, \"use_bias\": false}],"
+              "\"loss\": \"mse\", \"optimizer\": {\"name\": \"sgd\", \"lr\": 0.5}}",
+              &c, &err),
+        ADVML_OK);
+    if (err.msg[0])
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT(c.model.input.rank == 2 && c.model.input.d[0] == 20 && c.model.input.d[1] == 1);
+    CU_ASSERT_EQUAL(c.model.layers[0].type, ADVML_LAYER_RNN);
+    CU_ASSERT_EQUAL(c.model.layers[0].act, ADVML_ACT_TANH);
+    CU_ASSERT_EQUAL(c.model.layers[0].return_sequences, 0);
+    CU_ASSERT_EQUAL(c.model.layers[1].type, ADVML_LAYER_ACTIVATION);
+    CU_ASSERT_EQUAL(c.model.layers[1].act, ADVML_ACT_RELU);
+    CU_ASSERT_EQUAL(c.model.layers[2].act, ADVML_ACT_LEAKY_RELU);
+    ADVML_CHECK_CLOSE(c.model.layers[2].alpha, 0.1, 1e-7);
+    CU_ASSERT_EQUAL(c.model.layers[3].type, ADVML_LAYER_LSTM);
+    CU_ASSERT_EQUAL(c.model.layers[3].return_sequences, 1);
+    CU_ASSERT_EQUAL(c.model.layers[4].type, ADVML_LAYER_GRU);
+    CU_ASSERT_EQUAL(c.model.layers[5].act, ADVML_ACT_TANH);
+    CU_ASSERT_EQUAL(c.model.layers[6].use_bias, 0);
+    ADVML_CHECK_CLOSE(c.model.layers[6].alpha, 0.01, 1e-9);
+    CU_ASSERT_EQUAL(c.optim.kind, ADVML_OPTIM_SGD);
+}
+
+static void t_syntax_errors(void)
+{
+    /* a missing comma on line 3: file, line and column */
+    expect_error("{\"model\": [\n  {\"type\": \"flatten\"}\n  {\"type\": \"dense\"}]}", ADVML_ERR_CONFIG,
+                 "jobs/x.json: line 3, column", "invalid JSON", NULL);
+    expect_error("", ADVML_ERR_CONFIG, "jobs/x.json: line 1", NULL);
+    expect_error("{\"loss\": \"mse\", \"loss\": \"mse\"}", ADVML_ERR_CONFIG, "jobs/x.json: line 1",
+                 "duplicate", NULL);
+    expect_error("[1, 2]", ADVML_ERR_CONFIG, "jobs/x.json: (top level): expected an object", NULL);
+}
+
+#define M(layers) "{\"input\": [1, 8, 8], \"model\": [" layers "], \"loss\": \"categorical_crossentropy\"}"
+#define C3 "{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3}, "
+
+static void t_layer_errors(void)
+{
+    /* the brief's example, verbatim */
+    expect_error(M(C3 C3 C3 "{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": \"3\"}"), ADVML_ERR_CONFIG,
+                 "jobs/x.json: model[3].kernel: expected an array of 2 positive integers, got \"3\"", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": [3, 0]}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel: expected an array of 2 positive integers, got [3,0]", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": [3, 3, 3]}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel: expected an array of 2 positive integers", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"kernel\": 3}"), ADVML_ERR_CONFIG, "model[0].filters: missing (required)",
+                 NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": -2, \"kernel\": 3}"), ADVML_ERR_CONFIG,
+                 "model[0].filters: expected a positive integer, got -2", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 2.5, \"kernel\": 3}"), ADVML_ERR_CONFIG,
+                 "model[0].filters: expected a positive integer, got 2.5", NULL);
+    /* typos and names from other libraries */
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 4, \"kernel_size\": 3}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel_size: unknown key (did you mean \"kernel\"?)", "conv2d layer takes: type, filters",
+                 NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"fitlers\": 4, \"kernel\": 3}"), ADVML_ERR_CONFIG,
+                 "model[0].fitlers: unknown key (did you mean \"filters\"?)", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"units\": 4, \"kernel\": 3}"), ADVML_ERR_CONFIG,
+                 "model[0].units: not a parameter of conv2d", "\"filters\"", NULL);
+    expect_error(M("{\"type\": \"maxpool2d\", \"pool\": 2, \"padding\": \"same\"}"), ADVML_ERR_CONFIG,
+                 "model[0].padding: not a parameter of maxpool2d", NULL);
+    expect_error(M("{\"type\": \"maxpool2d\", \"kernel\": 2}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel: not a parameter of maxpool2d (pooling windows are given by \"pool\")", NULL);
+    expect_error(M("{\"type\": \"Conv2D\", \"filters\": 4, \"kernel\": 3}"), ADVML_ERR_CONFIG,
+                 "model[0].type: unknown layer type \"Conv2D\" (did you mean \"conv2d\"?)", NULL);
+    expect_error(M("{\"type\": \"dens\", \"units\": 4}"), ADVML_ERR_CONFIG,
+                 "model[0].type: unknown layer type \"dens\" (did you mean \"dense\"?)", NULL);
+    expect_error(M("{\"units\": 4}"), ADVML_ERR_CONFIG, "model[0].type: missing (required)", NULL);
+    expect_error(M("\"dense\""), ADVML_ERR_CONFIG, "model[0]: expected a layer object", NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"activation\": \"rleu\"}"), ADVML_ERR_CONFIG,
+                 "model[0].activation: unknown activation \"rleu\"", NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"activation\": \"relu\", \"alpha\": 0.1}"), ADVML_ERR_CONFIG,
+                 "model[0].alpha: only used with \"activation\": \"leaky_relu\"", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3, \"padding\": \"full\"}"), ADVML_ERR_CONFIG,
+                 "model[0].padding: expected \"same\" or \"valid\", got \"full\"", NULL);
+    expect_error(M("{\"type\": \"dropout\", \"rate\": 1.0}"), ADVML_ERR_CONFIG,
+                 "model[0].rate: expected a number in [0, 1), got 1.0", NULL);
+    expect_error(M("{\"type\": \"dropout\"}"), ADVML_ERR_CONFIG, "model[0]: a dropout layer needs \"rate\"", NULL);
+    expect_error(M("{\"type\": \"activation\"}"), ADVML_ERR_CONFIG, "model[0]: an activation layer needs", NULL);
+    expect_error(M("{\"type\": \"lstm\", \"units\": 4, \"activation\": \"relu\"}"), ADVML_ERR_CONFIG,
+                 "model[0].activation: not a parameter of lstm", NULL);
+    expect_error(M("{\"type\": \"rnn\", \"units\": 4, \"return_sequences\": 1}"), ADVML_ERR_CONFIG,
+                 "model[0].return_sequences: expected true or false, got 1", NULL);
+    expect_error(M("{\"type\": \"relu\", \"alpha\": 0.1}"), ADVML_ERR_CONFIG,
+                 "model[0].alpha: unknown key", NULL);
+    expect_error(M(""), ADVML_ERR_CONFIG, "model: expected a non-empty array of layers, got []", NULL);
+}
+
+#define D "\"model\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"mse\""
+
+static void t_section_errors(void)
+{
+    expect_error("{\"loss\": \"mse\"}", ADVML_ERR_CONFIG, "jobs/x.json: model: missing (required)", NULL);
+    expect_error("{\"model\": [{\"type\": \"dense\", \"units\": 3}]}", ADVML_ERR_CONFIG, "loss: missing (required)",
+                 NULL);
+    expect_error("{\"model\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"hinge\"}", ADVML_ERR_CONFIG,
+                 "loss: unknown loss \"hinge\"", NULL);
+    expect_error("{" D ", \"layers\": []}", ADVML_ERR_CONFIG, "layers: unknown key (did you mean \"model\"?)", NULL);
+    expect_error("{" D ", \"input\": [1, 0, 8]}", ADVML_ERR_CONFIG, "input: expected the per-sample input shape", NULL);
+    expect_error("{" D ", \"input\": [1, 2, 3, 4]}", ADVML_ERR_CONFIG, "input: expected", NULL);
+    expect_error("{" D ", \"optimizer\": \"adamw\"}", ADVML_ERR_CONFIG, "optimizer: unknown optimizer \"adamw\"",
+                 NULL);
+    expect_error("{" D ", \"optimizer\": {\"lr\": 0.1}}", ADVML_ERR_CONFIG, "optimizer.name: missing (required)",
+                 NULL);
+    expect_error("{" D ", \"optimizer\": {\"name\": \"adam\", \"momentum\": 0.9}}", ADVML_ERR_CONFIG,
+                 "optimizer.momentum: not a parameter of adam; it takes: name, lr, beta1, beta2, eps", NULL);
+    expect_error("{" D ", \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.1}}", ADVML_ERR_CONFIG,
+                 "optimizer.learning_rate: unknown key (did you mean \"lr\"?)", NULL);
+    expect_error("{" D ", \"optimizer\": {\"name\": \"sgd\", \"l2\": 0.1}}", ADVML_ERR_CONFIG,
+                 "optimizer.l2: L2 regularisation is set in \"training\"", NULL);
+    expect_error("{" D ", \"optimizer\": {\"name\": \"sgd\", \"lr\": 0}}", ADVML_ERR_CONFIG,
+                 "optimizer.lr: expected a number > 0, got 0", NULL);
+    expect_error("{" D ", \"optimizer\": {\"name\": \"adam\", \"beta2\": 1}}", ADVML_ERR_CONFIG,
+                 "optimizer.beta2: expected a number in [0, 1), got 1", NULL);
+    expect_error("{" D ", \"training\": {\"epoch\": 3}}", ADVML_ERR_CONFIG,
+                 "training.epoch: unknown key (did you mean \"epochs\"?)", NULL);
+    expect_error("{" D ", \"training\": {\"epochs\": 0}}", ADVML_ERR_CONFIG,
+                 "training.epochs: expected a positive integer, got 0", NULL);
+    expect_error("{" D ", \"training\": {\"batch_size\": \"64\"}}", ADVML_ERR_CONFIG,
+                 "training.batch_size: expected a positive integer, got \"64\"", NULL);
+    expect_error("{" D ", \"training\": {\"l2\": -1}}", ADVML_ERR_CONFIG, "training.l2: expected a number >= 0", NULL);
+    expect_error("{" D ", \"training\": {\"seed\": -1}}", ADVML_ERR_CONFIG, "training.seed: expected an integer in",
+                 NULL);
+    expect_error("{" D ", \"training\": {\"data\": 5}}", ADVML_ERR_CONFIG, "training.data: expected a string, got 5",
+                 NULL);
+    expect_error("{" D ", \"training\": 5}", ADVML_ERR_CONFIG, "training: expected an object", NULL);
+}
+
+static void t_load(void)
+{
+    advml_config c;
+    advml_error err;
+    CU_ASSERT_EQUAL(advml_config_load(&c, "/nonexistent/cfg.json", &err), ADVML_ERR_IO);
+    CU_ASSERT(strstr(err.msg, "/nonexistent/cfg.json: cannot open the config file") != NULL);
+    char path[] = "/tmp/advml_test_config_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\n  \"model\": [\n    {\"type\": \"dense\" \"units\": 3}\n  ]\n}\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(advml_config_load(&c, path, &err), ADVML_ERR_CONFIG);
+    char want[128];
+    snprintf(want, sizeof want, "%s: line 3, column", path);
+    CU_ASSERT(strstr(err.msg, want) != NULL);
+    remove(path);
+}
+
+static void t_round_trip(void)
+{
+    advml_config a, b;
+    advml_error err;
+    CU_ASSERT_EQUAL_FATAL(parse(MNIST_CNN, &a, &err), ADVML_OK);
+    a.train.l2 = a.optim.l2 = 1e-5f;
+    a.train.clip_norm = 2.5f;
+    a.train.max_steps = 17;
+    snprintf(a.train.out, sizeof a.train.out, "results/run.h5");
+    char *text = advml_config_to_json(&a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT(strstr(text, "\"lr\": 0.001") != NULL); /* shortest decimal, not 0.0010000000474974513 */
+    CU_ASSERT(strstr(text, "\"l2\": 1e-5") != NULL);
+    CU_ASSERT_EQUAL_FATAL(advml_config_parse(&b, text, "<round trip>", &err), ADVML_OK);
+    char why[256] = "";
+    CU_ASSERT(advml_config_same_model(&a, &b, why, sizeof why));
+    CU_ASSERT(b.optim.kind == a.optim.kind && b.optim.lr == a.optim.lr && b.optim.beta1 == a.optim.beta1 &&
+              b.optim.beta2 == a.optim.beta2 && b.optim.eps == a.optim.eps && b.optim.l2 == a.optim.l2);
+    CU_ASSERT(b.train.epochs == a.train.epochs && b.train.batch_size == a.train.batch_size &&
+              b.train.seed == a.train.seed && b.train.clip_norm == a.train.clip_norm &&
+              b.train.max_steps == a.train.max_steps && b.train.l2 == a.train.l2);
+    CU_ASSERT_STRING_EQUAL(b.train.data, a.train.data);
+    CU_ASSERT_STRING_EQUAL(b.train.out, "results/run.h5");
+    free(text);
+    /* a changed layer is reported by index */
+    b.model.layers[5].units = 512;
+    CU_ASSERT(!advml_config_same_model(&a, &b, why, sizeof why));
+    CU_ASSERT(strstr(why, "model[5]") != NULL);
+    b = a;
+    b.model.loss = ADVML_LOSS_MSE;
+    CU_ASSERT(!advml_config_same_model(&a, &b, why, sizeof why));
+    CU_ASSERT(strstr(why, "loss") != NULL);
+}
+
+static void t_validate(void)
+{
+    advml_config c;
+    advml_error err;
+    CU_ASSERT_EQUAL_FATAL(parse(MNIST_CNN, &c, &err), ADVML_OK);
+    c.optim.lr = -1; /* as --lr -1 would */
+    CU_ASSERT_EQUAL(advml_config_validate(&c, &err), ADVML_ERR_CONFIG);
+    CU_ASSERT(strstr(err.msg, "optimizer.lr: expected a number > 0, got -1") != NULL);
+    c.optim.lr = 0.1f;
+    c.train.batch_size = 0;
+    CU_ASSERT_EQUAL(advml_config_validate(&c, &err), ADVML_ERR_CONFIG);
+    CU_ASSERT(strstr(err.msg, "training.batch_size") != NULL);
+}
+
+/* Every example in jobs/ parses, and its canonical form parses to the same config. */
+static void t_jobs(void)
+{
+    char src[4096];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    char *dir = dirname(dirname(src));
+    const char *jobs[] = {"mnist_cnn.json", "digits_cnn.json", "course_cnn.json", NULL};
+    for (int i = 0; jobs[i]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/jobs/%s", dir, jobs[i]);
+        advml_config c, d;
+        advml_error err;
+        advml_error_clear(&err);
+        advml_status s = advml_config_load(&c, path, &err);
+        if (s)
+            fprintf(stderr, "\n  %s\n", err.msg);
+        CU_ASSERT_EQUAL(s, ADVML_OK);
+        if (s)
+            continue;
+        char *text = advml_config_to_json(&c);
+        CU_ASSERT_EQUAL(advml_config_parse(&d, text, "<canonical>", &err), ADVML_OK);
+        CU_ASSERT(advml_config_same_model(&c, &d, NULL, 0));
+        free(text);
+    }
+}
+
+static void reg(void)
+{
+    static const advml_test_case c[] = {{"valid", t_valid},
+                                        {"defaults_and_forms", t_defaults_and_forms},
+                                        {"syntax_errors", t_syntax_errors},
+                                        {"layer_errors", t_layer_errors},
+                                        {"section_errors", t_section_errors},
+                                        {"load", t_load},
+                                        {"round_trip", t_round_trip},
+                                        {"validate", t_validate},
+                                        {"jobs", t_jobs},
+                                        {NULL, NULL}};
+    advml_test_add_suite("config", c);
+}
+
+int main(void) { return advml_test_main(reg); }
