@@ -173,9 +173,106 @@ void advml_maxpool2d_backward(float *dinp, const float *dout, const int32_t *arg
     }
 }
 
+/* The 2x2, stride 2 case writes dinp directly, no clearing pass and no
+ * scattered adds: the windows tile the input (a last odd row or column
+ * belongs to none and gets 0), so each input element is g or 0 by which of
+ * its window's four the argmax names. One output row at a time, in blocks
+ * of 8 windows (the last one overlapping the one before) with GCC's vector
+ * extensions: a = argmax - (offset of the window's top-left element) is 0, 1
+ * (top row) or W, W + 1 (bottom row); the top and bottom rows of 16 floats
+ * are the two selections interleaved. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HAVE_SHUFFLE 1
+static ALWAYS_INLINE void backward_block8(float *top, float *bot, const float *dy, const float *y,
+                                          const int32_t *am, int q, int W, int32_t t0)
+{
+    const i32x8 iota = {0, 1, 2, 3, 4, 5, 6, 7};
+    const i32x8 lo = {0, 8, 1, 9, 2, 10, 3, 11}, hi = {4, 12, 5, 13, 6, 14, 7, 15};
+    f32x8 g, yy;
+    i32x8 a;
+    memcpy(&g, dy + q, sizeof g);
+    memcpy(&yy, y + q, sizeof yy);
+    memcpy(&a, am + q, sizeof a);
+    const i32x8 gb = (i32x8)g & (yy > 0.0f); /* relu' of the maximum: g or +0 */
+    a -= t0 + 2 * (q + iota);              /* 0, 1, W or W + 1 */
+    const i32x8 t_even = gb & (a == 0), t_odd = gb & (a == 1);
+    const i32x8 b_even = gb & (a == W), b_odd = gb & (a == W + 1);
+    const i32x8 t_lo = __builtin_shuffle(t_even, t_odd, lo), t_hi = __builtin_shuffle(t_even, t_odd, hi);
+    const i32x8 b_lo = __builtin_shuffle(b_even, b_odd, lo), b_hi = __builtin_shuffle(b_even, b_odd, hi);
+    memcpy(top + 2 * q, &t_lo, sizeof t_lo);
+    memcpy(top + 2 * q + 8, &t_hi, sizeof t_hi);
+    memcpy(bot + 2 * q, &b_lo, sizeof b_lo);
+    memcpy(bot + 2 * q + 8, &b_hi, sizeof b_hi);
+}
+
+/* The same for 4 windows (rows of 4 to 7 windows: 14x14 inputs). */
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+
+static ALWAYS_INLINE void backward_block4(float *top, float *bot, const float *dy, const float *y,
+                                          const int32_t *am, int q, int W, int32_t t0)
+{
+    const i32x4 iota = {0, 1, 2, 3};
+    const i32x4 lo = {0, 4, 1, 5}, hi = {2, 6, 3, 7};
+    f32x4 g, yy;
+    i32x4 a;
+    memcpy(&g, dy + q, sizeof g);
+    memcpy(&yy, y + q, sizeof yy);
+    memcpy(&a, am + q, sizeof a);
+    const i32x4 gb = (i32x4)g & (yy > 0.0f);
+    a -= t0 + 2 * (q + iota);
+    const i32x4 t_even = gb & (a == 0), t_odd = gb & (a == 1);
+    const i32x4 b_even = gb & (a == W), b_odd = gb & (a == W + 1);
+    const i32x4 t_lo = __builtin_shuffle(t_even, t_odd, lo), t_hi = __builtin_shuffle(t_even, t_odd, hi);
+    const i32x4 b_lo = __builtin_shuffle(b_even, b_odd, lo), b_hi = __builtin_shuffle(b_even, b_odd, hi);
+    memcpy(top + 2 * q, &t_lo, sizeof t_lo);
+    memcpy(top + 2 * q + 4, &t_hi, sizeof t_hi);
+    memcpy(bot + 2 * q, &b_lo, sizeof b_lo);
+    memcpy(bot + 2 * q + 4, &b_hi, sizeof b_hi);
+}
+
+static void maxpool_2x2_relu_backward_write(float *dinp, const float *dout, const float *out,
+                                            const int32_t *argmax, const advml_pool2d_dims *d)
+{
+    const int H = d->H, W = d->W, OH = d->OH, OW = d->OW;
+    const size_t planes = (size_t)d->B * d->C;
+    for (size_t p = 0; p < planes; p++) {
+        float *dx = dinp + p * H * W;
+        const size_t o0 = p * OH * OW;
+        for (int oh = 0; oh < OH; oh++) {
+            float *top = dx + (size_t)2 * oh * W, *bot = top + W;
+            const size_t r = o0 + (size_t)oh * OW;
+            const int32_t t0 = 2 * oh * W;
+            int q = 0;
+            if (OW >= 8) {
+                for (; q + 8 <= OW; q += 8)
+                    backward_block8(top, bot, dout + r, out + r, argmax + r, q, W, t0);
+                if (q < OW)
+                    backward_block8(top, bot, dout + r, out + r, argmax + r, OW - 8, W, t0);
+            } else {
+                for (; q + 4 <= OW; q += 4)
+                    backward_block4(top, bot, dout + r, out + r, argmax + r, q, W, t0);
+                if (q < OW)
+                    backward_block4(top, bot, dout + r, out + r, argmax + r, OW - 4, W, t0);
+            }
+            for (int w = 2 * OW; w < W; w++) /* an odd last column */
+                top[w] = bot[w] = 0.0f;
+        }
+        for (size_t i = (size_t)2 * OH * W; i < (size_t)H * W; i++) /* an odd last row */
+            dx[i] = 0.0f;
+    }
+}
+#endif
+
 void advml_maxpool2d_relu_backward_write(float *dinp, const float *dout, const float *out,
                                          const int32_t *argmax, const advml_pool2d_dims *d)
 {
+#ifdef HAVE_SHUFFLE
+    if (d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->OW >= 4) {
+        maxpool_2x2_relu_backward_write(dinp, dout, out, argmax, d);
+        return;
+    }
+#endif
     enum { G = 256 }; /* outputs per block: first their gradients, then the routing */
     const size_t planes = (size_t)d->B * d->C, in_plane = (size_t)d->H * d->W;
     const size_t out_plane = (size_t)d->OH * d->OW;
