@@ -348,13 +348,18 @@ advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double 
 
 /* ---- training ---------------------------------------------------------------- */
 
-/* 1 if every gradient is finite (x * 0 is NaN exactly for Inf and NaN). */
+/* 1 if every gradient is finite: Inf and NaN are the floats whose exponent
+ * bits are all ones. An OR over integers vectorises (a float sum cannot be
+ * reordered), so this pass over the gradients runs at memory speed. */
 static int all_finite(const float *g, size_t n)
 {
-    float acc = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        acc += g[i] * 0.0f;
-    return acc == 0.0f;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &g[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
 }
 
 /* One optimizer step on global batch k of the epoch. Every status it returns
