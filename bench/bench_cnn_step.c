@@ -5,8 +5,10 @@
  *   conv 1->32 3x3 same, relu; maxpool 2; conv 32->64 3x3 same, relu; maxpool 2;
  *   flatten; dense 3136->1024 relu; dropout 0.5; dense 1024->10 softmax;
  *   categorical cross-entropy (softmax fused); Adam lr 1e-3.
- * A step is advml_model_zero_grads + advml_model_forward + advml_model_loss +
- * advml_model_backward + advml_optim_step(grad_scale 1/B).
+ * A step is advml_model_forward + advml_model_loss + advml_model_backward +
+ * advml_optim_step_clear(grad_scale 1/B), as the trainer's: the optimizer
+ * clears the gradients as it reads them (they start at 0 after the build), so
+ * the next backward accumulates into zeros without an advml_model_zero_grads.
  *
  * The GEMM ceiling replays the SAME cblas_sgemm calls the layers make in one
  * step (src/conv2d.c, src/dense.c), same shapes, transposes, leading
@@ -428,7 +430,7 @@ int main(int argc, char **argv)
     ctx.training = 1;
     ctx.seed = seed;
     const float gscale = 1.0f / (float)B;
-    double t_phase[5] = {0}; /* zero_grads, forward, loss, backward, optimizer */
+    double t_phase[4] = {0}; /* forward, loss, backward, optimizer */
     double *t_step = malloc((size_t)steps * sizeof *t_step);
     if (!t_step) {
         fprintf(stderr, "bench_cnn_step: out of memory\n");
@@ -448,19 +450,17 @@ int main(int argc, char **argv)
         ctx.step = (uint64_t)s;
         gemm_recording = (s == 0);
         double a = now_s();
-        advml_model_zero_grads(&m);
-        double b = now_s();
         advml_model_forward(&m, x, &ctx);
-        double c = now_s();
+        double b = now_s();
         double loss = advml_model_loss(&m, labels, B) / B;
-        double d = now_s();
+        double c = now_s();
         advml_model_backward(&m, x, labels, &ctx);
+        double d = now_s();
+        advml_optim_step_clear(&opt, m.params, m.grads, gscale, m.views, m.nviews);
         double e = now_s();
-        advml_optim_step(&opt, m.params, m.grads, gscale, m.views, m.nviews);
-        double f = now_s();
-        t_phase[0] += b - a, t_phase[1] += c - b, t_phase[2] += d - c, t_phase[3] += e - d, t_phase[4] += f - e;
+        t_phase[0] += b - a, t_phase[1] += c - b, t_phase[2] += d - c, t_phase[3] += e - d;
         if (s >= warmup)
-            t_step[s - warmup] = f - a;
+            t_step[s - warmup] = e - a;
         if (s == 0)
             loss_first = loss;
         loss_last = loss;
@@ -477,8 +477,8 @@ int main(int argc, char **argv)
     printf("step: median %.3f ms  ->  %.1f images/s  (mean %.3f ms, best %.3f ms, CPU time %.3f ms; "
            "%d warm-up + %d timed steps)\n", 1e3 * step_s, ips, 1e3 * mean_s, 1e3 * best_s, 1e3 * cpu_step_s,
            warmup, steps);
-    const char *phase[5] = {"zero_grads", "forward", "loss", "backward", "optimizer (adam)"};
-    for (int i = 0; i < 5; i++)
+    const char *phase[4] = {"forward", "loss", "backward", "optimizer (adam)"};
+    for (int i = 0; i < 4; i++)
         printf("  %-18s %8.3f ms  %5.1f%% (of the mean step)\n", phase[i], 1e3 * t_phase[i] / steps,
                100.0 * t_phase[i] / steps / mean_s);
     printf("  %-18s %8.3f ms  %5.1f%% (of the mean step; %ld calls per step)\n", "cblas_sgemm inside",
@@ -489,7 +489,7 @@ int main(int argc, char **argv)
     printf("RESULT step_ms %.4f\n", 1e3 * step_s);
     printf("RESULT step_cpu_ms %.4f\n", 1e3 * cpu_step_s);
     printf("RESULT faults_per_step %.3f\n", (double)faults / steps);
-    printf("RESULT optimizer_ms %.4f\n", 1e3 * t_phase[4] / steps);
+    printf("RESULT optimizer_ms %.4f\n", 1e3 * t_phase[3] / steps);
     printf("RESULT gemm_in_step_ms %.4f\n", 1e3 * gemm_in_step_s / steps);
     printf("RESULT gemm_in_step_fraction %.4f\n", gemm_in_step_s / steps / mean_s);
 

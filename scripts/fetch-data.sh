@@ -7,7 +7,7 @@
 #
 #   scripts/fetch-data.sh BUILD_DIR   also converts them with BUILD_DIR/advml-data into
 #     data/mnist.h5, data/fashion-mnist.h5, data/digits.h5 (80/20 split, seed 1) and writes the
-#     course's series data/sine.h5, data/sine-noisy.h5, data/oscillator.h5 (existing files are kept)
+#     course's series data/sine_clean.h5, data/sine_noisy.h5, data/oscillator.h5 (existing files are kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data
@@ -39,7 +39,7 @@ if [ $# -ge 1 ]; then
   convert data/mnist.h5 mnist --from data/mnist
   convert data/fashion-mnist.h5 mnist --from data/fashion-mnist
   convert data/digits.h5 csv --from data/digits.csv.gz --image 1,8,8 --scale 0.0625 --test-fraction 0.2 --seed 1
-  convert data/sine.h5 sine --kind clean
-  convert data/sine-noisy.h5 sine --kind noisy
+  convert data/sine_clean.h5 sine --kind clean
+  convert data/sine_noisy.h5 sine --kind noisy
   convert data/oscillator.h5 oscillator
 fi

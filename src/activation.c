@@ -57,45 +57,70 @@ void advml_act_forward(float *out, const float *in, size_t rows, size_t cols, ad
     }
 }
 
-/* dinp (rows, cols) += dout * df/din, given the forward's in and out. */
-void advml_act_backward(float *restrict dinp, const float *restrict dout, const float *restrict in,
-                        const float *restrict out, size_t rows, size_t cols, advml_act act,
-                        float alpha)
+/* dinp (rows, cols) (+)= dout * df/din, given the forward's in and out:
+ * accumulates when acc is 1, writes when it is 0. Inlined into the two
+ * public functions with acc a constant, so each gets its own branch-free loops. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+#define PUT(i, v) (dinp[i] = acc ? dinp[i] + (v) : (v))
+static ALWAYS_INLINE void act_backward(float *restrict dinp, const float *restrict dout,
+                                       const float *restrict in, const float *restrict out,
+                                       size_t rows, size_t cols, advml_act act, float alpha,
+                                       const int acc)
 {
     size_t n = rows * cols;
     switch (act) {
     case ADVML_ACT_IDENTITY:
         for (size_t i = 0; i < n; i++)
-            dinp[i] += dout[i];
+            PUT(i, dout[i]);
         break;
     case ADVML_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
-            dinp[i] += dout[i] * out[i] * (1.0f - out[i]); /* s' = s (1 - s) */
+            PUT(i, dout[i] * out[i] * (1.0f - out[i])); /* s' = s (1 - s) */
         break;
     case ADVML_ACT_TANH:
         for (size_t i = 0; i < n; i++)
-            dinp[i] += dout[i] * (1.0f - out[i] * out[i]); /* tanh' = 1 - tanh^2 */
+            PUT(i, dout[i] * (1.0f - out[i] * out[i])); /* tanh' = 1 - tanh^2 */
         break;
     case ADVML_ACT_RELU:
         for (size_t i = 0; i < n; i++)
-            dinp[i] += in[i] > 0.0f ? dout[i] : 0.0f;
+            PUT(i, in[i] > 0.0f ? dout[i] : 0.0f);
         break;
     case ADVML_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++)
-            dinp[i] += in[i] > 0.0f ? dout[i] : alpha * dout[i];
+            PUT(i, in[i] > 0.0f ? dout[i] : alpha * dout[i]);
         break;
     case ADVML_ACT_SOFTMAX:
         for (size_t r = 0; r < rows; r++) {
             const float *g = dout + r * cols, *y = out + r * cols;
-            float *d = dinp + r * cols;
             float dot = 0.0f;
             for (size_t j = 0; j < cols; j++)
                 dot += g[j] * y[j];
             for (size_t j = 0; j < cols; j++)
-                d[j] += y[j] * (g[j] - dot); /* dx_j = y_j (g_j - sum_k g_k y_k) */
+                PUT(r * cols + j, y[j] * (g[j] - dot)); /* dx_j = y_j (g_j - sum_k g_k y_k) */
         }
         break;
     }
+}
+#undef PUT
+
+/* dinp (rows, cols) += dout * df/din, given the forward's in and out. */
+void advml_act_backward(float *restrict dinp, const float *restrict dout, const float *restrict in,
+                        const float *restrict out, size_t rows, size_t cols, advml_act act,
+                        float alpha)
+{
+    act_backward(dinp, dout, in, out, rows, cols, act, alpha, 1);
+}
+
+/* dinp (rows, cols) = dout * df/din (written, never read). */
+void advml_act_backward_write(float *restrict dinp, const float *restrict dout,
+                              const float *restrict in, const float *restrict out, size_t rows,
+                              size_t cols, advml_act act, float alpha)
+{
+    act_backward(dinp, dout, in, out, rows, cols, act, alpha, 0);
 }
 
 const char *advml_act_name(advml_act act)

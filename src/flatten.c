@@ -1,5 +1,7 @@
 /* flatten.c - the "flatten" layer kind: (C, H, W) or (T, F) -> (C*H*W) or
- * (T*F). The data layout does not change, so forward and backward copy. */
+ * (T*F). The data layout does not change, so forward and backward copy, or
+ * do nothing when the output buffers are the input's (z == in, dz == dinp:
+ * the model runs flatten in place). */
 #include "advml/layer.h"
 
 #include <limits.h>
@@ -42,7 +44,7 @@ static void flatten_backward(advml_layer *L, float *dinp, float *dparams, const 
                              const float *in, const float *params, const advml_ctx *ctx)
 {
     (void)dparams, (void)in, (void)params;
-    if (!dinp)
+    if (!dinp || dinp == dz) /* in place (the model's layout): nothing to add */
         return;
     size_t n = (size_t)ctx->B * advml_shape_size(&L->out_shape);
     for (size_t i = 0; i < n; i++) /* dinp += dz */

@@ -5,6 +5,7 @@
  * the largest batch; forward and backward allocate nothing.
  */
 #include "advml/model.h"
+#include "advml/pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +23,32 @@ static advml_act post_act(const advml_layer *L)
 }
 
 static size_t out_size(const advml_layer *L) { return advml_shape_size(&L->out_shape); }
+
+/* Two fusions save whole passes over the activations (the results are the
+ * same bits as the layer-by-layer computation):
+ *  - a max pool after a ReLU layer pools that layer's pre-activation output
+ *    z and applies the ReLU to the pooled values only (maxpool(relu(z)) =
+ *    relu(maxpool(z))), and its backward writes the ReLU layer's dz directly
+ *    (advml_maxpool2d_layer_relu_*): the ReLU layer keeps no out/dout;
+ *  - a flatten layer (not the first) works in place: its z/out and dz/dout
+ *    are its input's buffers, so its forward copies nothing and its backward
+ *    adds nothing (the kind skips both when the buffers coincide). */
+static int pool_takes_relu(const advml_model *m, int i)
+{
+    return i > 0 && i < m->nlayers && m->layers[i].spec.type == ADVML_LAYER_MAXPOOL2D &&
+           post_act(&m->layers[i - 1]) == ADVML_ACT_RELU;
+}
+
+static int in_place(const advml_model *m, int i)
+{
+    return i > 0 && m->layers[i].spec.type == ADVML_LAYER_FLATTEN;
+}
+
+/* 1 when layer i has out/dout buffers of its own, apart from z/dz. */
+static int separate_out(const advml_model *m, int i)
+{
+    return post_act(&m->layers[i]) != ADVML_ACT_IDENTITY && !pool_takes_relu(m, i + 1);
+}
 
 void advml_model_free(advml_model *m)
 {
@@ -130,7 +157,9 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
     }
 
     /* Arena layout: params, grads (+ extra slots), scratch, then per layer
-     * z, out, dz, dout (out/dout alias z/dz when no activation follows) and state. */
+     * z, out, dz, dout (out/dout alias z/dz when no activation follows or a
+     * max pool takes the ReLU; all four are the input's for an in-place
+     * flatten) and state. */
     size_t B = (size_t)max_batch;
     size_t total = align_up(m->nparams * sizeof(float)) +
                    align_up((m->nparams + ADVML_GRAD_EXTRA) * sizeof(float)) +
@@ -138,8 +167,8 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
     for (int i = 0; i < m->nlayers; i++) {
         advml_layer *L = &m->layers[i];
         size_t act_bytes = align_up(B * out_size(L) * sizeof(float));
-        int separate = post_act(L) != ADVML_ACT_IDENTITY;
-        total += (separate ? 4 : 2) * act_bytes + align_up(B * L->state_per_sample);
+        int nbuf = in_place(m, i) ? 0 : separate_out(m, i) ? 4 : 2;
+        total += nbuf * act_bytes + align_up(B * L->state_per_sample);
     }
     void *arena = NULL;
     if (posix_memalign(&arena, ALIGN, total ? total : ALIGN) != 0) {
@@ -159,7 +188,14 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
     for (int i = 0; i < m->nlayers; i++) {
         advml_layer *L = &m->layers[i];
         size_t act_bytes = align_up(B * out_size(L) * sizeof(float));
-        int separate = post_act(L) != ADVML_ACT_IDENTITY;
+        int separate = separate_out(m, i);
+        if (in_place(m, i)) {
+            L->z = L->out = m->layers[i - 1].out;
+            L->dz = L->dout = m->layers[i - 1].dout;
+            L->state = L->state_per_sample ? (void *)p : NULL;
+            p += align_up(B * L->state_per_sample);
+            continue;
+        }
         L->z = (float *)p;
         p += act_bytes;
         L->dz = (float *)p;
@@ -199,7 +235,10 @@ void advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx)
     const float *x = in; /* (B, in_shape) */
     for (int i = 0; i < m->nlayers; i++) {
         advml_layer *L = &m->layers[i];
-        L->kind->forward(L, L->z, x, m->params + L->param_offset, &c);
+        if (pool_takes_relu(m, i)) /* x is layer i-1's z */
+            advml_maxpool2d_layer_relu_forward(L, L->z, x, &c);
+        else
+            L->kind->forward(L, L->z, x, m->params + L->param_offset, &c);
         if (L->out != L->z)
             advml_act_forward(L->out, L->z, (size_t)c.B, out_size(L), L->spec.act, L->spec.alpha);
         x = L->out;
@@ -274,18 +313,16 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
         return;
     advml_ctx c = *ctx;
     c.scratch = m->scratch;
-    /* Gradients w.r.t. activations accumulate: clear the rows this batch uses. */
-    for (int i = 0; i < m->nlayers; i++) {
-        advml_layer *L = &m->layers[i];
-        size_t n = (size_t)B * out_size(L) * sizeof(float);
-        memset(L->dz, 0, n);
-        if (L->dout != L->dz)
-            memset(L->dout, 0, n);
-    }
+    /* Gradients w.r.t. layer outputs accumulate (the loss adds into the last
+     * layer's, each layer's backward into its predecessor's): each is cleared
+     * (the rows this batch uses) just before, while the next pass can still
+     * find it in cache. The dz of a layer with its own activation buffer is
+     * written whole by advml_act_backward_write and needs no clearing. */
     advml_layer *last = &m->layers[m->nlayers - 1];
     int K = (int)advml_shape_size(&m->out_shape);
     const float *x = loss_input(m);
-    float *dx = m->fused ? last->dz : last->dout;
+    float *dx = m->fused ? last->dz : last->dout; /* (B, K) what the loss adds into */
+    memset(dx, 0, (size_t)B * K * sizeof(float));
     switch (m->spec.loss) {
     case ADVML_LOSS_CCE: advml_softmax_xent_backward(dx, x, targets, B, K, 1.0f); break;
     case ADVML_LOSS_BCE: advml_bce_backward(dx, x, targets, B, K, m->fused, 1.0f); break;
@@ -294,11 +331,17 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
     for (int i = m->nlayers - 1; i >= 0; i--) {
         advml_layer *L = &m->layers[i];
         int skip_act = (i == m->nlayers - 1) && m->fused;
-        if (L->out != L->z && !skip_act)
-            advml_act_backward(L->dz, L->dout, L->z, L->out, (size_t)B, out_size(L), L->spec.act,
-                               L->spec.alpha);
+        if (L->out != L->z && !skip_act) /* dz = dout * act'(z) */
+            advml_act_backward_write(L->dz, L->dout, L->z, L->out, (size_t)B, out_size(L), L->spec.act,
+                                     L->spec.alpha);
         const float *xin = i > 0 ? m->layers[i - 1].out : in;
         float *dinp = i > 0 ? m->layers[i - 1].dout : NULL;
+        if (pool_takes_relu(m, i)) { /* writes layer i-1's dz (= its dout) */
+            advml_maxpool2d_layer_relu_backward_write(L, dinp, L->dz, &c);
+            continue;
+        }
+        if (dinp && dinp != L->dz) /* (an in-place layer's gradient is already there) */
+            memset(dinp, 0, (size_t)B * out_size(&m->layers[i - 1]) * sizeof(float));
         L->kind->backward(L, dinp, m->grads + L->param_offset, L->dz, xin, m->params + L->param_offset, &c);
     }
 }

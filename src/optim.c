@@ -116,44 +116,65 @@ void advml_optim_free(advml_optimizer *o)
     o->t = 0;
 }
 
-/* ---- the per-view kernels: w, g, m, v are (n) slices of one view ---------- */
+/* ---- the per-view kernels: w, g, m, v are (n) slices of one view ----------
+ * With clear (a constant after inlining) each g[i] is set to 0 right after it
+ * is read, in the same pass. */
 
-static void step_sgd(float *restrict w, const float *restrict g, size_t n, float gs, float l2, float lr)
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+#define CLEAR_G(i) \
+    do {           \
+        if (clear) \
+            g[i] = 0.0f; \
+    } while (0)
+
+static ALWAYS_INLINE void step_sgd(float *restrict w, float *restrict g, size_t n, float gs, float l2,
+                                   float lr, const int clear)
 {
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
+        CLEAR_G(i);
         w[i] -= lr * gi; // w -= lr g
     }
 }
 
-static void step_momentum(float *restrict w, const float *restrict g, float *restrict m, size_t n, float gs,
-                          float l2, float lr, float mu)
+static ALWAYS_INLINE void step_momentum(float *restrict w, float *restrict g, float *restrict m,
+                                        size_t n, float gs, float l2, float lr, float mu,
+                                        const int clear)
 {
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
+        CLEAR_G(i);
         float mi = mu * m[i] + lr * gi; // m = mu m + lr g
         m[i] = mi;
         w[i] -= mi;                     // w -= m
     }
 }
 
-static void step_adagrad(float *restrict w, const float *restrict g, float *restrict v, size_t n, float gs,
-                         float l2, float lr, float eps)
+static ALWAYS_INLINE void step_adagrad(float *restrict w, float *restrict g, float *restrict v,
+                                       size_t n, float gs, float l2, float lr, float eps,
+                                       const int clear)
 {
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
+        CLEAR_G(i);
         float vi = v[i] + gi * gi;               // v += g^2
         v[i] = vi;
         w[i] -= lr * gi / (sqrtf(vi) + eps);     // w -= lr g / (sqrt(v) + eps)
     }
 }
 
-static void step_adagrad_momentum(float *restrict w, const float *restrict g, float *restrict m,
-                                  float *restrict v, size_t n, float gs, float l2, float lr, float mu,
-                                  float eps)
+static ALWAYS_INLINE void step_adagrad_momentum(float *restrict w, float *restrict g,
+                                                float *restrict m, float *restrict v, size_t n,
+                                                float gs, float l2, float lr, float mu, float eps,
+                                                const int clear)
 {
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
+        CLEAR_G(i);
         float vi = v[i] + gi * gi;                          // v += g^2
         float mi = mu * m[i] + lr * gi / (sqrtf(vi) + eps); // m = mu m + lr g / (sqrt(v) + eps)
         v[i] = vi;
@@ -162,12 +183,14 @@ static void step_adagrad_momentum(float *restrict w, const float *restrict g, fl
     }
 }
 
-static void step_rmsprop(float *restrict w, const float *restrict g, float *restrict v, size_t n, float gs,
-                         float l2, float lr, float rho, float eps)
+static ALWAYS_INLINE void step_rmsprop(float *restrict w, float *restrict g, float *restrict v,
+                                       size_t n, float gs, float l2, float lr, float rho, float eps,
+                                       const int clear)
 {
     const float one_rho = 1.0f - rho;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
+        CLEAR_G(i);
         float vi = rho * v[i] + one_rho * gi * gi; // v = rho v + (1 - rho) g^2
         v[i] = vi;
         w[i] -= lr * gi / (sqrtf(vi) + eps);       // w -= lr g / (sqrt(v) + eps)
@@ -175,13 +198,15 @@ static void step_rmsprop(float *restrict w, const float *restrict g, float *rest
 }
 
 /* inv_bc1 = 1 / (1 - b1^t), inv_bc2 = 1 / (1 - b2^t), computed once per step. */
-static void step_adam(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
-                      size_t n, float gs, float l2, float lr, float b1, float b2, float inv_bc1,
-                      float inv_bc2, float eps)
+static ALWAYS_INLINE void step_adam(float *restrict w, float *restrict g, float *restrict m,
+                                    float *restrict v, size_t n, float gs, float l2, float lr,
+                                    float b1, float b2, float inv_bc1, float inv_bc2, float eps,
+                                    const int clear)
 {
     const float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
+        CLEAR_G(i);
         float mi = b1 * m[i] + one_b1 * gi;      // m = b1 m + (1 - b1) g
         float vi = b2 * v[i] + one_b2 * gi * gi; // v = b2 v + (1 - b2) g^2
         m[i] = mi;
@@ -191,8 +216,10 @@ static void step_adam(float *restrict w, const float *restrict g, float *restric
     }
 }
 
-void advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
-                      const advml_param_view *views, int nviews)
+/* advml_optim_step, clearing grads over the views when clear is 1 (a
+ * constant in each caller, so each gets its own loops). */
+static ALWAYS_INLINE void optim_step(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                                     const advml_param_view *views, int nviews, const int clear)
 {
     const advml_optim_config *c = &o->cfg;
     o->t += 1;
@@ -209,30 +236,52 @@ void advml_optim_step(advml_optimizer *o, float *params, const float *grads, flo
         if (n == 0 || off > o->n || n > o->n - off)
             continue; /* an empty view, or one outside the optimizer's buffers */
         float *w = params + off;
-        const float *g = grads + off;
+        float *g = grads + off;
         float *m = o->m + off, *v = o->v + off;
         float l2 = vw->decay ? c->l2 : 0.0f;
         switch (c->kind) {
         case ADVML_OPTIM_SGD:
-            step_sgd(w, g, n, grad_scale, l2, c->lr);
+            step_sgd(w, g, n, grad_scale, l2, c->lr, clear);
             break;
         case ADVML_OPTIM_MOMENTUM:
-            step_momentum(w, g, m, n, grad_scale, l2, c->lr, c->momentum);
+            step_momentum(w, g, m, n, grad_scale, l2, c->lr, c->momentum, clear);
             break;
         case ADVML_OPTIM_ADAGRAD:
-            step_adagrad(w, g, v, n, grad_scale, l2, c->lr, c->eps);
+            step_adagrad(w, g, v, n, grad_scale, l2, c->lr, c->eps, clear);
             break;
         case ADVML_OPTIM_ADAGRAD_MOMENTUM:
-            step_adagrad_momentum(w, g, m, v, n, grad_scale, l2, c->lr, c->momentum, c->eps);
+            step_adagrad_momentum(w, g, m, v, n, grad_scale, l2, c->lr, c->momentum, c->eps, clear);
             break;
         case ADVML_OPTIM_RMSPROP:
-            step_rmsprop(w, g, v, n, grad_scale, l2, c->lr, c->rho, c->eps);
+            step_rmsprop(w, g, v, n, grad_scale, l2, c->lr, c->rho, c->eps, clear);
             break;
         case ADVML_OPTIM_ADAM:
-            step_adam(w, g, m, v, n, grad_scale, l2, c->lr, c->beta1, c->beta2, inv_bc1, inv_bc2, c->eps);
+            step_adam(w, g, m, v, n, grad_scale, l2, c->lr, c->beta1, c->beta2, inv_bc1, inv_bc2, c->eps, clear);
             break;
         }
     }
+}
+
+void advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
+                      const advml_param_view *views, int nviews)
+{
+    /* (clear is 0: grads is only read) */
+    optim_step(o, params, (float *)grads, grad_scale, views, nviews, 0);
+}
+
+/* GCC would split the clearing out of the step's loop into a memset call,
+ * a second pass over the gradients, the pass this function exists to save. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_MEMSET_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_MEMSET_IDIOM
+#endif
+
+NO_MEMSET_IDIOM void advml_optim_step_clear(advml_optimizer *o, float *params, float *grads,
+                                            float grad_scale, const advml_param_view *views,
+                                            int nviews)
+{
+    optim_step(o, params, grads, grad_scale, views, nviews, 1);
 }
 
 double advml_clip_grad_norm(float *grads, size_t n, float grad_scale, float max_norm)

@@ -375,7 +375,9 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     int nloc = (int)(hi - lo);
     const int64_t *ids = t->perm + start + lo;
 
-    advml_model_zero_grads(m);
+    if (!t->grads_clear)
+        advml_model_zero_grads(m);
+    t->grads_clear = 0;
     float *extra = m->grads + m->nparams;
     for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
         extra[i] = 0.0f;
@@ -430,7 +432,9 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     float scale = 1.0f / (float)bsz;
     if (t->cfg.train.clip_norm > 0)
         advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm);
-    advml_optim_step(&t->opt, m->params, m->grads, scale, m->views, m->nviews);
+    /* the step clears the gradients as it reads them: no clearing pass next step */
+    advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews);
+    t->grads_clear = 1;
     t->step++;
     t->cursor = k + 1;
     t->ep_loss += extra[X_LOSS];

@@ -311,6 +311,50 @@ static void t_long_views(void)
     }
 }
 
+/* advml_optim_step_clear takes exactly the step advml_optim_step takes (same
+ * parameters and state, bit for bit, over steps with different gradients),
+ * and leaves every gradient in the views 0 and the slots after them as they
+ * were (the model's extra slots). Every kind, a view length with a vector
+ * tail. */
+static void t_step_clear(void)
+{
+    enum { N = 203, NB = 5, EXTRA = 3 };
+    for (int kind = ADVML_OPTIM_SGD; kind <= ADVML_OPTIM_ADAM; kind++) {
+        advml_optim_config c = test_config((advml_optim_kind)kind);
+        advml_optimizer a, b;
+        CU_ASSERT_FATAL(advml_optim_init(&a, &c, N + NB, NULL) == ADVML_OK);
+        CU_ASSERT_FATAL(advml_optim_init(&b, &c, N + NB, NULL) == ADVML_OK);
+        advml_param_view views[2] = {make_view("bias", N, NB, 0), make_view("kernel", 0, N, 1)};
+        static float wa[N + NB], wb[N + NB], ga[N + NB], gb[N + NB + EXTRA];
+        advml_rng rng;
+        advml_rng_seed(&rng, 40 + kind);
+        advml_test_fill_uniform(wa, N + NB, -1.0f, 1.0f, &rng);
+        memcpy(wb, wa, sizeof wa);
+        int cleared = 1;
+        for (int t = 1; t <= 3; t++) {
+            advml_test_fill_uniform(ga, N + NB, -2.0f, 2.0f, &rng);
+            memcpy(gb, ga, sizeof ga);
+            for (int e = 0; e < EXTRA; e++)
+                gb[N + NB + e] = 7.0f + e;
+            advml_optim_step(&a, wa, ga, (float)GS, views, 2);
+            advml_optim_step_clear(&b, wb, gb, (float)GS, views, 2);
+            for (int i = 0; i < N + NB; i++)
+                cleared &= gb[i] == 0.0f;
+            for (int e = 0; e < EXTRA; e++)
+                cleared &= gb[N + NB + e] == 7.0f + e;
+        }
+        int same = a.t == b.t && memcmp(wa, wb, sizeof wa) == 0 &&
+                   memcmp(a.m, b.m, (N + NB) * sizeof(float)) == 0 &&
+                   memcmp(a.v, b.v, (N + NB) * sizeof(float)) == 0;
+        if (!same || !cleared)
+            fprintf(stderr, "  %s: step_clear %s\n", advml_optim_name((advml_optim_kind)kind),
+                    !same ? "differs from step" : "did not clear exactly the views");
+        CU_ASSERT(same && cleared);
+        advml_optim_free(&a);
+        advml_optim_free(&b);
+    }
+}
+
 static void t_clip(void)
 {
     /* norm 5 = |(3, 4)|: below max_norm 10 nothing changes */
@@ -397,6 +441,7 @@ static void reg(void)
 {
     static const advml_test_case c[] = {
         {"sgd two steps", t_sgd},
+        {"step_clear: the same step, gradients cleared", t_step_clear},
         {"momentum two steps", t_momentum},
         {"adagrad two steps", t_adagrad},
         {"adagrad_momentum two steps", t_adagrad_momentum},

@@ -28,6 +28,13 @@ void advml_act_forward(float *out, const float *in, size_t rows, size_t cols,
 void advml_act_backward(float *dinp, const float *dout, const float *in, const float *out,
                         size_t rows, size_t cols, advml_act act, float alpha);
 
+/* dinp (rows, cols) = dout * df/din: like advml_act_backward but WRITES dinp
+ * (its old contents are never read, so it needs no zeroing). For a caller
+ * that owns dinp and is its only contributor, e.g. the model's gradient
+ * w.r.t. a layer's pre-activation output. dinp must not overlap the others. */
+void advml_act_backward_write(float *dinp, const float *dout, const float *in, const float *out,
+                              size_t rows, size_t cols, advml_act act, float alpha);
+
 /* "relu", "leaky_relu", ... Static string. */
 const char *advml_act_name(advml_act act);
 

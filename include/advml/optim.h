@@ -65,6 +65,14 @@ void advml_optim_free(advml_optimizer *o);
 void advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
                       const advml_param_view *views, int nviews);
 
+/* advml_optim_step that also sets grads to 0 over the views, in the same
+ * pass that reads them (cheaper than a separate clearing pass: the step is
+ * bound by memory traffic). For a caller whose next backward accumulates
+ * into cleared gradients, instead of advml_model_zero_grads. Slots of grads
+ * outside the views (e.g. the model's ADVML_GRAD_EXTRA) are left as they are. */
+void advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                            const advml_param_view *views, int nviews);
+
 /* If the global L2 norm of grad_scale * grads[0..n) exceeds max_norm (> 0),
  * scales grads so that it equals max_norm. Returns the norm before clipping. */
 double advml_clip_grad_norm(float *grads, size_t n, float grad_scale, float max_norm);

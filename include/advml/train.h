@@ -54,6 +54,8 @@ typedef struct advml_trainer {
     double ep_loss, ep_correct, ep_samples, ep_seconds; /* the current epoch's running sums */
     int64_t last_ckpt_step;       /* step of the last checkpoint written (-1: none) */
     double allreduce_seconds;     /* time spent in the gradient allreduce (this rank) */
+    int grads_clear;              /* 1: model.grads are all 0 (the last step's optimizer
+                                     cleared them), so the next step need not */
     advml_epoch_metrics last;     /* the metrics of the last epoch this process completed */
     int have_last;                /* 1 once last is set */
     /* outputs, rank 0 only (NULL elsewhere or when there is no run file) */

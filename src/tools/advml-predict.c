@@ -1,0 +1,283 @@
+/* advml-predict - predictions of a trained model on a dataset split, and
+ * recursive forecasts of sequence models, written to an HDF5 file
+ * (docs/predict-layout.md).
+ *
+ *   [mpirun -np N] advml-predict --checkpoint RUN.ckpt.h5 --data F.h5 [--split S]
+ *       [--forecast H] [--start I] [--batch-size B] --out PRED.h5 [--force]
+ *
+ * Under mpirun the ranks split the samples; rank 0 writes the file. Every
+ * fallible step is agreed on by all ranks (advml_comm_agree): one failure stops
+ * every rank, rank 0 prints one message, all exit with advml_exit_code's code.
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "advml/comm.h"
+#include "advml/dataset.h"
+#include "advml/predict.h"
+#include "advml/version.h"
+
+static const char usage[] =
+    "usage: advml-predict --checkpoint RUN.ckpt.h5 --data FILE.h5 --out PRED.h5 [--split NAME]\n"
+    "                     [--forecast H] [--start I] [--batch-size B] [--force]\n"
+    "       mpirun -np N advml-predict ...   (the ranks split the samples)\n"
+    "\n"
+    "Predict every sample of a dataset split with the model and weights of a checkpoint written\n"
+    "by advml-train, and write the predictions to an HDF5 file (docs/predict-layout.md):\n"
+    "classifiers: the predicted class, the probabilities, the accuracy and the confusion matrix;\n"
+    "regressors: the predicted values and the MSE. For sequence models, --forecast H also makes a\n"
+    "recursive forecast: from window I of the split, predict, shift the window by one step, feed\n"
+    "the prediction back as the newest input, and repeat H times.\n"
+    "  --checkpoint FILE  checkpoint of advml-train (RUN.ckpt.h5)\n"
+    "  --data FILE.h5     dataset in advml's layout (advml-data)\n"
+    "  --split NAME       train, validation or test (default: test, else validation, else train)\n"
+    "  --out PRED.h5      prediction file; written to PRED.h5.tmp and renamed\n"
+    "  --force            replace PRED.h5 if it exists\n"
+    "  --forecast H       recursive forecast of H steps (sequence regression models)\n"
+    "  --start I          window of the split the forecast starts from (default 0)\n"
+    "  --batch-size B     samples per forward pass and rank (default 256)\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 other error, 2 usage, 3 I/O or data file, 4 shape mismatch, 6 MPI.\n";
+
+typedef struct options {
+    const char *checkpoint, *data, *split, *out, *forecast, *start, *batch_size;
+    int force, help, version;
+} options;
+
+static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } flags[] = {{"--checkpoint", offsetof(options, checkpoint)}, {"--data", offsetof(options, data)},
+                 {"--split", offsetof(options, split)},           {"--out", offsetof(options, out)},
+                 {"--forecast", offsetof(options, forecast)},     {"--start", offsetof(options, start)},
+                 {"--batch-size", offsetof(options, batch_size)}};
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--version")) {
+            o->version = 1;
+            continue;
+        }
+        if (!strcmp(a, "--force")) {
+            o->force = 1;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        int found = 0;
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            if (strlen(flags[f].name) != len || strncmp(a, flags[f].name, len) != 0)
+                continue;
+            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || !*v)
+                return advml_error_set(err, ADVML_ERR_ARG, "%s needs a value (see --help)", flags[f].name);
+            *(const char **)((char *)o + flags[f].off) = v;
+            found = 1;
+        }
+        if (!found)
+            return advml_error_set(err, ADVML_ERR_ARG, "unknown argument \"%s\" (see --help)", a);
+    }
+    if (o->help || o->version)
+        return ADVML_OK;
+    if (!o->checkpoint)
+        return advml_error_set(err, ADVML_ERR_ARG, "--checkpoint RUN.ckpt.h5 is required (see --help)");
+    if (!o->data)
+        return advml_error_set(err, ADVML_ERR_ARG, "--data FILE.h5 is required (see --help)");
+    if (!o->out)
+        return advml_error_set(err, ADVML_ERR_ARG, "--out PRED.h5 is required (see --help)");
+    if (o->start && !o->forecast)
+        return advml_error_set(err, ADVML_ERR_ARG, "--start only applies to --forecast H");
+    return ADVML_OK;
+}
+
+static advml_status flag_int(const char *name, const char *v, long long lo, long long hi, long long *out,
+                             advml_error *err)
+{
+    char *end;
+    errno = 0;
+    long long x = v ? strtoll(v, &end, 10) : 0;
+    if (!v || errno || *end || end == v || x < lo || x > hi)
+        return advml_error_set(err, ADVML_ERR_ARG, "%s: expected an integer in %lld..%lld, got \"%s\"", name, lo, hi,
+                               v ? v : "");
+    *out = x;
+    return ADVML_OK;
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 3;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        int quote = strpbrk(argv[i], " \t") != NULL;
+        strcat(s, i ? " " : "");
+        strcat(s, quote ? "'" : "");
+        strcat(s, argv[i]);
+        strcat(s, quote ? "'" : "");
+    }
+    return s;
+}
+
+/* The split to predict: the flag, else test, validation, train (the first present). */
+static advml_status pick_split(advml_dataset *ds, const char *flag, const char **split, advml_error *err)
+{
+    if (flag) {
+        if (strcmp(flag, "train") && strcmp(flag, "validation") && strcmp(flag, "test"))
+            return advml_error_set(err, ADVML_ERR_ARG, "--split: expected train, validation or test, got \"%s\"",
+                                   flag);
+        if (!advml_dataset_has_split(ds, flag))
+            return advml_error_set(err, ADVML_ERR_FORMAT, "%s has no \"%s\" split", advml_dataset_path(ds), flag);
+        *split = flag;
+        return ADVML_OK;
+    }
+    static const char *order[] = {"test", "validation", "train"};
+    for (int i = 0; i < 3; i++)
+        if (advml_dataset_has_split(ds, order[i])) {
+            *split = order[i];
+            return ADVML_OK;
+        }
+    return advml_error_set(err, ADVML_ERR_FORMAT, "%s has none of the splits train, validation, test",
+                           advml_dataset_path(ds));
+}
+
+static void report(const advml_predictor *p, const advml_predictions *pr, const advml_forecast *fc,
+                   const char *split, const options *o, int nranks)
+{
+    printf("advml-predict %s: %s (epoch %lld, step %lld), %s split of %s: %lld samples on %d rank(s)\n",
+           ADVML_VERSION, o->checkpoint, (long long)p->state.epoch, (long long)p->state.step, split, o->data,
+           (long long)pr->n, nranks);
+    printf("  %s model, %d output(s), loss %s: mean loss %.6g", advml_task_name(p->task), p->K,
+           advml_loss_name(p->cfg.model.loss), pr->loss);
+    if (isfinite(pr->accuracy))
+        printf(", accuracy %.4f", pr->accuracy);
+    if (isfinite(pr->mse))
+        printf(", mse %.6g", pr->mse);
+    printf("\n");
+    if (fc) {
+        printf("  forecast: %lld steps from window %lld (%s)\n", (long long)fc->horizon, (long long)fc->start,
+               fc->feedback);
+        if (fc->truth_points > 0)
+            printf("  forecast mse %.6g over the %lld step(s) with data\n", fc->mse, (long long)fc->truth_points);
+    }
+    printf("predictions: %s\n", o->out);
+    fflush(stdout);
+}
+
+static int fail(advml_comm *comm, int rank, advml_status s, const advml_error *err)
+{
+    if (rank == 0) {
+        fflush(stdout);
+        fprintf(stderr, "advml-predict: error: %s\n", err->msg);
+    }
+    advml_comm_finalize(comm);
+    return advml_exit_code(s);
+}
+
+int main(int argc, char **argv)
+{
+    advml_comm *comm = NULL;
+    advml_error err;
+    advml_error_clear(&err);
+    advml_status s = advml_comm_init(&argc, &argv, &comm, &err);
+    if (s) {
+        fprintf(stderr, "advml-predict: error: %s\n", err.msg);
+        return advml_exit_code(s);
+    }
+    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
+    if (!getenv("OPENBLAS_NUM_THREADS"))
+        openblas_set_num_threads(1);
+
+    /* Flags. */
+    options o;
+    long long horizon = 0, start = 0, batch = 256;
+    s = parse_args(argc, argv, &o, &err);
+    if (!s && o.forecast)
+        s = flag_int("--forecast", o.forecast, 1, 100000000, &horizon, &err);
+    if (!s && o.start)
+        s = flag_int("--start", o.start, 0, INT64_MAX, &start, &err);
+    if (!s && o.batch_size)
+        s = flag_int("--batch-size", o.batch_size, 1, 1000000, &batch, &err);
+    if ((s = advml_comm_agree(comm, s, &err)))
+        return fail(comm, rank, s, &err);
+    if (o.help || o.version) {
+        if (rank == 0) {
+            if (o.version)
+                printf("advml-predict %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
+            else
+                fputs(usage, stdout);
+        }
+        advml_comm_finalize(comm);
+        return 0;
+    }
+
+    /* Fail before any work when the output exists (and before reading). */
+    if (rank == 0 && !o.force && access(o.out, F_OK) == 0)
+        s = advml_error_set(&err, ADVML_ERR_IO, "%s exists and is not overwritten; use --force to replace it",
+                            o.out);
+    if ((s = advml_comm_agree(comm, s, &err)))
+        return fail(comm, rank, s, &err);
+
+    /* Checkpoint and data (every rank reads its own copy). */
+    advml_predictor p;
+    advml_dataset *ds = NULL;
+    const char *split = NULL;
+    s = advml_predictor_load(&p, o.checkpoint, (int)batch, &err);
+    if (!s)
+        s = advml_dataset_open(&ds, o.data, &err);
+    if (!s)
+        s = pick_split(ds, o.split, &split, &err);
+    if ((s = advml_comm_agree(comm, s, &err))) {
+        advml_dataset_close(ds);
+        advml_predictor_free(&p);
+        return fail(comm, rank, s, &err);
+    }
+
+    /* Predictions over the split (ranks split the samples), then the forecast. */
+    advml_predictions pr;
+    advml_forecast fc;
+    memset(&fc, 0, sizeof fc);
+    int have_fc = 0;
+    s = advml_predict_split(&p, ds, split, &pr, comm, &err);
+    if (!s && horizon > 0) {
+        /* deterministic and cheap: rank 0 computes it, the others agree on its status */
+        if (rank == 0)
+            s = advml_forecast_split(&p, ds, split, (int64_t)start, (int64_t)horizon, &fc, &err);
+        s = advml_comm_agree(comm, s, &err);
+        have_fc = !s && rank == 0;
+    }
+
+    /* Rank 0 writes the file. */
+    if (!s && rank == 0) {
+        char *cmd = join_args(argc, argv);
+        advml_predict_meta meta = {o.checkpoint, o.data, split, cmd, nranks};
+        s = advml_predictions_write(o.out, o.force, &p, &pr, have_fc ? &fc : NULL, &meta, &err);
+        free(cmd);
+        if (!s)
+            report(&p, &pr, have_fc ? &fc : NULL, split, &o, nranks);
+    }
+    s = advml_comm_agree(comm, s, &err);
+    advml_forecast_free(&fc);
+    advml_predictions_free(&pr);
+    advml_dataset_close(ds);
+    advml_predictor_free(&p);
+    if (s)
+        return fail(comm, rank, s, &err);
+    advml_comm_finalize(comm);
+    return 0;
+}
