@@ -4,17 +4,19 @@
  * file and -Wl,--wrap for the calls one step of src/train.c makes:
  *
  *   phase      wrapped call                                    (training steps only)
- *   zero       advml_model_zero_grads                          marks the start of a step
- *   read       advml_dataset_read                              split "train"
+ *   read       advml_dataset_read                              split "train": marks the
+ *                                                              start of a step
+ *   zero       advml_model_zero_grads                          (the first step only: later
+ *                                                              ones are cleared by the optimizer)
  *   compute    advml_model_forward (ctx->training), advml_model_loss, advml_model_correct,
  *              advml_model_backward
  *   wait       advml_comm_barrier before the allreduce, only with ADVML_PROFILE_BARRIER=1: the
  *              time a rank waits for the slower one, split off the allreduce
  *   allreduce  advml_comm_allreduce_sum_f32                    the ONE gradient allreduce
- *   optim      advml_optim_step
+ *   optim      advml_optim_step_clear                          (steps and clears the gradients)
  *   other      the rest of the step (finiteness check of the summed gradients, metrics)
  *
- * A step runs from one advml_model_zero_grads to the next. The first
+ * A step runs from one training read (advml_dataset_read of "train") to the next. The first
  * ADVML_PROFILE_WARMUP steps (default 10) are not counted, nor is a step whose
  * interval holds an evaluation (forward with ctx->training == 0): profile a
  * run of --max-steps K inside the first epoch, without --out.
@@ -133,11 +135,9 @@ static void close_step(double t)
     P.counted++;
 }
 
-void __real_advml_model_zero_grads(advml_model *m);
-void __wrap_advml_model_zero_grads(advml_model *m)
+/* The start of a training step: close the open one, open the next. */
+static void start_step(double t)
 {
-    init();
-    double t = now();
     close_step(t);
     P.seen++;
     P.in_step = 1;
@@ -149,8 +149,17 @@ void __wrap_advml_model_zero_grads(advml_model *m)
     }
     P.step_start = t;
     P.step_cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* Only the first step of a run clears the gradients here; every later one has
+ * them cleared by the previous step's advml_optim_step_clear. */
+void __real_advml_model_zero_grads(advml_model *m);
+void __wrap_advml_model_zero_grads(advml_model *m)
+{
+    double t = now();
     __real_advml_model_zero_grads(m);
-    P.cur[P_ZERO] += now() - t;
+    if (P.in_step)
+        P.cur[P_ZERO] += now() - t;
 }
 
 advml_status __real_advml_dataset_read(advml_dataset *ds, const char *split, const int64_t *idx, int64_t n, float *x,
@@ -158,7 +167,10 @@ advml_status __real_advml_dataset_read(advml_dataset *ds, const char *split, con
 advml_status __wrap_advml_dataset_read(advml_dataset *ds, const char *split, const int64_t *idx, int64_t n, float *x,
                                        float *y, advml_error *err)
 {
+    init();
     double t = now();
+    if (!strcmp(split, "train"))
+        start_step(t);
     advml_status s = __real_advml_dataset_read(ds, split, idx, n, x, y, err);
     if (P.in_step)
         P.cur[P_READ] += now() - t;
@@ -224,13 +236,13 @@ advml_status __wrap_advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size
     return s;
 }
 
-void __real_advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
-                             const advml_param_view *views, int nviews);
-void __wrap_advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
-                             const advml_param_view *views, int nviews)
+void __real_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                                   const advml_param_view *views, int nviews);
+void __wrap_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                                   const advml_param_view *views, int nviews)
 {
     double t = now();
-    __real_advml_optim_step(o, params, grads, grad_scale, views, nviews);
+    __real_advml_optim_step_clear(o, params, grads, grad_scale, views, nviews);
     if (P.in_step)
         P.cur[P_OPTIM] += now() - t;
 }
