@@ -108,7 +108,8 @@ static const char *const alias_table[][2] = {
     {"beta_1", "beta1"},       {"beta_2", "beta2"},      {"bias", "use_bias"},
     {"kind", "type"},          {"layers", "model"},      {"optimiser", "optimizer"},
     {"scheduler", "optimizer"}, {"cost", "loss"},        {"clipnorm", "clip_norm"},
-    {"dataset", "data"},       {NULL, NULL}};
+    {"dataset", "data"},       {"kernel_init", "kernel_initializer"}, {"weight_init", "kernel_initializer"},
+    {"bias_init", "bias_initializer"}, {NULL, NULL}};
 
 static int in_list(const char *key, const char *const *list)
 {
@@ -304,6 +305,30 @@ static advml_status copy_text(const pctx *p, const char *path, const char *s, ch
 
 /* ---- layers --------------------------------------------------------------- */
 
+/* model[i].kernel_initializer / .bias_initializer: an advml_init name. A bias
+ * takes only "auto", "zeros" or "torch" (the fan-scaled kinds are for kernels). */
+static advml_status parse_init(const pctx *p, const json_t *o, const char *path, const char *key, int bias,
+                               advml_init *out)
+{
+    const char *name = NULL;
+    advml_status s = get_str(p, o, path, key, 0, &name);
+    if (s || !name)
+        return s;
+    int k = advml_init_by_name(name);
+    if (k >= 0 && (!bias || k == ADVML_INIT_AUTO || k == ADVML_INIT_ZEROS || k == ADVML_INIT_TORCH)) {
+        *out = (advml_init)k;
+        return ADVML_OK;
+    }
+    char kp[256], names[256] = "";
+    join_path(kp, sizeof kp, path, key);
+    for (int i = 0; i < ADVML_INIT_NKINDS; i++) {
+        size_t len = strlen(names);
+        if (!bias || i == ADVML_INIT_AUTO || i == ADVML_INIT_ZEROS || i == ADVML_INIT_TORCH)
+            snprintf(names + len, sizeof names - len, "%s\"%s\"", len ? ", " : "", advml_init_name((advml_init)i));
+    }
+    return fail(p, kp, "expected one of %s, got \"%s\"", names, name);
+}
+
 static const char *const layer_names[ADVML_LAYER_NTYPES] = {
     [ADVML_LAYER_CONV2D] = "conv2d",   [ADVML_LAYER_MAXPOOL2D] = "maxpool2d",
     [ADVML_LAYER_AVGPOOL2D] = "avgpool2d", [ADVML_LAYER_FLATTEN] = "flatten",
@@ -316,11 +341,12 @@ const char *advml_config_layer_name(advml_layer_type type)
     return (type >= 0 && type < ADVML_LAYER_NTYPES) ? layer_names[type] : NULL;
 }
 
-static const char *const keys_conv[] = {"type", "filters", "kernel", "stride", "padding", "activation",
-                                        "alpha", "use_bias", "in_channels", NULL};
+static const char *const keys_conv[] = {"type", "filters", "kernel", "stride", "padding", "activation", "alpha",
+                                        "use_bias", "in_channels", "kernel_initializer", "bias_initializer", NULL};
 static const char *const keys_pool[] = {"type", "pool", "stride", NULL}; /* valid windows only */
 static const char *const keys_flatten[] = {"type", NULL};
-static const char *const keys_dense[] = {"type", "units", "activation", "alpha", "use_bias", "in_features", NULL};
+static const char *const keys_dense[] = {"type", "units", "activation", "alpha", "use_bias", "in_features",
+                                         "kernel_initializer", "bias_initializer", NULL};
 static const char *const keys_dropout[] = {"type", "rate", NULL};
 static const char *const keys_activation[] = {"type", "activation", "alpha", NULL};
 static const char *const keys_act_short[] = {"type", NULL};
@@ -516,6 +542,10 @@ static advml_status parse_layer(const pctx *p, const json_t *o, int i, advml_lay
             }
         }
     }
+    if (in_list("kernel_initializer", allowed) &&
+        ((s = parse_init(p, o, path, "kernel_initializer", 0, &L->kernel_init)) ||
+         (s = parse_init(p, o, path, "bias_initializer", 1, &L->bias_init))))
+        return s;
     if (in_list("activation", allowed)) {
         has_act = json_object_get(o, "activation") != NULL;
         if ((s = parse_activation(p, o, path, &L->act)))
@@ -832,6 +862,15 @@ static json_t *jfloat(float f) { return json_real(advml_float_shortest(f)); }
 
 static json_t *jpair(const int v[2]) { return json_pack("[ii]", v[0], v[1]); }
 
+/* The initialisers, when not the defaults (so that older configs read back unchanged). */
+static void layer_init_json(json_t *o, const advml_layer_spec *L)
+{
+    if (L->kernel_init != ADVML_INIT_AUTO)
+        json_object_set_new(o, "kernel_initializer", json_string(advml_init_name(L->kernel_init)));
+    if (L->bias_init != ADVML_INIT_AUTO)
+        json_object_set_new(o, "bias_initializer", json_string(advml_init_name(L->bias_init)));
+}
+
 static json_t *layer_json(const advml_layer_spec *L)
 {
     json_t *o = json_object();
@@ -851,6 +890,7 @@ static json_t *layer_json(const advml_layer_spec *L)
         json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
         if (L->in_channels)
             json_object_set_new(o, "in_channels", json_integer(L->in_channels));
+        layer_init_json(o, L);
         break;
     case ADVML_LAYER_MAXPOOL2D:
     case ADVML_LAYER_AVGPOOL2D:
@@ -865,6 +905,7 @@ static json_t *layer_json(const advml_layer_spec *L)
         json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
         if (L->in_channels)
             json_object_set_new(o, "in_features", json_integer(L->in_channels));
+        layer_init_json(o, L);
         break;
     case ADVML_LAYER_DROPOUT: json_object_set_new(o, "rate", jfloat(L->rate)); break;
     case ADVML_LAYER_ACTIVATION:

@@ -408,9 +408,9 @@ static void conv2d_init(advml_layer *L, float *params, advml_rng *rng)
     const int OC = L->out_shape.d[0], C = L->in_shape.d[0];
     const int KK = L->spec.kernel[0] * L->spec.kernel[1];
     const size_t nk = (size_t)OC * C * KK;
-    advml_init_for_act(params, nk, C * KK, OC * KK, L->spec.act, rng);
+    advml_init_fill(params, nk, L->spec.kernel_init, C * KK, OC * KK, L->spec.act, rng);
     if (L->spec.use_bias)
-        memset(params + nk, 0, (size_t)OC * sizeof *params);
+        advml_init_bias(params + nk, (size_t)OC, L->spec.bias_init, C * KK, OC * KK, rng);
 }
 
 static void conv2d_forward(advml_layer *L, float *z, const float *in, const float *params,

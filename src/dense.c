@@ -113,9 +113,9 @@ static advml_status dense_setup(advml_layer *L, advml_shape in_shape, int max_ba
 static void dense_init(advml_layer *L, float *params, advml_rng *rng)
 {
     const int IN = L->in_shape.d[0], OUT = L->out_shape.d[0];
-    advml_init_for_act(params, (size_t)OUT * IN, IN, OUT, L->spec.act, rng);
+    advml_init_fill(params, (size_t)OUT * IN, L->spec.kernel_init, IN, OUT, L->spec.act, rng);
     if (L->spec.use_bias)
-        memset(params + (size_t)OUT * IN, 0, (size_t)OUT * sizeof *params);
+        advml_init_bias(params + (size_t)OUT * IN, (size_t)OUT, L->spec.bias_init, IN, OUT, rng);
 }
 
 static void dense_forward(advml_layer *L, float *z, const float *in, const float *params,

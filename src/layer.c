@@ -99,3 +99,64 @@ void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act a
     else
         advml_init_glorot(w, n, fan_in, fan_out, rng);
 }
+
+static const char *const init_names[ADVML_INIT_NKINDS] = {
+    [ADVML_INIT_AUTO] = "auto",
+    [ADVML_INIT_ZEROS] = "zeros",
+    [ADVML_INIT_HE_NORMAL] = "he_normal",
+    [ADVML_INIT_HE_UNIFORM] = "he_uniform",
+    [ADVML_INIT_GLOROT_UNIFORM] = "glorot_uniform",
+    [ADVML_INIT_GLOROT_NORMAL] = "glorot_normal",
+    [ADVML_INIT_LECUN_UNIFORM] = "lecun_uniform",
+    [ADVML_INIT_LECUN_NORMAL] = "lecun_normal",
+    [ADVML_INIT_TORCH] = "torch"};
+
+const char *advml_init_name(advml_init kind)
+{
+    return (kind >= 0 && kind < ADVML_INIT_NKINDS) ? init_names[kind] : NULL;
+}
+
+int advml_init_by_name(const char *name)
+{
+    for (int k = 0; k < ADVML_INIT_NKINDS; k++)
+        if (!strcmp(name, init_names[k]))
+            return k;
+    return -1;
+}
+
+static void fill_uniform(float *w, size_t n, double lim, advml_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) /* U(-lim, lim) */
+        w[i] = (float)(lim * (2.0 * advml_rng_uniform(rng) - 1.0));
+}
+
+static void fill_normal(float *w, size_t n, double sd, advml_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) /* N(0, sd^2) */
+        w[i] = (float)(sd * advml_rng_normal(rng));
+}
+
+void advml_init_fill(float *w, size_t n, advml_init kind, int fan_in, int fan_out, advml_act act, advml_rng *rng)
+{
+    const double fi = fan_in > 0 ? fan_in : 1, fs = fan_in + fan_out > 0 ? fan_in + fan_out : 1;
+    switch (kind) {
+    case ADVML_INIT_ZEROS: memset(w, 0, n * sizeof *w); break;
+    case ADVML_INIT_HE_NORMAL: fill_normal(w, n, sqrt(2.0 / fi), rng); break;
+    case ADVML_INIT_HE_UNIFORM: fill_uniform(w, n, sqrt(6.0 / fi), rng); break;
+    case ADVML_INIT_GLOROT_UNIFORM: fill_uniform(w, n, sqrt(6.0 / fs), rng); break;
+    case ADVML_INIT_GLOROT_NORMAL: fill_normal(w, n, sqrt(2.0 / fs), rng); break;
+    case ADVML_INIT_LECUN_UNIFORM: fill_uniform(w, n, sqrt(3.0 / fi), rng); break;
+    case ADVML_INIT_LECUN_NORMAL: fill_normal(w, n, sqrt(1.0 / fi), rng); break;
+    case ADVML_INIT_TORCH: fill_uniform(w, n, 1.0 / sqrt(fi), rng); break;
+    case ADVML_INIT_AUTO:
+    case ADVML_INIT_NKINDS:
+    default: advml_init_for_act(w, n, fan_in, fan_out, act, rng); break;
+    }
+}
+
+void advml_init_bias(float *b, size_t n, advml_init kind, int fan_in, int fan_out, advml_rng *rng)
+{
+    if (kind == ADVML_INIT_AUTO)
+        kind = ADVML_INIT_ZEROS;
+    advml_init_fill(b, n, kind, fan_in, fan_out, ADVML_ACT_IDENTITY, rng);
+}

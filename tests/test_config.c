@@ -205,6 +205,19 @@ static void t_layer_errors(void)
     expect_error(M("{\"type\": \"relu\", \"alpha\": 0.1}"), ADVML_ERR_CONFIG,
                  "model[0].alpha: unknown key", NULL);
     expect_error(M(""), ADVML_ERR_CONFIG, "model: expected a non-empty array of layers, got []", NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"kernel_initializer\": \"kaiming\"}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel_initializer: expected one of \"auto\", \"zeros\", \"he_normal\"", "\"torch\", got "
+                 "\"kaiming\"", NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3, \"bias_initializer\": \"he_normal\"}"),
+                 ADVML_ERR_CONFIG,
+                 "model[0].bias_initializer: expected one of \"auto\", \"zeros\", \"torch\", got \"he_normal\"",
+                 NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"kernel_initializer\": 1}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel_initializer: expected a string, got 1", NULL);
+    expect_error(M("{\"type\": \"lstm\", \"units\": 4, \"kernel_initializer\": \"torch\"}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel_initializer: not a parameter of lstm", NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"kernel_init\": \"torch\"}"), ADVML_ERR_CONFIG,
+                 "model[0].kernel_init: unknown key (did you mean \"kernel_initializer\"?)", NULL);
 }
 
 #define D "\"model\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"mse\""
@@ -274,6 +287,8 @@ static void t_round_trip(void)
     a.train.l2 = a.optim.l2 = 1e-5f;
     a.train.clip_norm = 2.5f;
     a.train.max_steps = 17;
+    a.model.layers[0].kernel_init = ADVML_INIT_TORCH;
+    a.model.layers[5].bias_init = ADVML_INIT_ZEROS;
     snprintf(a.train.out, sizeof a.train.out, "results/run.h5");
     char *text = advml_config_to_json(&a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -289,6 +304,10 @@ static void t_round_trip(void)
               b.train.max_steps == a.train.max_steps && b.train.l2 == a.train.l2);
     CU_ASSERT_STRING_EQUAL(b.train.data, a.train.data);
     CU_ASSERT_STRING_EQUAL(b.train.out, "results/run.h5");
+    CU_ASSERT(strstr(text, "\"kernel_initializer\": \"torch\"") != NULL);
+    CU_ASSERT(b.model.layers[0].kernel_init == ADVML_INIT_TORCH && b.model.layers[0].bias_init == ADVML_INIT_AUTO);
+    CU_ASSERT(b.model.layers[5].kernel_init == ADVML_INIT_AUTO && b.model.layers[5].bias_init == ADVML_INIT_ZEROS);
+    CU_ASSERT(b.model.layers[2].kernel_init == ADVML_INIT_AUTO); /* the default is not written out */
     free(text);
     /* a changed layer is reported by index */
     b.model.layers[5].units = 512;

@@ -111,6 +111,109 @@ static void t_init(void)
     free(w), free(v);
 }
 
+/* Every named kind: its distribution's bound (uniform) or variance (normal)
+ * for fan_in 50, fan_out 100; AUTO is advml_init_for_act; a bias is zeros
+ * unless asked otherwise; names round trip. */
+static void t_init_kinds(void)
+{
+    const size_t n = 40000;
+    const int fi = 50, fo = 100;
+    struct {
+        advml_init kind;
+        int uniform;   /* 1: U(-lim, lim); 0: N(0, var) */
+        double scale;  /* lim or var */
+    } want[] = {
+        {ADVML_INIT_HE_NORMAL, 0, 2.0 / fi},          {ADVML_INIT_HE_UNIFORM, 1, sqrt(6.0 / fi)},
+        {ADVML_INIT_GLOROT_UNIFORM, 1, sqrt(6.0 / (fi + fo))}, {ADVML_INIT_GLOROT_NORMAL, 0, 2.0 / (fi + fo)},
+        {ADVML_INIT_LECUN_UNIFORM, 1, sqrt(3.0 / fi)}, {ADVML_INIT_LECUN_NORMAL, 0, 1.0 / fi},
+        {ADVML_INIT_TORCH, 1, 1.0 / sqrt(fi)},
+    };
+    float *w = malloc(n * sizeof(float)), *v = malloc(n * sizeof(float));
+    advml_rng r1, r2;
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        advml_rng_seed(&r1, 5 + k);
+        advml_init_fill(w, n, want[k].kind, fi, fo, ADVML_ACT_RELU, &r1);
+        double s = 0.0, ss = 0.0, mx = 0.0;
+        for (size_t i = 0; i < n; i++)
+            s += w[i], ss += (double)w[i] * w[i], mx = fmax(mx, fabs(w[i]));
+        const double var = want[k].uniform ? want[k].scale * want[k].scale / 3 : want[k].scale;
+        ADVML_CHECK_CLOSE(s / n, 0.0, 4 * sqrt(var / n));
+        ADVML_CHECK_CLOSE(ss / n, var, var * 0.05);
+        if (want[k].uniform) {
+            CU_ASSERT(mx <= want[k].scale && mx > 0.99 * want[k].scale);
+        } else {
+            CU_ASSERT(mx > 3 * sqrt(var)); /* a normal's tail, not a uniform's edge */
+        }
+        /* the name round trips */
+        CU_ASSERT_EQUAL(advml_init_by_name(advml_init_name(want[k].kind)), (int)want[k].kind);
+    }
+    CU_ASSERT_EQUAL(advml_init_by_name("torch"), ADVML_INIT_TORCH);
+    CU_ASSERT_EQUAL(advml_init_by_name("he_normal"), ADVML_INIT_HE_NORMAL);
+    CU_ASSERT_EQUAL(advml_init_by_name("kaiming"), -1);
+    CU_ASSERT_PTR_NULL(advml_init_name(ADVML_INIT_NKINDS));
+    /* AUTO is the activation-dependent default, from the same stream */
+    advml_rng_seed(&r1, 9), advml_rng_seed(&r2, 9);
+    advml_init_fill(w, n, ADVML_INIT_AUTO, fi, fo, ADVML_ACT_TANH, &r1);
+    advml_init_for_act(v, n, fi, fo, ADVML_ACT_TANH, &r2);
+    CU_ASSERT(memcmp(w, v, n * sizeof(float)) == 0);
+    /* zeros; a bias: AUTO is zeros, torch is U(+-1/sqrt(fan_in)) */
+    advml_rng_seed(&r1, 9);
+    w[0] = 1.0f;
+    advml_init_fill(w, n, ADVML_INIT_ZEROS, fi, fo, ADVML_ACT_RELU, &r1);
+    CU_ASSERT(w[0] == 0.0f && w[n - 1] == 0.0f);
+    w[0] = 1.0f;
+    advml_init_bias(w, 64, ADVML_INIT_AUTO, fi, fo, &r1);
+    CU_ASSERT(w[0] == 0.0f && w[63] == 0.0f);
+    advml_init_bias(w, n, ADVML_INIT_TORCH, fi, fo, &r1);
+    double mx = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mx = fmax(mx, fabs(w[i]));
+    CU_ASSERT(mx <= 1.0 / sqrt(fi) && mx > 0.99 / sqrt(fi));
+    free(w), free(v);
+}
+
+/* A dense and a conv2d layer initialised through the kinds honour the spec's
+ * kernel_init and bias_init (PyTorch's nn.Linear / nn.Conv2d defaults here). */
+static void t_init_in_layers(void)
+{
+    advml_layer_spec sd = advml_layer_spec_default(ADVML_LAYER_DENSE);
+    sd.units = 300;
+    sd.act = ADVML_ACT_RELU;
+    sd.kernel_init = ADVML_INIT_TORCH;
+    sd.bias_init = ADVML_INIT_TORCH;
+    advml_layer_spec sc = advml_layer_spec_default(ADVML_LAYER_CONV2D);
+    sc.units = 64;
+    sc.kernel[0] = sc.kernel[1] = 3;
+    sc.act = ADVML_ACT_RELU;
+    sc.kernel_init = ADVML_INIT_TORCH;
+    sc.bias_init = ADVML_INIT_TORCH;
+    const struct {
+        advml_layer_spec *spec;
+        advml_shape in;
+        int fan_in;
+    } cases[] = {{&sd, advml_shape1(200), 200}, {&sc, advml_shape3(8, 10, 10), 8 * 9}};
+    for (int c = 0; c < 2; c++) {
+        advml_layer L;
+        memset(&L, 0, sizeof L);
+        L.spec = *cases[c].spec;
+        L.kind = advml_layer_kind_of(L.spec.type);
+        advml_error err;
+        CU_ASSERT_EQUAL_FATAL(L.kind->setup(&L, cases[c].in, 8, &err), ADVML_OK);
+        float *p = calloc((size_t)L.nparams, sizeof(float));
+        advml_rng rng;
+        advml_rng_seed(&rng, 1);
+        L.kind->init(&L, p, &rng);
+        const double lim = 1.0 / sqrt(cases[c].fan_in);
+        for (int v = 0; v < L.nviews; v++) { /* kernel and bias alike */
+            double mx = 0.0;
+            for (size_t i = 0; i < L.views[v].size; i++)
+                mx = fmax(mx, fabs(p[L.views[v].offset + i]));
+            CU_ASSERT(mx <= lim && mx > 0.5 * lim);
+        }
+        free(p);
+    }
+}
+
 /* ---- flatten ------------------------------------------------------------------------- */
 
 static void t_flatten(void)
@@ -368,6 +471,8 @@ static void reg(void)
         {"kinds table", t_table},
         {"spec defaults", t_spec_default},
         {"He/Glorot initialisers", t_init},
+        {"every named initialiser", t_init_kinds},
+        {"initialisers through the kinds", t_init_in_layers},
         {"flatten kind", t_flatten},
         {"setup messages", t_setup_messages},
         {"small CNN through the kinds: gradients", t_network_gradcheck},

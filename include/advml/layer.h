@@ -31,6 +31,23 @@ typedef enum advml_layer_type {
     ADVML_LAYER_NTYPES
 } advml_layer_type;
 
+/* How a conv2d or dense layer's kernel or bias starts (the config's
+ * "kernel_initializer" / "bias_initializer"; names in advml_init_name). */
+typedef enum advml_init {
+    ADVML_INIT_AUTO = 0,       /* kernel: he_normal for the ReLU family, else glorot_uniform;
+                                  bias: zeros */
+    ADVML_INIT_ZEROS,          /* 0 */
+    ADVML_INIT_HE_NORMAL,      /* N(0, 2 / fan_in)                 (torch kaiming_normal_) */
+    ADVML_INIT_HE_UNIFORM,     /* U(+-sqrt(6 / fan_in)) */
+    ADVML_INIT_GLOROT_UNIFORM, /* U(+-sqrt(6 / (fan_in + fan_out)))  (Keras' default) */
+    ADVML_INIT_GLOROT_NORMAL,  /* N(0, 2 / (fan_in + fan_out)) */
+    ADVML_INIT_LECUN_UNIFORM,  /* U(+-sqrt(3 / fan_in)) */
+    ADVML_INIT_LECUN_NORMAL,   /* N(0, 1 / fan_in) */
+    ADVML_INIT_TORCH,          /* U(+-1 / sqrt(fan_in)): nn.Linear / nn.Conv2d defaults, for
+                                  the weight (kaiming_uniform_, a = sqrt 5) and the bias */
+    ADVML_INIT_NKINDS
+} advml_init;
+
 /* What a user specifies for one layer (the config's model[i]). */
 typedef struct advml_layer_spec {
     advml_layer_type type;
@@ -46,6 +63,8 @@ typedef struct advml_layer_spec {
     int use_bias;         /* conv2d/dense: 1 (default) adds a bias vector */
     int in_channels;      /* optional declared input channels (conv2d) or features
                              (dense, rnn); 0 = infer. A mismatch is an error. */
+    advml_init kernel_init; /* conv2d/dense: how the kernel starts (AUTO by default) */
+    advml_init bias_init;   /* conv2d/dense: how the bias starts (AUTO = zeros) */
 } advml_layer_spec;
 
 /* A spec with the defaults (stride 1, valid padding, identity, bias on, alpha 1e-3). */
@@ -134,5 +153,13 @@ void advml_init_he(float *w, size_t n, int fan_in, advml_rng *rng);
 void advml_init_glorot(float *w, size_t n, int fan_in, int fan_out, advml_rng *rng);
 /* He when act is ReLU-family, Glorot otherwise. */
 void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act act, advml_rng *rng);
+/* Fill w[0..n) as kind says (AUTO: advml_init_for_act); fans as above. */
+void advml_init_fill(float *w, size_t n, advml_init kind, int fan_in, int fan_out, advml_act act, advml_rng *rng);
+/* A bias: zeros for AUTO (and ZEROS), otherwise advml_init_fill. */
+void advml_init_bias(float *b, size_t n, advml_init kind, int fan_in, int fan_out, advml_rng *rng);
+/* The config name of kind ("auto", "zeros", "he_normal", ..., "torch"); NULL if out of range. */
+const char *advml_init_name(advml_init kind);
+/* The kind named name; -1 when no kind has that name. */
+int advml_init_by_name(const char *name);
 
 #endif
