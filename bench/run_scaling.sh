@@ -17,6 +17,8 @@
 #                 CPUs (< 10 % busy over 2 s); the load is reported either way
 #   PROFILE_STEPS steps of each profile run (default 250; quick 60)
 #   PROFILE_ROUNDS=3  rounds of profile runs (N=1, N=2, N=2 with a barrier first)
+#   WHOLE_ROUNDS=2    rounds of whole-epoch training runs (round 1: N=1 one epoch,
+#                 N=2 three; later rounds one epoch each); images/s is their median
 #   JOBS=2        parallel build jobs
 #   OPENBLAS_CORETYPE   passed through unchanged to both sides
 set -euo pipefail
@@ -28,6 +30,7 @@ jobs=${JOBS:-2}
 quiet_wait=${QUIET_WAIT:-60}
 profile_steps=${PROFILE_STEPS:-0}
 profile_rounds=${PROFILE_ROUNDS:-3}
+whole_rounds=${WHOLE_ROUNDS:-2}
 mpirun_opts=${MPIRUN_OPTS:---bind-to core --mca btl_vader_single_copy_mechanism none}
 python=/usr/bin/python3
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -40,6 +43,7 @@ die() { echo "run_scaling.sh: $*" >&2; exit 1; }
 [[ $profile_steps =~ ^[0-9]+$ ]] || die "PROFILE_STEPS must be a non-negative integer, got '$profile_steps'"
 ((profile_steps == 0 || profile_steps > 20)) || die "PROFILE_STEPS must exceed the 10 warm-up steps by 10 or more"
 [[ $profile_rounds =~ ^[1-9][0-9]*$ ]] || die "PROFILE_ROUNDS must be a positive integer, got '$profile_rounds'"
+[[ $whole_rounds =~ ^[1-9][0-9]*$ ]] || die "WHOLE_ROUNDS must be a positive integer, got '$whole_rounds'"
 [[ $quick == 0 || $quick == 1 ]] || die "ADVML_BENCH_QUICK must be 0 or 1, got '$quick'"
 command -v mpirun >/dev/null || die "mpirun not found (Open MPI: scripts/setup.sh)"
 "$python" -c 'import torch, h5py' 2>/dev/null || die "$python cannot import torch and h5py (python3-torch, python3-h5py)"
@@ -68,6 +72,7 @@ fi
 
 # ---- measure ---------------------------------------------------------------------
 args=(--src "$src" --build "$build" --data "$data" --results "$results" --quiet-wait "$quiet_wait"
-      --mpirun-opts "$mpirun_opts" --profile-steps "$profile_steps" --profile-rounds "$profile_rounds")
+      --mpirun-opts "$mpirun_opts" --profile-steps "$profile_steps" --profile-rounds "$profile_rounds"
+      --whole-rounds "$whole_rounds")
 [[ $quick == 1 ]] && args+=(--quick)
 exec "$python" "$src/bench/scaling.py" "${args[@]}"

@@ -2,17 +2,20 @@
 """scaling.py - the measurements of bench/run_scaling.sh (run that script, not this one).
 
 advml-train trains the course's PyTorch MNIST CNN (jobs/mnist_cnn.json: Adam 1e-3,
-batch 64 PER RANK) on 1 rank for one epoch and on 2 ranks for three (mpirun);
-advml_train_profile (the same program with each phase of a step timed,
-bench/train_profile.c) splits a step into its phases in short runs, N=1 and N=2
-alternating for several rounds; bench/torch_mnist_train.py trains the same model
-on the same data with PyTorch on one process and with DistributedDataParallel
-(gloo) on 2 processes, one epoch each. Every run is timed with the machine's load beside it: the 1-minute
-load average before and after, and the share of the machine's CPU time that
-other processes used while it ran (/proc/stat minus this run's own CPU time).
+batch 64 PER RANK) on 1 rank for one epoch and on 2 ranks for three (mpirun); in
+--whole-rounds - 1 further rounds it trains one more epoch on each, and images/s
+is the median of the rounds. advml_train_profile (advml-train with each phase of
+a step timed, bench/train_profile.c) splits a step into its phases in short runs,
+N=1 and N=2 alternating for --profile-rounds rounds. bench/torch_mnist_train.py
+trains the same model on the same data with PyTorch on one process and with
+DistributedDataParallel (gloo) on 2 processes, one epoch each.
 
-Prints the table (numbers, targets, met or not) and writes it, the phase
-profile and every run's full output to the results file.
+Every run is timed with the machine's load beside it: the 1-minute load average
+before and after, and the share of the machine's CPU time that other processes
+used while it ran (/proc/stat minus this run's own CPU time).
+
+Prints the table (numbers, targets, met or not) and writes it, the phase profile
+and every run's full output to the results file.
 """
 import argparse
 import json
@@ -23,6 +26,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -197,6 +201,7 @@ def main():
     ap.add_argument("--profile-steps", type=int, default=0)
     ap.add_argument("--quiet-wait", type=float, default=60.0)
     ap.add_argument("--profile-rounds", type=int, default=3)
+    ap.add_argument("--whole-rounds", type=int, default=2)
     a = ap.parse_args()
 
     train = os.path.join(a.build, "advml-train")
@@ -231,9 +236,14 @@ def main():
         ntrain, epochs_n2, prof_steps = 60000, 3, a.profile_steps or 250
     mpi = shlex.split(a.mpirun_opts)
 
-    def mpirun(n, prog, *args):
-        return ["mpirun", "--allow-run-as-root", "-np", str(n)] + mpi + [prog, "--config", config, "--data", data] + \
-            list(args)
+    ncpu = os.cpu_count() or 1
+
+    def mpirun(n, prog, *args, rnd=1):
+        # one rank runs on core (rnd - 1) mod CPUs: the cores of this machine do not
+        # run at quite the same speed, and N=2 uses them all
+        pin = ["--cpu-set", str((rnd - 1) % ncpu)] if n == 1 and ncpu > 1 else []
+        return ["mpirun", "--allow-run-as-root", "-np", str(n)] + mpi + pin + [prog, "--config", config, "--data",
+                                                                              data] + list(args)
 
     def run(name, cmd, timeout, extra_env=None):
         e = dict(env)
@@ -259,7 +269,7 @@ def main():
     for rnd in range(1, a.profile_rounds + 1):
         tag = " round %d" % rnd
         prof_runs["N=1"].append(run("advml profile N=1" + tag, mpirun(1, prof, "--batch-size", "64", "--max-steps",
-                                                                      str(prof_steps)), 900,
+                                                                      str(prof_steps), rnd=rnd), 900,
                                     {"ADVML_PROFILE_WARMUP": pw}))
         prof_runs["N=2"].append(run("advml profile N=2" + tag, mpirun(2, prof, "--batch-size", "128", "--max-steps",
                                                                       str(prof_steps)), 900,
@@ -267,24 +277,35 @@ def main():
         prof_runs["N=2 barrier first"].append(run(
             "advml profile N=2 barrier" + tag, mpirun(2, prof, "--batch-size", "128", "--max-steps", str(prof_steps)),
             900, {"ADVML_PROFILE_WARMUP": pw, "ADVML_PROFILE_BARRIER": "1"}))
-    # -- training: advml N=1 one epoch, N=2 three epochs --
-    a1 = run("advml N=1", mpirun(1, train, "--batch-size", "64", "--epochs", "1", "--out",
-                                 os.path.join(tmp, "n1.h5")), 3600)
-    a2 = run("advml N=2", mpirun(2, train, "--batch-size", "128", "--epochs", str(epochs_n2), "--out",
-                                 os.path.join(tmp, "n2.h5")), 5400)
+    # -- training: advml N=1 one epoch, N=2 three epochs (round 1: the accuracy
+    #    and the whole-epoch speed); later rounds time one more epoch of each, in
+    #    the order N=2, N=1, N=1, N=2, ... so that a drift of the machine's speed
+    #    (the host's, which no load figure here shows) falls on both alike --
+    whole = {1: [], 2: []}
+    for rnd in range(1, a.whole_rounds + 1):
+        order = (1, 2) if rnd % 2 == 1 else (2, 1)
+        for n in order:
+            epochs = epochs_n2 if (n == 2 and rnd == 1) else 1
+            path = os.path.join(tmp, "n%d-r%d.h5" % (n, rnd))
+            whole[n].append((run("advml N=%d%s" % (n, "" if rnd == 1 else " round %d" % rnd),
+                                 mpirun(n, train, "--batch-size", str(64 * n), "--epochs", str(epochs), "--out", path,
+                                        rnd=rnd),
+                                 5400), path))
+    a1, a2 = whole[1][0][0], whole[2][0][0]
     # -- PyTorch: one process, and DDP on 2 processes of one thread each --
     t1 = run("torch 1 process", ["/usr/bin/python3", torch_script, "--data", data, "--epochs", "1"], 3600)
     t2 = run("torch DDP 2 processes", ["/usr/bin/python3", torch_script, "--data", data, "--epochs", "1",
                                        "--nproc", "2", "--timeout", "3500"], 3600)
 
-    e1 = run_file_epochs(os.path.join(tmp, "n1.h5"))
-    e2 = run_file_epochs(os.path.join(tmp, "n2.h5"))
+    ew = {n: [run_file_epochs(p) for _, p in whole[n]] for n in (1, 2)}
+    e1, e2 = ew[1][0], ew[2][0]
     r1, r2 = t1.results(), t2.results()
 
     def total_ips(e):
         return sum(i * s for i, s in zip(e["images_per_second"], e["epoch_seconds"])) / sum(e["epoch_seconds"])
 
-    ips1, ips2 = total_ips(e1), total_ips(e2)
+    wips = {n: [total_ips(e) for e in ew[n]] for n in (1, 2)}  # per round
+    ips1, ips2 = statistics.median(wips[1]), statistics.median(wips[2])
     eff = ips2 / (2 * ips1)
 
     # profile: per run, the slowest rank's step sets the pace; per kind, the median round
@@ -322,7 +343,10 @@ def main():
     out = []
     W = "%-50s %12s %16s %11s %12s"
     out.append(W % ("", "advml N=1", "advml N=2", "torch 1 p.", "torch DDP 2"))
-    out.append(W % ("images/s, whole epochs (run file; torch: timed)", fmt(ips1), fmt(ips2), fmt(tips1), fmt(tips2)))
+    out.append(W % ("images/s, whole epochs (run file, median of rounds;", fmt(ips1), fmt(ips2), fmt(tips1),
+                    fmt(tips2)))
+    out.append(W % ("  torch: timed)  by round:", "/".join("%.0f" % x for x in wips[1]),
+                    "/".join("%.0f" % x for x in wips[2]), "", ""))
     out.append(W % ("images/s, steady state (profile: median round;", fmt(sips1), fmt(sips2),
                     fmt(r1.get("steady_images_per_s")), fmt(r2.get("steady_images_per_s"))))
     out.append(W % ("  torch: the epoch after its first 10 steps)", "", "", "", ""))
@@ -350,8 +374,10 @@ def main():
     out.append(T % ("test accuracy after %d epochs, advml N=2" % epochs_n2, pct(acc3), ">= 99.00%",
                     "n/a" if a.quick else verdict(acc3, TARGET_ACC)))
     out.append(T % ("  (best of epochs 1-%d)" % epochs_n2, pct(acc_best), "", ""))
-    out.append(T % ("scaling efficiency ips(N=2) / (2 ips(N=1)), whole epochs", pct(eff), ">= 90%",
+    out.append(T % ("scaling efficiency ips(N=2) / (2 ips(N=1)), whole epochs (median", pct(eff), ">= 90%",
                     verdict(eff, TARGET_EFF)))
+    out.append(T % ("  of %d rounds; by round: %s)" % (a.whole_rounds, "/".join(
+        pct(x2 / (2 * x1)) for x1, x2 in zip(wips[1], wips[2]))), "", "", ""))
     out.append(T % ("  same, profile steady state (median of %d rounds)" % a.profile_rounds, pct(seff), ">= 90%",
                     verdict(seff, TARGET_EFF)))
     out.append(T % ("  same, profile clean steps (median of %d rounds)" % a.profile_rounds, pct(ceff), ">= 90%",
@@ -401,6 +427,7 @@ def main():
     with open(a.results, "w") as f:
         f.write("\n".join(lines) + "\n\n" + table + "\n")
         summary = {"advml_ips_n1": ips1, "advml_ips_n2": ips2, "scaling_efficiency": eff,
+                   "advml_ips_n1_rounds": wips[1], "advml_ips_n2_rounds": wips[2],
                    "scaling_efficiency_steady": seff, "scaling_efficiency_clean": ceff,
                    "allreduce_share_n2": ar_share, "allreduce_share_n2_clean": ar_share_clean,
                    "allreduce_alone_ms": ar_pure,
@@ -411,7 +438,7 @@ def main():
                    "torch_test_accuracy_ddp2": r2.get("epoch1_test_accuracy"), "advml_n2_vs_ddp": vs_ddp,
                    "quick": a.quick}
         f.write("\nRESULTS_JSON %s\n" % json.dumps(summary))
-        for r in [x for runs in prof_runs.values() for x in runs] + [a1, a2, t1, t2]:
+        for r in [x for runs in prof_runs.values() for x in runs] + [x for n in (1, 2) for x, _ in whole[n]] + [t1, t2]:
             f.write("\n==== %s (%s) ====\n$ %s\n%s" % (r.name, r.note(), " ".join(shlex.quote(c) for c in r.cmd),
                                                      r.text))
     shutil.rmtree(tmp, ignore_errors=True)  # the run files and the quick subset
