@@ -32,18 +32,8 @@ done
 ((steps >= 1 && rounds >= 1 && jobs >= 1)) || die "STEPS, ROUNDS and JOBS must be at least 1"
 
 # ---- build (incremental; a Release build without sanitizers) ------------------
-if [[ -f $build/CMakeCache.txt ]]; then
-    grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-        die "$build is not a Release build; point BUILD_DIR at a Release build or remove it"
-    if grep -q '^ADVML_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-        die "$build is a sanitizer build; point BUILD_DIR elsewhere"
-    fi
-else
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DADVML_SANITIZE=OFF >/dev/null ||
-        die "cmake configure failed in $build"
-fi
-cmake --build "$build" --target bench_cnn_step -j "$jobs" >/dev/null ||
-    die "building bench_cnn_step failed (run: cmake --build $build --target bench_cnn_step)"
+source "$src/bench/lib.sh"
+bench_build "$src" "$build" "$jobs" bench_cnn_step
 bench=$build/bench/bench_cnn_step
 [[ -x $bench ]] || die "$bench was not built"
 

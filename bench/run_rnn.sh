@@ -36,18 +36,8 @@ done
 [[ $cells =~ ^(rnn|lstm|gru)(,(rnn|lstm|gru))*$ ]] || die "CELLS must be a comma-separated list of rnn, lstm, gru"
 
 # ---- build (incremental; a Release build without sanitizers) ------------------
-if [[ -f $build/CMakeCache.txt ]]; then
-    grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-        die "$build is not a Release build; point BUILD_DIR at a Release build or remove it"
-    if grep -q '^ADVML_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-        die "$build is a sanitizer build; point BUILD_DIR elsewhere"
-    fi
-else
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DADVML_SANITIZE=OFF >/dev/null ||
-        die "cmake configure failed in $build"
-fi
-cmake --build "$build" --target bench_rnn -j "$jobs" >/dev/null ||
-    die "building bench_rnn failed (run: cmake --build $build --target bench_rnn)"
+source "$src/bench/lib.sh"
+bench_build "$src" "$build" "$jobs" bench_rnn
 bench=$build/bench/bench_rnn
 [[ -x $bench ]] || die "$bench was not built"
 

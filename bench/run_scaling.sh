@@ -49,18 +49,8 @@ command -v mpirun >/dev/null || die "mpirun not found (Open MPI: scripts/setup.s
 "$python" -c 'import torch, h5py' 2>/dev/null || die "$python cannot import torch and h5py (python3-torch, python3-h5py)"
 
 # ---- build (incremental; a Release build without sanitizers) ------------------
-if [[ -f $build/CMakeCache.txt ]]; then
-    grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-        die "$build is not a Release build; point BUILD_DIR at a Release build or remove it"
-    if grep -q '^ADVML_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-        die "$build is a sanitizer build; point BUILD_DIR elsewhere"
-    fi
-else
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DADVML_SANITIZE=OFF >/dev/null ||
-        die "cmake configure failed in $build"
-fi
-cmake --build "$build" --target advml-train advml-data advml_train_profile -j "$jobs" >/dev/null ||
-    die "building failed (run: cmake --build $build --target advml-train advml-data advml_train_profile)"
+source "$src/bench/lib.sh"
+bench_build "$src" "$build" "$jobs" advml-train advml-data advml_train_profile
 
 # ---- data ------------------------------------------------------------------------
 if [[ ! -s $data ]]; then

@@ -30,18 +30,8 @@ die() { echo "run_sine.sh: $*" >&2; exit 1; }
 [[ $jobs =~ ^[0-9]+$ ]] && ((jobs >= 1)) || die "JOBS must be a positive integer"
 
 # ---- build (incremental; a Release build without sanitizers) ------------------
-if [[ -f $build/CMakeCache.txt ]]; then
-    grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-        die "$build is not a Release build; point BUILD_DIR at a Release build or remove it"
-    if grep -q '^ADVML_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-        die "$build is a sanitizer build; point BUILD_DIR elsewhere"
-    fi
-else
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DADVML_SANITIZE=OFF >/dev/null ||
-        die "cmake configure failed in $build"
-fi
-cmake --build "$build" --target advml-train advml-data advml-predict -j "$jobs" >/dev/null ||
-    die "building advml-train, advml-data, advml-predict failed (run: cmake --build $build)"
+source "$src/bench/lib.sh"
+bench_build "$src" "$build" "$jobs" advml-train advml-data advml-predict
 
 # ---- the same environment for both --------------------------------------------
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
