@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/dataset.h"
 #include "advml/predict.h"
@@ -52,43 +53,16 @@ typedef struct options {
 
 static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } flags[] = {{"--checkpoint", offsetof(options, checkpoint)}, {"--data", offsetof(options, data)},
-                 {"--split", offsetof(options, split)},           {"--out", offsetof(options, out)},
-                 {"--forecast", offsetof(options, forecast)},     {"--start", offsetof(options, start)},
-                 {"--batch-size", offsetof(options, batch_size)}};
+    static const advml_cli_flag flags[] = {
+        {"--checkpoint", offsetof(options, checkpoint), 0}, {"--data", offsetof(options, data), 0},
+        {"--split", offsetof(options, split), 0},           {"--out", offsetof(options, out), 0},
+        {"--forecast", offsetof(options, forecast), 0},     {"--start", offsetof(options, start), 0},
+        {"--batch-size", offsetof(options, batch_size), 0}, {"--force", offsetof(options, force), 1},
+        {"--help", offsetof(options, help), 1},             {"--version", offsetof(options, version), 1}};
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (!strcmp(a, "--version")) {
-            o->version = 1;
-            continue;
-        }
-        if (!strcmp(a, "--force")) {
-            o->force = 1;
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        int found = 0;
-        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
-            if (strlen(flags[f].name) != len || strncmp(a, flags[f].name, len) != 0)
-                continue;
-            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || !*v)
-                return advml_error_set(err, ADVML_ERR_ARG, "%s needs a value (see --help)", flags[f].name);
-            *(const char **)((char *)o + flags[f].off) = v;
-            found = 1;
-        }
-        if (!found)
-            return advml_error_set(err, ADVML_ERR_ARG, "unknown argument \"%s\" (see --help)", a);
-    }
+    advml_status s = advml_cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0], o, err);
+    if (s)
+        return s;
     if (o->help || o->version)
         return ADVML_OK;
     if (!o->checkpoint)

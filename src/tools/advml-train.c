@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/config.h"
 #include "advml/progress.h"
@@ -60,41 +61,18 @@ typedef struct options {
 
 static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } flags[] = {{"--config", offsetof(options, config)},     {"--data", offsetof(options, data)},
-                 {"--epochs", offsetof(options, epochs)},     {"--batch-size", offsetof(options, batch_size)},
-                 {"--optimizer", offsetof(options, optimizer)}, {"--lr", offsetof(options, lr)},
-                 {"--l2", offsetof(options, l2)},             {"--seed", offsetof(options, seed)},
-                 {"--max-steps", offsetof(options, max_steps)}, {"--out", offsetof(options, out)},
-                 {"--resume", offsetof(options, resume)}};
+    static const advml_cli_flag flags[] = {
+        {"--config", offsetof(options, config), 0},       {"--data", offsetof(options, data), 0},
+        {"--epochs", offsetof(options, epochs), 0},       {"--batch-size", offsetof(options, batch_size), 0},
+        {"--optimizer", offsetof(options, optimizer), 0}, {"--lr", offsetof(options, lr), 0},
+        {"--l2", offsetof(options, l2), 0},               {"--seed", offsetof(options, seed), 0},
+        {"--max-steps", offsetof(options, max_steps), 0}, {"--out", offsetof(options, out), 0},
+        {"--resume", offsetof(options, resume), 0},       {"--help", offsetof(options, help), 1},
+        {"--version", offsetof(options, version), 1}};
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (!strcmp(a, "--version")) {
-            o->version = 1;
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        int found = 0;
-        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
-            if (strlen(flags[f].name) != len || strncmp(a, flags[f].name, len) != 0)
-                continue;
-            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || !*v)
-                return advml_error_set(err, ADVML_ERR_ARG, "%s needs a value (see --help)", flags[f].name);
-            *(const char **)((char *)o + flags[f].off) = v;
-            found = 1;
-        }
-        if (!found)
-            return advml_error_set(err, ADVML_ERR_ARG, "unknown argument \"%s\" (see --help)", a);
-    }
+    advml_status s = advml_cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0], o, err);
+    if (s)
+        return s;
     if (!o->help && !o->version && !o->config)
         return advml_error_set(err, ADVML_ERR_ARG, "--config FILE.json is required (see --help)");
     return ADVML_OK;
