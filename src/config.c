@@ -307,6 +307,11 @@ static advml_status copy_text(const pctx *p, const char *path, const char *s, ch
 
 /* model[i].kernel_initializer / .bias_initializer: an advml_init name. A bias
  * takes only "auto", "zeros" or "torch" (the fan-scaled kinds are for kernels). */
+static int init_allowed(int kind, int bias)
+{
+    return !bias || kind == ADVML_INIT_AUTO || kind == ADVML_INIT_ZEROS || kind == ADVML_INIT_TORCH;
+}
+
 static advml_status parse_init(const pctx *p, const json_t *o, const char *path, const char *key, int bias,
                                advml_init *out)
 {
@@ -315,7 +320,7 @@ static advml_status parse_init(const pctx *p, const json_t *o, const char *path,
     if (s || !name)
         return s;
     int k = advml_init_by_name(name);
-    if (k >= 0 && (!bias || k == ADVML_INIT_AUTO || k == ADVML_INIT_ZEROS || k == ADVML_INIT_TORCH)) {
+    if (k >= 0 && init_allowed(k, bias)) {
         *out = (advml_init)k;
         return ADVML_OK;
     }
@@ -323,7 +328,7 @@ static advml_status parse_init(const pctx *p, const json_t *o, const char *path,
     join_path(kp, sizeof kp, path, key);
     for (int i = 0; i < ADVML_INIT_NKINDS; i++) {
         size_t len = strlen(names);
-        if (!bias || i == ADVML_INIT_AUTO || i == ADVML_INIT_ZEROS || i == ADVML_INIT_TORCH)
+        if (init_allowed(i, bias))
             snprintf(names + len, sizeof names - len, "%s\"%s\"", len ? ", " : "", advml_init_name((advml_init)i));
     }
     return fail(p, kp, "expected one of %s, got \"%s\"", names, name);
@@ -862,9 +867,17 @@ static json_t *jfloat(float f) { return json_real(advml_float_shortest(f)); }
 
 static json_t *jpair(const int v[2]) { return json_pack("[ii]", v[0], v[1]); }
 
-/* The initialisers, when not the defaults (so that older configs read back unchanged). */
-static void layer_init_json(json_t *o, const advml_layer_spec *L)
+/* What conv2d and dense share after their shape: activation (and alpha), bias,
+ * the optional declared input size (under in_key), and the initialisers when
+ * not the defaults (so that older configs read back unchanged). */
+static void weighted_json(json_t *o, const advml_layer_spec *L, const char *in_key)
 {
+    json_object_set_new(o, "activation", json_string(advml_act_name(L->act)));
+    if (L->act == ADVML_ACT_LEAKY_RELU)
+        json_object_set_new(o, "alpha", jfloat(L->alpha));
+    json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
+    if (L->in_channels)
+        json_object_set_new(o, in_key, json_integer(L->in_channels));
     if (L->kernel_init != ADVML_INIT_AUTO)
         json_object_set_new(o, "kernel_initializer", json_string(advml_init_name(L->kernel_init)));
     if (L->bias_init != ADVML_INIT_AUTO)
@@ -884,13 +897,7 @@ static json_t *layer_json(const advml_layer_spec *L)
         json_object_set_new(o, "kernel", jpair(L->kernel));
         json_object_set_new(o, "stride", jpair(L->stride));
         json_object_set_new(o, "padding", json_string(L->padding == ADVML_PAD_SAME ? "same" : "valid"));
-        json_object_set_new(o, "activation", json_string(act));
-        if (L->act == ADVML_ACT_LEAKY_RELU)
-            json_object_set_new(o, "alpha", jfloat(L->alpha));
-        json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
-        if (L->in_channels)
-            json_object_set_new(o, "in_channels", json_integer(L->in_channels));
-        layer_init_json(o, L);
+        weighted_json(o, L, "in_channels");
         break;
     case ADVML_LAYER_MAXPOOL2D:
     case ADVML_LAYER_AVGPOOL2D:
@@ -899,13 +906,7 @@ static json_t *layer_json(const advml_layer_spec *L)
         break;
     case ADVML_LAYER_DENSE:
         json_object_set_new(o, "units", json_integer(L->units));
-        json_object_set_new(o, "activation", json_string(act));
-        if (L->act == ADVML_ACT_LEAKY_RELU)
-            json_object_set_new(o, "alpha", jfloat(L->alpha));
-        json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
-        if (L->in_channels)
-            json_object_set_new(o, "in_features", json_integer(L->in_channels));
-        layer_init_json(o, L);
+        weighted_json(o, L, "in_features");
         break;
     case ADVML_LAYER_DROPOUT: json_object_set_new(o, "rate", jfloat(L->rate)); break;
     case ADVML_LAYER_ACTIVATION:
