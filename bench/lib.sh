@@ -20,3 +20,17 @@ bench_build() {
     cmake --build "$build" --target "$@" -j "$jobs" >/dev/null ||
         die "building $* failed (run: cmake --build $build --target $*)"
 }
+
+# bench_one_thread_env: one thread per process on both sides (set before torch is
+# imported), and glibc told to keep freed memory, PyTorch's best setting here
+# (without it PyTorch page-faults its buffers back every step).
+bench_one_thread_env() {
+    export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+    export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+}
+
+# result FILE KEY: the value of the last "RESULT KEY value" line in FILE (empty if none).
+result() { awk -v k="$2" '$1 == "RESULT" && $2 == k { v = $3 } END { if (v != "") print v }' "$1"; }
+
+# med X...: the median of the arguments (empty when none).
+med() { printf '%s\n' "$@" | sort -g | awk 'NF { v[n++] = $1 } END { if (n) print (n % 2 ? v[int(n / 2)] : 0.5 * (v[n / 2 - 1] + v[n / 2])) }'; }

@@ -38,15 +38,12 @@ bench=$build/bench/bench_cnn_step
 [[ -x $bench ]] || die "$bench was not built"
 
 # ---- the same environment for both --------------------------------------------
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-# glibc keeps freed memory: without this PyTorch page-faults thousands of times a step
-export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+bench_one_thread_env
 
 mkdir -p "$(dirname "$results")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-result() { awk -v k="$2" '$1 == "RESULT" && $2 == k { v = $3 } END { if (v != "") print v }' "$1"; }
 better() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(b == "" || a + 0 > b + 0) }'; }
 
 best_c="" best_t="" torch_ok=1

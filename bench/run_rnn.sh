@@ -42,18 +42,12 @@ bench=$build/bench/bench_rnn
 [[ -x $bench ]] || die "$bench was not built"
 
 # ---- the same environment for both --------------------------------------------
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-# glibc keeps freed memory: PyTorch does not page-fault its buffers back every step
-export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+bench_one_thread_env
 
 mkdir -p "$(dirname "$results")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# value of "RESULT key value" in file $1
-result() { awk -v k="$2" '$1 == "RESULT" && $2 == k { v = $3 } END { if (v != "") print v }' "$1"; }
-# median of the arguments (empty when none)
-med() { printf '%s\n' "$@" | sort -g | awk 'NF { v[n++] = $1 } END { if (n) print (n % 2 ? v[int(n / 2)] : 0.5 * (v[n / 2 - 1] + v[n / 2])) }'; }
 
 torch_ok=1
 for ((r = 1; r <= rounds; r++)); do

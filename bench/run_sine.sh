@@ -34,8 +34,7 @@ source "$src/bench/lib.sh"
 bench_build "$src" "$build" "$jobs" advml-train advml-data advml-predict
 
 # ---- the same environment for both --------------------------------------------
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+bench_one_thread_env
 export ADVML_PROGRESS=none
 
 mkdir -p "$(dirname "$results")"
@@ -45,8 +44,6 @@ data=$tmp/sine_clean.h5
 "$build/advml-data" sine --kind clean --out "$data" >/dev/null || die "advml-data sine failed"
 
 now() { date +%s.%N; }
-result() { awk -v k="$2" '$1 == "RESULT" && $2 == k { v = $3 } END { if (v != "") print v }' "$1"; }
-med() { printf '%s\n' "$@" | sort -g | awk 'NF { v[n++] = $1 } END { if (n) print (n % 2 ? v[int(n / 2)] : 0.5 * (v[n / 2 - 1] + v[n / 2])) }'; }
 
 declare -a a_wall a_loop a_train a_val a_fc t_wall t_loop t_train t_val t_fc
 for seed in $seeds; do

@@ -56,6 +56,7 @@
 #include "advml/dataset.h"
 #include "advml/model.h"
 #include "advml/optim.h"
+#include "benchutil.h"
 
 enum { P_ZERO, P_READ, P_COMPUTE, P_WAIT, P_ALLREDUCE, P_OPTIM, P_OTHER, P_STEP, P_CPU, NCOL };
 enum { NPHASE = P_OTHER }; /* the timed phases; other = step - their sum */
@@ -80,14 +81,6 @@ static struct {
     long csw_counted;
 } P;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 static void process_cpu(double *cpu, long *csw)
 {
@@ -131,7 +124,7 @@ static void close_step(double t)
     }
     r[P_OTHER] = rest;
     r[P_STEP] = d;
-    r[P_CPU] = clock_s(CLOCK_THREAD_CPUTIME_ID) - P.step_cpu0;
+    r[P_CPU] = bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - P.step_cpu0;
     P.counted++;
 }
 
@@ -148,7 +141,7 @@ static void start_step(double t)
         P.wall0 = t;
     }
     P.step_start = t;
-    P.step_cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    P.step_cpu0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* Only the first step of a run clears the gradients here; every later one has
@@ -156,10 +149,10 @@ static void start_step(double t)
 void __real_advml_model_zero_grads(advml_model *m);
 void __wrap_advml_model_zero_grads(advml_model *m)
 {
-    double t = now();
+    double t = now_s();
     __real_advml_model_zero_grads(m);
     if (P.in_step)
-        P.cur[P_ZERO] += now() - t;
+        P.cur[P_ZERO] += now_s() - t;
 }
 
 advml_status __real_advml_dataset_read(advml_dataset *ds, const char *split, const int64_t *idx, int64_t n, float *x,
@@ -168,71 +161,71 @@ advml_status __wrap_advml_dataset_read(advml_dataset *ds, const char *split, con
                                        float *y, advml_error *err)
 {
     init();
-    double t = now();
+    double t = now_s();
     if (!strcmp(split, "train"))
         start_step(t);
     advml_status s = __real_advml_dataset_read(ds, split, idx, n, x, y, err);
     if (P.in_step)
-        P.cur[P_READ] += now() - t;
+        P.cur[P_READ] += now_s() - t;
     return s;
 }
 
 void __real_advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx);
 void __wrap_advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx)
 {
-    double t = now();
+    double t = now_s();
     __real_advml_model_forward(m, in, ctx);
     if (!ctx->training) /* an evaluation: this interval is not a plain step */
         P.dirty = 1;
     else if (P.in_step)
-        P.cur[P_COMPUTE] += now() - t;
+        P.cur[P_COMPUTE] += now_s() - t;
 }
 
 double __real_advml_model_loss(const advml_model *m, const float *targets, int B);
 double __wrap_advml_model_loss(const advml_model *m, const float *targets, int B)
 {
-    double t = now();
+    double t = now_s();
     double l = __real_advml_model_loss(m, targets, B);
     if (P.in_step)
-        P.cur[P_COMPUTE] += now() - t;
+        P.cur[P_COMPUTE] += now_s() - t;
     return l;
 }
 
 double __real_advml_model_correct(const advml_model *m, const float *targets, int B);
 double __wrap_advml_model_correct(const advml_model *m, const float *targets, int B)
 {
-    double t = now();
+    double t = now_s();
     double c = __real_advml_model_correct(m, targets, B);
     if (P.in_step)
-        P.cur[P_COMPUTE] += now() - t;
+        P.cur[P_COMPUTE] += now_s() - t;
     return c;
 }
 
 void __real_advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx);
 void __wrap_advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx)
 {
-    double t = now();
+    double t = now_s();
     __real_advml_model_backward(m, in, targets, ctx);
     if (P.in_step)
-        P.cur[P_COMPUTE] += now() - t;
+        P.cur[P_COMPUTE] += now_s() - t;
 }
 
 advml_status __real_advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size_t n, advml_error *err);
 advml_status __wrap_advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size_t n, advml_error *err)
 {
     init();
-    double t = now();
+    double t = now_s();
     if (P.barrier && P.in_step) {
         advml_status s = advml_comm_barrier(c, err);
         if (s)
             return s;
-        double t1 = now();
+        double t1 = now_s();
         P.cur[P_WAIT] += t1 - t;
         t = t1;
     }
     advml_status s = __real_advml_comm_allreduce_sum_f32(c, buf, n, err);
     if (P.in_step)
-        P.cur[P_ALLREDUCE] += now() - t;
+        P.cur[P_ALLREDUCE] += now_s() - t;
     return s;
 }
 
@@ -241,17 +234,12 @@ void __real_advml_optim_step_clear(advml_optimizer *o, float *params, float *gra
 void __wrap_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
                                    const advml_param_view *views, int nviews)
 {
-    double t = now();
+    double t = now_s();
     __real_advml_optim_step_clear(o, params, grads, grad_scale, views, nviews);
     if (P.in_step)
-        P.cur[P_OPTIM] += now() - t;
+        P.cur[P_OPTIM] += now_s() - t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Mean, median and 10th percentile (ms) of column c over the n recorded
  * steps, and the mean over those with dirty[i] == 0. */
