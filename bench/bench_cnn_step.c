@@ -17,19 +17,29 @@
  *     forward   y_b (OC, OHW)  = kernel (OC, CKK) @ col            NN  M=OC  N=OHW K=CKK beta 1 (bias)
  *     dkernel   dk (OC, CKK)  += g_b (OC, OHW) @ col^T             NT  M=OC  N=CKK K=OHW beta 1
  *     dcol      col (CKK, OHW) = kernel^T @ g_b    (not layer 0)   TN  M=CKK N=OHW K=OC  beta 0
+ *   conv by Winograd F(2x2, 3x3) (src/conv2d_winograd.c; 3x3 stride 1, C and
+ *   OC >= 8), per chunk of n samples, ld = n*T tiles, 16 calls (one per xi):
+ *     forward   M_xi (OC, ld)  = U_xi (OC, C) @ V_xi (C, ld)        NN  M=OC  N=ld  K=C   beta 0
+ *     dU        dU_xi (OC, C) += dM_xi (OC, ld) @ V_xi^T            NT  M=OC  N=C   K=ld  beta 0 first chunk, then 1
+ *     dV        dV_xi (C, ld)  = U_xi^T @ dM_xi    (not layer 0)   TN  M=C   N=ld  K=OC  beta 0
  *   dense (whole batch):
  *     forward   out (B, OUT)   = in (B, IN) @ W^T                  NT  M=B   N=OUT K=IN  beta 1 (bias)
  *     dweight   dW (OUT, IN)  += dout^T @ in                       TN  M=OUT N=IN  K=B   beta 1
  *     dinp      dinp (B, IN)  += dout @ W          (not layer 0)   NN  M=B   N=IN  K=OUT beta 1
  * For this model that is, per step (B = 64):
  *   conv1: 64 x NN 32x784x9,   64 x NT 32x9x784
- *   conv2: 64 x NN 64x196x288, 64 x NT 64x288x196, 64 x TN 288x196x64
+ *   conv2 (Winograd, T = 49 tiles, chunks of 3 samples: 21 of ld 147, 1 of ld 49):
+ *          16 x 22 NN 64x147x32 / 64x49x32, 16 x 22 NT 64x32x147 / 64x32x49,
+ *          16 x 22 TN 32x147x64 / 32x49x64
  *   dense1: NT 64x1024x3136, TN 1024x3136x64, NN 64x3136x1024
  *   dense2: NT 64x10x1024,   TN 10x1024x64,   NN 64x1024x10
  * The list is derived from the built model's layer shapes, so it follows the
  * model; it must be kept in step with the layers' kernels.
  *
  * Usage: bench_cnn_step [--warmup N] [--steps N] [--batch B] [--seed S] [--no-gemm-replay]
+ *                       [--conv-algo auto|im2col]
+ * --conv-algo im2col computes every convolution by im2col (the config's
+ * "algorithm"); the default lets each layer choose (Winograd for conv2).
  * Prints a report, then "RESULT key value" lines for bench/run_cnn_step.sh.
  */
 #include <cblas.h>
@@ -154,6 +164,7 @@ typedef struct gemm_call {
     const float *A, *Bm;    /* first call's operands */
     float *C;
     size_t sa, sb, sc;      /* pointer stride (floats) between consecutive calls */
+    int cycle;              /* operands repeat every cycle calls (0: never) */
     int layer, backward;    /* owning layer; 0 forward, 1 backward call */
     double seconds;         /* accumulated while timing */
 } gemm_call;
@@ -180,7 +191,8 @@ static float *pool_alloc(size_t n, advml_rng *rng)
  * op(A) @ op(B); per_call_x = 1 when operand x moves to the next sample's
  * matrix on each call (its buffer then holds count matrices). */
 static void add_gemm(int layer, const char *what, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
-                     float beta, int count, int per_call_a, int per_call_b, int per_call_c, advml_rng *rng)
+                     float beta, int count, int per_call_a, int per_call_b, int per_call_c, int cycle,
+                     advml_rng *rng)
 {
     if (ngemms == MAX_GEMMS) {
         fprintf(stderr, "bench_cnn_step: more than %d GEMM groups\n", MAX_GEMMS);
@@ -192,6 +204,8 @@ static void add_gemm(int layer, const char *what, CBLAS_TRANSPOSE ta, CBLAS_TRAN
     g->layer = layer;
     g->backward = strstr(what, "forward") == NULL;
     g->ta = ta, g->tb = tb, g->M = M, g->N = N, g->K = K, g->beta = beta, g->count = count;
+    g->cycle = cycle;
+    int distinct = cycle > 0 && cycle < count ? cycle : count;
     g->lda = ta == CblasNoTrans ? K : M; /* A is (M, K) or, transposed, (K, M) row-major */
     g->ldb = tb == CblasNoTrans ? N : K; /* B is (K, N) or (N, K) */
     g->ldc = N;
@@ -199,9 +213,9 @@ static void add_gemm(int layer, const char *what, CBLAS_TRANSPOSE ta, CBLAS_TRAN
     g->sa = per_call_a ? a : 0;
     g->sb = per_call_b ? b : 0;
     g->sc = per_call_c ? c : 0;
-    g->A = pool_alloc(a + g->sa * (size_t)(count - 1), rng);
-    g->Bm = pool_alloc(b + g->sb * (size_t)(count - 1), rng);
-    g->C = pool_alloc(c + g->sc * (size_t)(count - 1), rng);
+    g->A = pool_alloc(a + g->sa * (size_t)(distinct - 1), rng);
+    g->Bm = pool_alloc(b + g->sb * (size_t)(distinct - 1), rng);
+    g->C = pool_alloc(c + g->sc * (size_t)(distinct - 1), rng);
 }
 
 /* The calls of one training step of model m at batch B (see the header comment). */
@@ -210,20 +224,45 @@ static void build_gemm_list(const advml_model *m, int B, advml_rng *rng)
     for (int i = 0; i < m->nlayers; i++) {
         const advml_layer *L = &m->layers[i];
         float fbeta = L->spec.use_bias ? 1.0f : 0.0f;
-        if (L->spec.type == ADVML_LAYER_CONV2D) {
+        advml_conv2d_dims d = {.B = B, .C = L->in_shape.d[0], .H = L->in_shape.d[1], .W = L->in_shape.d[2],
+                               .OC = L->out_shape.d[0], .KH = L->spec.kernel[0], .KW = L->spec.kernel[1],
+                               .SH = L->spec.stride[0], .SW = L->spec.stride[1], .PT = L->pad[0], .PL = L->pad[1],
+                               .OH = L->out_shape.d[1], .OW = L->out_shape.d[2], .algo = L->conv_algo};
+        if (L->spec.type == ADVML_LAYER_CONV2D && L->conv_algo == ADVML_CONV_WINOGRAD) {
+            int T, nb;
+            advml_conv2d_winograd_plan(&d, &T, &nb);
+            const int nfull = B / nb, rest = B % nb;
+            for (int part = 0; part < 2; part++) { /* the full chunks, then the last partial one */
+                const int chunks = part == 0 ? nfull : rest > 0, ld = (part == 0 ? nb : rest) * T;
+                if (chunks == 0)
+                    continue;
+                const int first = part == 0 || nfull == 0; /* holds the chunk with dU's beta 0 */
+                add_gemm(i, "conv2d wino forward", CblasNoTrans, CblasNoTrans, d.OC, ld, d.C, 0.0f, 16 * chunks,
+                         1, 1, 1, 16, rng);
+                if (first)
+                    add_gemm(i, "conv2d wino dU first", CblasNoTrans, CblasTrans, d.OC, d.C, ld, 0.0f, 16, 1, 1, 1,
+                             16, rng);
+                if (chunks - first > 0)
+                    add_gemm(i, "conv2d wino dU", CblasNoTrans, CblasTrans, d.OC, d.C, ld, 1.0f,
+                             16 * (chunks - first), 1, 1, 1, 16, rng);
+                if (i > 0)
+                    add_gemm(i, "conv2d wino dV", CblasTrans, CblasNoTrans, d.C, ld, d.OC, 0.0f, 16 * chunks, 1,
+                             1, 1, 16, rng);
+            }
+        } else if (L->spec.type == ADVML_LAYER_CONV2D) {
             int C = L->in_shape.d[0], OC = L->out_shape.d[0];
             int OHW = L->out_shape.d[1] * L->out_shape.d[2];
             int CKK = C * L->spec.kernel[0] * L->spec.kernel[1];
-            add_gemm(i, "conv2d forward", CblasNoTrans, CblasNoTrans, OC, OHW, CKK, fbeta, B, 0, 0, 1, rng);
-            add_gemm(i, "conv2d dkernel", CblasNoTrans, CblasTrans, OC, CKK, OHW, 1.0f, B, 1, 0, 0, rng);
+            add_gemm(i, "conv2d forward", CblasNoTrans, CblasNoTrans, OC, OHW, CKK, fbeta, B, 0, 0, 1, 0, rng);
+            add_gemm(i, "conv2d dkernel", CblasNoTrans, CblasTrans, OC, CKK, OHW, 1.0f, B, 1, 0, 0, 0, rng);
             if (i > 0) /* the first layer gets no input gradient */
-                add_gemm(i, "conv2d dcol", CblasTrans, CblasNoTrans, CKK, OHW, OC, 0.0f, B, 0, 1, 0, rng);
+                add_gemm(i, "conv2d dcol", CblasTrans, CblasNoTrans, CKK, OHW, OC, 0.0f, B, 0, 1, 0, 0, rng);
         } else if (L->spec.type == ADVML_LAYER_DENSE) {
             int IN = (int)advml_shape_size(&L->in_shape), OUT = L->out_shape.d[0];
-            add_gemm(i, "dense forward", CblasNoTrans, CblasTrans, B, OUT, IN, fbeta, 1, 0, 0, 0, rng);
-            add_gemm(i, "dense dweight", CblasTrans, CblasNoTrans, OUT, IN, B, 1.0f, 1, 0, 0, 0, rng);
+            add_gemm(i, "dense forward", CblasNoTrans, CblasTrans, B, OUT, IN, fbeta, 1, 0, 0, 0, 0, rng);
+            add_gemm(i, "dense dweight", CblasTrans, CblasNoTrans, OUT, IN, B, 1.0f, 1, 0, 0, 0, 0, rng);
             if (i > 0)
-                add_gemm(i, "dense dinp", CblasNoTrans, CblasNoTrans, B, IN, OUT, 1.0f, 1, 0, 0, 0, rng);
+                add_gemm(i, "dense dinp", CblasNoTrans, CblasNoTrans, B, IN, OUT, 1.0f, 1, 0, 0, 0, 0, rng);
         }
     }
 }
@@ -245,9 +284,11 @@ static void run_gemms(int timed)
     for (int q = 0; q < n; q++) {
         gemm_call *g = &gemms[order[q]];
         double t0 = timed ? now_s() : 0.0;
-        for (int c = 0; c < g->count; c++)
-            cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A + c * g->sa, g->lda,
-                        g->Bm + c * g->sb, g->ldb, g->beta, g->C + c * g->sc, g->ldc);
+        for (int c = 0; c < g->count; c++) {
+            const size_t k = (size_t)(g->cycle > 0 ? c % g->cycle : c);
+            cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A + k * g->sa, g->lda,
+                        g->Bm + k * g->sb, g->ldb, g->beta, g->C + k * g->sc, g->ldc);
+        }
         if (timed)
             g->seconds += now_s() - t0;
     }
@@ -344,6 +385,7 @@ static int parse_int(const char *flag, const char *v, int lo)
 int main(int argc, char **argv)
 {
     int warmup = 5, steps = 30, B = 64, replay = 1;
+    advml_conv_algo algo = ADVML_CONV_AUTO;
     uint64_t seed = 42;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -352,9 +394,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--batch")) B = parse_int(a, v, 1), i++;
         else if (!strcmp(a, "--seed")) seed = (uint64_t)parse_int(a, v, 0), i++;
         else if (!strcmp(a, "--no-gemm-replay")) replay = 0; /* steps only (for profiling) */
+        else if (!strcmp(a, "--conv-algo") && v && (!strcmp(v, "auto") || !strcmp(v, "im2col")))
+            algo = !strcmp(v, "auto") ? ADVML_CONV_AUTO : ADVML_CONV_IM2COL, i++;
         else {
             fprintf(stderr, "usage: bench_cnn_step [--warmup N] [--steps N] [--batch B] [--seed S] "
-                            "[--no-gemm-replay]\n"
+                            "[--no-gemm-replay] [--conv-algo auto|im2col]\n"
                             "bench_cnn_step: unknown argument '%s'\n", a);
             return 2;
         }
@@ -363,6 +407,8 @@ int main(int argc, char **argv)
 
     advml_model_spec spec;
     cnn_spec(&spec);
+    for (int i = 0; i < spec.nlayers; i++)
+        spec.layers[i].algorithm = algo;
     advml_model m;
     advml_error err;
     advml_error_clear(&err);
@@ -396,6 +442,11 @@ int main(int argc, char **argv)
 
     printf("advml training step: course CNN (conv32-pool-conv64-pool-dense1024-dropout-dense10), "
            "batch %d, Adam lr %g, %zu parameters, 1 thread\n", B, (double)oc.lr, m.nparams);
+    printf("convolutions:");
+    for (int i = 0; i < m.nlayers; i++)
+        if (m.layers[i].spec.type == ADVML_LAYER_CONV2D)
+            printf(" layer %d %s;", i, m.layers[i].conv_algo == ADVML_CONV_WINOGRAD ? "winograd" : "im2col");
+    printf(" (--conv-algo %s)\n", algo == ADVML_CONV_AUTO ? "auto" : "im2col");
     printf("OpenBLAS: %s (core %s), OPENBLAS_CORETYPE=%s\n", openblas_get_config(), openblas_get_corename(),
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
 

@@ -347,7 +347,8 @@ const char *advml_config_layer_name(advml_layer_type type)
 }
 
 static const char *const keys_conv[] = {"type", "filters", "kernel", "stride", "padding", "activation", "alpha",
-                                        "use_bias", "in_channels", "kernel_initializer", "bias_initializer", NULL};
+                                        "use_bias", "in_channels", "kernel_initializer", "bias_initializer", "algorithm",
+                                        NULL};
 static const char *const keys_pool[] = {"type", "pool", "stride", NULL}; /* valid windows only */
 static const char *const keys_flatten[] = {"type", NULL};
 static const char *const keys_dense[] = {"type", "units", "activation", "alpha", "use_bias", "in_features",
@@ -544,6 +545,23 @@ static advml_status parse_layer(const pctx *p, const json_t *o, int i, advml_lay
             else {
                 join_path(kp, sizeof kp, path, "padding");
                 return fail(p, kp, "expected \"same\" or \"valid\", got \"%s\"", pad);
+            }
+        }
+    }
+    if (in_list("algorithm", allowed)) {
+        const char *alg = NULL;
+        if ((s = get_str(p, o, path, "algorithm", 0, &alg)))
+            return s;
+        if (alg) {
+            if (!strcmp(alg, "auto"))
+                L->algorithm = ADVML_CONV_AUTO;
+            else if (!strcmp(alg, "im2col"))
+                L->algorithm = ADVML_CONV_IM2COL;
+            else if (!strcmp(alg, "winograd"))
+                L->algorithm = ADVML_CONV_WINOGRAD;
+            else {
+                join_path(kp, sizeof kp, path, "algorithm");
+                return fail(p, kp, "expected \"auto\", \"im2col\" or \"winograd\", got \"%s\"", alg);
             }
         }
     }
@@ -898,6 +916,9 @@ static json_t *layer_json(const advml_layer_spec *L)
         json_object_set_new(o, "stride", jpair(L->stride));
         json_object_set_new(o, "padding", json_string(L->padding == ADVML_PAD_SAME ? "same" : "valid"));
         weighted_json(o, L, "in_channels");
+        if (L->algorithm != ADVML_CONV_AUTO) /* written only when chosen: older configs read back unchanged */
+            json_object_set_new(o, "algorithm",
+                                json_string(L->algorithm == ADVML_CONV_WINOGRAD ? "winograd" : "im2col"));
         break;
     case ADVML_LAYER_MAXPOOL2D:
     case ADVML_LAYER_AVGPOOL2D:

@@ -66,6 +66,8 @@ static size_t col_floats(const advml_conv2d_dims *d)
 
 size_t advml_conv2d_col_size(const advml_conv2d_dims *d)
 {
+    if (d->algo == ADVML_CONV_WINOGRAD)
+        return advml_conv2d_winograd_scratch(d);
     int hp, wp;
     padded_extent(d, &hp, &wp);
     return col_floats(d) + (size_t)d->C * hp * wp + COPY_BLOCK;
@@ -76,6 +78,12 @@ static int conv_is_pointwise(const advml_conv2d_dims *d)
 {
     return d->KH == 1 && d->KW == 1 && d->SH == 1 && d->SW == 1 && d->PT == 0 && d->PL == 0 &&
            d->OH == d->H && d->OW == d->W;
+}
+
+advml_conv_algo advml_conv2d_pick_algo(const advml_conv2d_dims *d)
+{
+    return advml_conv2d_winograd_applies(d) && d->C >= 8 && d->OC >= 8 ? ADVML_CONV_WINOGRAD
+                                                                        : ADVML_CONV_IM2COL;
 }
 
 /* Range [lo, hi) of output positions o whose input index o*s - p + k lies in
@@ -229,6 +237,10 @@ void advml_conv2d_forward(float *out, float *col, const float *in, const float *
     const int OHW = d->OH * d->OW;
     const size_t in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)OC * OHW;
     const int pointwise = conv_is_pointwise(d);
+    if (d->algo == ADVML_CONV_WINOGRAD) {
+        advml_conv2d_winograd_forward(out, col, in, kernel, bias, d);
+        return;
+    }
     for (int b = 0; b < d->B; b++) {
         const float *x = in + b * in_size;
         float *restrict y = out + b * out_size;
@@ -260,6 +272,14 @@ void advml_conv2d_backward(float *dinp, float *dkernel, float *dbias, float *col
     const int OHW = d->OH * d->OW;
     const size_t in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)OC * OHW;
     const int pointwise = conv_is_pointwise(d);
+    if (d->algo == ADVML_CONV_WINOGRAD) {
+        advml_conv2d_winograd_backward(dinp, dkernel, col, dout, in, kernel, d);
+        if (dbias)
+            for (int b = 0; b < d->B; b++)
+                for (int oc = 0; oc < OC; oc++)
+                    dbias[oc] += sum_floats(dout + b * out_size + (size_t)oc * OHW, (size_t)OHW);
+        return;
+    }
     for (int b = 0; b < d->B; b++) {
         const float *x = in + b * in_size;
         const float *g = dout + b * out_size;
@@ -306,6 +326,7 @@ static void conv_layer_dims(const advml_layer *L, int B, advml_conv2d_dims *d)
     d->SW = L->spec.stride[1];
     d->PT = L->pad[0];
     d->PL = L->pad[1];
+    d->algo = L->conv_algo;
 }
 
 static advml_status conv2d_setup(advml_layer *L, advml_shape in_shape, int max_batch,
@@ -398,8 +419,20 @@ static advml_status conv2d_setup(advml_layer *L, advml_shape in_shape, int max_b
     }
     L->state_per_sample = 0;
     advml_conv2d_dims d;
+    L->conv_algo = ADVML_CONV_IM2COL;
     conv_layer_dims(L, 1, &d);
-    L->scratch_floats = conv_is_pointwise(&d) ? 0 : advml_conv2d_col_size(&d);
+    if (s->algorithm == ADVML_CONV_WINOGRAD && !advml_conv2d_winograd_applies(&d))
+        return advml_error_set(err, ADVML_ERR_SHAPE,
+                               "layer %d (conv2d): algorithm \"winograd\" needs a 3x3 kernel at "
+                               "stride 1, not kernel %dx%d stride %dx%d (use \"auto\" or \"im2col\")",
+                               li, s->kernel[0], s->kernel[1], s->stride[0], s->stride[1]);
+    if (s->algorithm != ADVML_CONV_AUTO && s->algorithm != ADVML_CONV_IM2COL &&
+        s->algorithm != ADVML_CONV_WINOGRAD)
+        return advml_error_set(err, ADVML_ERR_SHAPE, "layer %d (conv2d): unknown algorithm %d", li,
+                               (int)s->algorithm);
+    L->conv_algo = s->algorithm == ADVML_CONV_AUTO ? advml_conv2d_pick_algo(&d) : s->algorithm;
+    d.algo = L->conv_algo;
+    L->scratch_floats = conv_is_pointwise(&d) && d.algo == ADVML_CONV_IM2COL ? 0 : advml_conv2d_col_size(&d);
     return ADVML_OK;
 }
 

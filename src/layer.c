@@ -60,6 +60,7 @@ advml_layer_spec advml_layer_spec_default(advml_layer_type type)
     s.return_sequences = 0;
     s.use_bias = 1;
     s.in_channels = 0;
+    s.algorithm = ADVML_CONV_AUTO;
     switch (type) {
     case ADVML_LAYER_MAXPOOL2D:
     case ADVML_LAYER_AVGPOOL2D:

@@ -66,6 +66,7 @@ static void t_valid(void)
     CU_ASSERT_EQUAL(L[0].padding, ADVML_PAD_SAME);
     CU_ASSERT_EQUAL(L[0].act, ADVML_ACT_RELU);
     CU_ASSERT_EQUAL(L[0].use_bias, 1);
+    CU_ASSERT_EQUAL(L[0].algorithm, ADVML_CONV_AUTO);
     CU_ASSERT_EQUAL(L[1].type, ADVML_LAYER_MAXPOOL2D);
     CU_ASSERT(L[1].kernel[0] == 2 && L[1].stride[0] == 2 && L[1].stride[1] == 2); /* stride defaults to pool */
     CU_ASSERT(L[2].kernel[0] == 3 && L[2].kernel[1] == 3);                        /* "kernel": 3 */
@@ -212,6 +213,11 @@ static void t_layer_errors(void)
                  ADVML_ERR_CONFIG,
                  "model[0].bias_initializer: expected one of \"auto\", \"zeros\", \"torch\", got \"he_normal\"",
                  NULL);
+    expect_error(M("{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3, \"algorithm\": \"fft\"}"),
+                 ADVML_ERR_CONFIG, "model[0].algorithm: expected \"auto\", \"im2col\" or \"winograd\", got \"fft\"",
+                 NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"algorithm\": \"im2col\"}"), ADVML_ERR_CONFIG,
+                 "model[0].algorithm: not a parameter of dense", NULL);
     expect_error(M("{\"type\": \"dense\", \"units\": 4, \"kernel_initializer\": 1}"), ADVML_ERR_CONFIG,
                  "model[0].kernel_initializer: expected a string, got 1", NULL);
     expect_error(M("{\"type\": \"lstm\", \"units\": 4, \"kernel_initializer\": \"torch\"}"), ADVML_ERR_CONFIG,
@@ -289,6 +295,7 @@ static void t_round_trip(void)
     a.train.max_steps = 17;
     a.model.layers[0].kernel_init = ADVML_INIT_TORCH;
     a.model.layers[5].bias_init = ADVML_INIT_ZEROS;
+    a.model.layers[2].algorithm = ADVML_CONV_IM2COL;
     snprintf(a.train.out, sizeof a.train.out, "results/run.h5");
     char *text = advml_config_to_json(&a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -297,6 +304,8 @@ static void t_round_trip(void)
     CU_ASSERT_EQUAL_FATAL(advml_config_parse(&b, text, "<round trip>", &err), ADVML_OK);
     char why[256] = "";
     CU_ASSERT(advml_config_same_model(&a, &b, why, sizeof why));
+    CU_ASSERT(b.model.layers[2].algorithm == ADVML_CONV_IM2COL && b.model.layers[0].algorithm == ADVML_CONV_AUTO);
+    CU_ASSERT(strstr(text, "\"algorithm\": \"im2col\"") != NULL);
     CU_ASSERT(b.optim.kind == a.optim.kind && b.optim.lr == a.optim.lr && b.optim.beta1 == a.optim.beta1 &&
               b.optim.beta2 == a.optim.beta2 && b.optim.eps == a.optim.eps && b.optim.l2 == a.optim.l2);
     CU_ASSERT(b.train.epochs == a.train.epochs && b.train.batch_size == a.train.batch_size &&

@@ -12,6 +12,9 @@
  * h = 0.5 keeps it near 1e-5 (measured worst 2e-5 relative, with a floor of
  * 0.05 for entries whose gradient is tiny). The tolerance 2e-4 leaves a 10x
  * margin and still catches a gradient that is off by 0.1%.
+ *
+ * Every check on 3x3 stride-1 shapes runs twice: with im2col and with
+ * Winograd F(2x2, 3x3) (d.algo), which is linear too, so the same bounds hold.
  */
 #include <math.h>
 #include <stdio.h>
@@ -391,6 +394,187 @@ static void t_accumulates(void)
     case_free(&t);
 }
 
+/* ---- Winograd F(2x2, 3x3) ------------------------------------------------------ */
+
+/* 3x3 stride-1 shapes: odd and even output sizes (partial 2x2 tiles), a 1x1
+ * output, tiles of one sample more than a chunk, and a last chunk that is not
+ * full (14x14: 49 tiles, chunks of 3 samples, B = 5). */
+static const struct { int B, C, H, W, OC; advml_padding pad; } wg_cases[] = {
+    {2, 3, 9, 8, 4, ADVML_PAD_VALID},  {2, 3, 9, 8, 4, ADVML_PAD_SAME},
+    {1, 2, 3, 3, 2, ADVML_PAD_VALID},  {2, 2, 4, 5, 3, ADVML_PAD_VALID},
+    {3, 1, 1, 1, 2, ADVML_PAD_SAME},   {2, 2, 2, 7, 3, ADVML_PAD_SAME},
+    {5, 3, 14, 14, 4, ADVML_PAD_SAME}, {2, 2, 30, 29, 3, ADVML_PAD_SAME},
+    {3, 4, 7, 6, 5, ADVML_PAD_VALID},
+};
+
+static int wg_dims(advml_conv2d_dims *d, size_t i)
+{
+    if (!make_dims(d, wg_cases[i].B, wg_cases[i].C, wg_cases[i].H, wg_cases[i].W, wg_cases[i].OC, 3,
+                   3, 1, 1, wg_cases[i].pad))
+        return 0;
+    d->algo = ADVML_CONV_WINOGRAD;
+    return advml_conv2d_winograd_applies(d);
+}
+
+static void t_winograd_forward(void)
+{
+    for (size_t i = 0; i < sizeof wg_cases / sizeof wg_cases[0]; i++) {
+        advml_conv2d_dims d;
+        CU_ASSERT_FATAL(wg_dims(&d, i));
+        CU_ASSERT(check_forward(&d, 1, 400 + i));
+        CU_ASSERT(check_forward(&d, 0, 500 + i));
+    }
+    /* where it applies */
+    advml_conv2d_dims d;
+    CU_ASSERT_FATAL(make_dims(&d, 1, 2, 7, 7, 2, 3, 3, 2, 2, ADVML_PAD_SAME));
+    CU_ASSERT(!advml_conv2d_winograd_applies(&d));
+    CU_ASSERT_FATAL(make_dims(&d, 1, 2, 7, 7, 2, 5, 5, 1, 1, ADVML_PAD_SAME));
+    CU_ASSERT(!advml_conv2d_winograd_applies(&d));
+    CU_ASSERT_FATAL(make_dims(&d, 1, 2, 7, 7, 2, 3, 3, 1, 1, ADVML_PAD_SAME));
+    CU_ASSERT(advml_conv2d_winograd_applies(&d));
+}
+
+/* Winograd and im2col give the same gradients, up to float rounding. */
+static void t_winograd_vs_im2col(void)
+{
+    for (size_t i = 0; i < sizeof wg_cases / sizeof wg_cases[0]; i++) {
+        advml_conv2d_dims dw, di;
+        CU_ASSERT_FATAL(wg_dims(&dw, i));
+        di = dw;
+        di.algo = ADVML_CONV_IM2COL;
+        conv_case a, b;
+        case_alloc(&a, &dw, 1, 600 + i);
+        case_alloc(&b, &di, 1, 600 + i);
+        advml_conv2d_backward(a.din, a.dk, a.dbias, a.col, a.R, a.in, a.k, &dw);
+        advml_conv2d_backward(b.din, b.dk, b.dbias, b.col, b.R, b.in, b.k, &di);
+        double mk = 0.0;
+        for (size_t j = 0; j < b.nk; j++)
+            mk = fmax(mk, fabs(b.dk[j]));
+        /* a kernel gradient sums B*OH*OW products of size ~1 */
+        double tol = 1e-6 * (double)dw.B * dw.OH * dw.OW + 1e-5;
+        CU_ASSERT(mk > 0.1);
+        CU_ASSERT(advml_max_abs_diff(a.dk, b.dk, a.nk) < tol);
+        CU_ASSERT(advml_max_abs_diff(a.dbias, b.dbias, (size_t)dw.OC) < tol);
+        CU_ASSERT(advml_max_abs_diff(a.din, b.din, a.nin) < 1e-5 * dw.OC * 9);
+        case_free(&a);
+        case_free(&b);
+    }
+}
+
+static void t_winograd_gradcheck(void)
+{
+    static const size_t pick[] = {0, 1, 3, 5, 6, 8};
+    for (size_t j = 0; j < sizeof pick / sizeof pick[0]; j++) {
+        advml_conv2d_dims d;
+        CU_ASSERT_FATAL(wg_dims(&d, pick[j]));
+        char name[64];
+        snprintf(name, sizeof name, "winograd case %zu", pick[j]);
+        gradcheck_case(name, &d, (int)(j % 2 == 0), 1, 700 + j);
+    }
+    advml_conv2d_dims d;
+    CU_ASSERT_FATAL(wg_dims(&d, 1));
+    gradcheck_case("winograd without dinp", &d, 1, 0, 720);
+}
+
+/* backward accumulates; dinp == NULL leaves the kernel gradient unchanged */
+static void t_winograd_accumulates(void)
+{
+    advml_conv2d_dims d;
+    CU_ASSERT_FATAL(wg_dims(&d, 6));
+    conv_case t, u;
+    case_alloc(&t, &d, 1, 730);
+    case_alloc(&u, &d, 1, 730);
+    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d);
+    advml_conv2d_backward(NULL, u.dk, u.dbias, u.col, u.R, u.in, u.k, &d);
+    CU_ASSERT(advml_max_abs_diff(t.dk, u.dk, t.nk) == 0.0);
+    CU_ASSERT(advml_max_abs_diff(t.dbias, u.dbias, (size_t)d.OC) == 0.0);
+    float *din1 = malloc(t.nin * sizeof(float)), *dk1 = malloc(t.nk * sizeof(float));
+    memcpy(din1, t.din, t.nin * sizeof(float));
+    memcpy(dk1, t.dk, t.nk * sizeof(float));
+    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d);
+    double e = 0.0, mag = 0.0;
+    for (size_t i = 0; i < t.nin; i++)
+        e = fmax(e, fabs(t.din[i] - 2.0 * din1[i])), mag = fmax(mag, fabs(din1[i]));
+    for (size_t i = 0; i < t.nk; i++)
+        e = fmax(e, fabs(t.dk[i] - 2.0 * dk1[i]) / (1.0 + fabs(dk1[i])));
+    CU_ASSERT(mag > 0.1);
+    CU_ASSERT(e < 1e-5);
+    /* B = 0: nothing changes */
+    d.B = 0;
+    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d);
+    CU_ASSERT(advml_max_abs_diff(t.dk, dk1, t.nk) > 0.0); /* still the doubled values */
+    memcpy(dk1, t.dk, t.nk * sizeof(float));
+    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d);
+    CU_ASSERT(advml_max_abs_diff(t.dk, dk1, t.nk) == 0.0);
+    free(din1), free(dk1);
+    case_free(&t);
+    case_free(&u);
+}
+
+/* The layer picks Winograd for the course CNN's second convolution (32 -> 64
+ * channels, 3x3, same) and im2col for the first (one input channel) and for
+ * strided or larger kernels; its scratch fits the algorithm. */
+static void t_winograd_layer(void)
+{
+    advml_layer L;
+    advml_error err;
+    advml_conv2d_dims d;
+    CU_ASSERT_FATAL(make_dims(&d, 1, 32, 14, 14, 64, 3, 3, 1, 1, ADVML_PAD_SAME));
+    CU_ASSERT(advml_conv2d_pick_algo(&d) == ADVML_CONV_WINOGRAD);
+    CU_ASSERT_FATAL(conv_setup(&L, 2, advml_shape3(32, 14, 14), 64, 3, 3, 1, 1, ADVML_PAD_SAME, &err) ==
+                    ADVML_OK);
+    d.algo = ADVML_CONV_WINOGRAD;
+    CU_ASSERT(L.scratch_floats == advml_conv2d_col_size(&d));
+    CU_ASSERT_FATAL(make_dims(&d, 1, 1, 28, 28, 32, 3, 3, 1, 1, ADVML_PAD_SAME));
+    CU_ASSERT(advml_conv2d_pick_algo(&d) == ADVML_CONV_IM2COL);
+    CU_ASSERT_FATAL(make_dims(&d, 1, 32, 14, 14, 64, 3, 3, 2, 2, ADVML_PAD_SAME));
+    CU_ASSERT(advml_conv2d_pick_algo(&d) == ADVML_CONV_IM2COL);
+    CU_ASSERT_FATAL(make_dims(&d, 1, 32, 14, 14, 64, 5, 5, 1, 1, ADVML_PAD_SAME));
+    CU_ASSERT(advml_conv2d_pick_algo(&d) == ADVML_CONV_IM2COL);
+    CU_ASSERT(L.conv_algo == ADVML_CONV_WINOGRAD);
+
+    /* the config's "algorithm" overrides the choice; winograd where it cannot apply is an error */
+    memset(&L, 0, sizeof L);
+    L.spec = advml_layer_spec_default(ADVML_LAYER_CONV2D);
+    L.spec.units = 64, L.spec.kernel[0] = L.spec.kernel[1] = 3, L.spec.padding = ADVML_PAD_SAME;
+    L.spec.algorithm = ADVML_CONV_IM2COL;
+    CU_ASSERT_FATAL(advml_conv2d_kind.setup(&L, advml_shape3(32, 14, 14), 4, &err) == ADVML_OK);
+    CU_ASSERT(L.conv_algo == ADVML_CONV_IM2COL);
+    L.spec.algorithm = ADVML_CONV_WINOGRAD, L.spec.units = 2;
+    CU_ASSERT_FATAL(advml_conv2d_kind.setup(&L, advml_shape3(1, 5, 5), 4, &err) == ADVML_OK);
+    CU_ASSERT(L.conv_algo == ADVML_CONV_WINOGRAD); /* forced for one input channel */
+    L.spec.kernel[0] = L.spec.kernel[1] = 5, L.index = 4;
+    CU_ASSERT(advml_conv2d_kind.setup(&L, advml_shape3(1, 5, 5), 4, &err) == ADVML_ERR_SHAPE);
+    CU_ASSERT(strstr(err.msg, "layer 4 (conv2d): algorithm \"winograd\" needs a 3x3 kernel at stride 1, not "
+                              "kernel 5x5 stride 1x1") != NULL);
+
+    /* through the kind's table: forward against the definition, backward
+     * against the im2col kernels */
+    CU_ASSERT_FATAL(conv_setup(&L, 0, advml_shape3(8, 9, 10), 8, 3, 3, 1, 1, ADVML_PAD_SAME, &err) ==
+                    ADVML_OK);
+    CU_ASSERT_FATAL(make_dims(&d, 3, 8, 9, 10, 8, 3, 3, 1, 1, ADVML_PAD_SAME));
+    CU_ASSERT_FATAL(advml_conv2d_pick_algo(&d) == ADVML_CONV_WINOGRAD);
+    conv_case t;
+    case_alloc(&t, &d, 1, 740);
+    float *params = malloc(L.nparams * sizeof(float)), *grads = calloc(L.nparams, sizeof(float));
+    memcpy(params, t.k, t.nk * sizeof(float));
+    memcpy(params + L.views[1].offset, t.bias, 8 * sizeof(float));
+    float *scratch = malloc(L.scratch_floats * sizeof(float));
+    float *z = malloc(t.nout * sizeof(float)), *ref = malloc(t.nout * sizeof(float));
+    float *din = calloc(t.nin, sizeof(float));
+    advml_ctx ctx = {.B = 3, .training = 1, .seed = 1, .step = 0, .sample_ids = NULL, .scratch = scratch};
+    advml_conv2d_kind.forward(&L, z, t.in, params, &ctx);
+    naive_conv(ref, t.in, t.k, t.bias, &d);
+    CU_ASSERT(advml_max_abs_diff(z, ref, t.nout) < 1e-4);
+    advml_conv2d_kind.backward(&L, din, grads, t.R, t.in, params, &ctx);
+    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d); /* im2col */
+    CU_ASSERT(advml_max_abs_diff(din, t.din, t.nin) < 1e-4);
+    CU_ASSERT(advml_max_abs_diff(grads, t.dk, t.nk) < 1e-3);
+    CU_ASSERT(advml_max_abs_diff(grads + L.views[1].offset, t.dbias, 8) < 1e-4);
+    free(params), free(grads), free(scratch), free(z), free(ref), free(din);
+    case_free(&t);
+}
+
 /* ---- the kind: setup errors, init, forward/backward through the table ------- */
 
 static void t_setup_errors(void)
@@ -531,6 +715,11 @@ static void reg(void)
         {"finite-difference gradients", t_gradcheck},
         {"backward without input gradient", t_no_dinp},
         {"backward accumulates", t_accumulates},
+        {"Winograd forward equals direct convolution", t_winograd_forward},
+        {"Winograd gradients equal im2col's", t_winograd_vs_im2col},
+        {"Winograd finite-difference gradients", t_winograd_gradcheck},
+        {"Winograd backward accumulates, without dinp", t_winograd_accumulates},
+        {"the layer's choice of Winograd", t_winograd_layer},
         {"setup errors", t_setup_errors},
         {"He/Glorot initialisation", t_kind_init},
         {"kind forward/backward", t_kind_forward_backward},

@@ -65,6 +65,8 @@ typedef struct advml_layer_spec {
                              (dense, rnn); 0 = infer. A mismatch is an error. */
     advml_init kernel_init; /* conv2d/dense: how the kernel starts (AUTO by default) */
     advml_init bias_init;   /* conv2d/dense: how the bias starts (AUTO = zeros) */
+    advml_conv_algo algorithm; /* conv2d: ADVML_CONV_AUTO (default), _IM2COL or _WINOGRAD
+                                  (the config's "algorithm": "auto", "im2col", "winograd") */
 } advml_layer_spec;
 
 /* A spec with the defaults (stride 1, valid padding, identity, bias on, alpha 1e-3). */
@@ -91,6 +93,7 @@ typedef struct advml_layer {
     int index;                    /* position in the model (= config model[index]) */
     advml_shape in_shape, out_shape;
     int pad[2];                   /* conv2d: top, left zero padding */
+    advml_conv_algo conv_algo;    /* conv2d: how it computes (IM2COL or WINOGRAD; set by setup) */
     size_t nparams;               /* trainable floats */
     size_t param_offset;          /* start in the model's flat buffers */
     int nviews;
