@@ -19,9 +19,9 @@
  *     dcol      col (CKK, OHW) = kernel^T @ g_b    (not layer 0)   TN  M=CKK N=OHW K=OC  beta 0
  *   conv by Winograd F(2x2, 3x3) (src/conv2d_winograd.c; 3x3 stride 1, C and
  *   OC >= 8), per chunk of n samples, ld = n*T tiles, 16 calls (one per xi):
- *     forward   M_xi (OC, ld)  = U_xi (OC, C) @ V_xi (C, ld)        NN  M=OC  N=ld  K=C   beta 0
- *     dU        dU_xi (OC, C) += dM_xi (OC, ld) @ V_xi^T            NT  M=OC  N=C   K=ld  beta 0 first chunk, then 1
- *     dV        dV_xi (C, ld)  = U_xi^T @ dM_xi    (not layer 0)   TN  M=C   N=ld  K=OC  beta 0
+ *     forward   M_xi (ld, OC)  = V_xi (ld, C) @ U_xi^T (C, OC)      NT  M=ld  N=OC  K=C   beta 0
+ *     dU        dU_xi (OC, C) += dM_xi^T (OC, ld) @ V_xi (ld, C)    TN  M=OC  N=C   K=ld  beta 0 first chunk, then 1
+ *     dV        dV_xi (ld, C)  = dM_xi @ U_xi      (not layer 0)   NN  M=ld  N=C   K=OC  beta 0
  *   dense (whole batch):
  *     forward   out (B, OUT)   = in (B, IN) @ W^T                  NT  M=B   N=OUT K=IN  beta 1 (bias)
  *     dweight   dW (OUT, IN)  += dout^T @ in                       TN  M=OUT N=IN  K=B   beta 1
@@ -29,8 +29,8 @@
  * For this model that is, per step (B = 64):
  *   conv1: 64 x NN 32x784x9,   64 x NT 32x9x784
  *   conv2 (Winograd, T = 49 tiles, chunks of 3 samples: 21 of ld 147, 1 of ld 49):
- *          16 x 22 NN 64x147x32 / 64x49x32, 16 x 22 NT 64x32x147 / 64x32x49,
- *          16 x 22 TN 32x147x64 / 32x49x64
+ *          16 x 22 NT 147x64x32 / 49x64x32, 16 x 22 TN 64x32x147 / 64x32x49,
+ *          16 x 22 NN 147x32x64 / 49x32x64
  *   dense1: NT 64x1024x3136, TN 1024x3136x64, NN 64x3136x1024
  *   dense2: NT 64x10x1024,   TN 10x1024x64,   NN 64x1024x10
  * The list is derived from the built model's layer shapes, so it follows the
@@ -237,16 +237,16 @@ static void build_gemm_list(const advml_model *m, int B, advml_rng *rng)
                 if (chunks == 0)
                     continue;
                 const int first = part == 0 || nfull == 0; /* holds the chunk with dU's beta 0 */
-                add_gemm(i, "conv2d wino forward", CblasNoTrans, CblasNoTrans, d.OC, ld, d.C, 0.0f, 16 * chunks,
-                         1, 1, 1, 16, rng);
+                add_gemm(i, "conv2d wino forward", CblasNoTrans, CblasTrans, ld, d.OC, d.C, 0.0f, 16 * chunks, 1,
+                         1, 1, 16, rng);
                 if (first)
-                    add_gemm(i, "conv2d wino dU first", CblasNoTrans, CblasTrans, d.OC, d.C, ld, 0.0f, 16, 1, 1, 1,
+                    add_gemm(i, "conv2d wino dU first", CblasTrans, CblasNoTrans, d.OC, d.C, ld, 0.0f, 16, 1, 1, 1,
                              16, rng);
                 if (chunks - first > 0)
-                    add_gemm(i, "conv2d wino dU", CblasNoTrans, CblasTrans, d.OC, d.C, ld, 1.0f,
+                    add_gemm(i, "conv2d wino dU", CblasTrans, CblasNoTrans, d.OC, d.C, ld, 1.0f,
                              16 * (chunks - first), 1, 1, 1, 16, rng);
                 if (i > 0)
-                    add_gemm(i, "conv2d wino dV", CblasTrans, CblasNoTrans, d.C, ld, d.OC, 0.0f, 16 * chunks, 1,
+                    add_gemm(i, "conv2d wino dV", CblasNoTrans, CblasNoTrans, ld, d.C, d.OC, 0.0f, 16 * chunks, 1,
                              1, 1, 16, rng);
             }
         } else if (L->spec.type == ADVML_LAYER_CONV2D) {
