@@ -224,11 +224,9 @@ static void build_gemm_list(const advml_model *m, int B, advml_rng *rng)
     for (int i = 0; i < m->nlayers; i++) {
         const advml_layer *L = &m->layers[i];
         float fbeta = L->spec.use_bias ? 1.0f : 0.0f;
-        advml_conv2d_dims d = {.B = B, .C = L->in_shape.d[0], .H = L->in_shape.d[1], .W = L->in_shape.d[2],
-                               .OC = L->out_shape.d[0], .KH = L->spec.kernel[0], .KW = L->spec.kernel[1],
-                               .SH = L->spec.stride[0], .SW = L->spec.stride[1], .PT = L->pad[0], .PL = L->pad[1],
-                               .OH = L->out_shape.d[1], .OW = L->out_shape.d[2], .algo = L->conv_algo};
         if (L->spec.type == ADVML_LAYER_CONV2D && L->conv_algo == ADVML_CONV_WINOGRAD) {
+            advml_conv2d_dims d;
+            advml_conv2d_layer_dims(L, B, &d);
             int T, nb;
             advml_conv2d_winograd_plan(&d, &T, &nb);
             const int nfull = B / nb, rest = B % nb;

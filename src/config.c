@@ -334,6 +334,50 @@ static advml_status parse_init(const pctx *p, const json_t *o, const char *path,
     return fail(p, kp, "expected one of %s, got \"%s\"", names, name);
 }
 
+/* A string-valued key with a fixed set of values. */
+typedef struct choice {
+    const char *name;
+    int value;
+} choice;
+
+static const choice padding_choices[] = {{"same", ADVML_PAD_SAME}, {"valid", ADVML_PAD_VALID}};
+static const choice algo_choices[] = {
+    {"auto", ADVML_CONV_AUTO}, {"im2col", ADVML_CONV_IM2COL}, {"winograd", ADVML_CONV_WINOGRAD}};
+
+/* The name of value v among choices[0..n) (NULL if none). */
+static const char *choice_name(const choice *choices, int n, int v)
+{
+    for (int i = 0; i < n; i++)
+        if (choices[i].value == v)
+            return choices[i].name;
+    return NULL;
+}
+
+/* o[key], when present, one of choices[0..n): *out = its value. Otherwise an
+ * error listing them ('expected "a", "b" or "c", got "x"'); *out is left alone
+ * when the key is absent. */
+static advml_status parse_choice(const pctx *p, const json_t *o, const char *path, const char *key,
+                                 const choice *choices, int n, int *out)
+{
+    const char *name = NULL;
+    advml_status s = get_str(p, o, path, key, 0, &name);
+    if (s || !name)
+        return s;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(name, choices[i].name)) {
+            *out = choices[i].value;
+            return ADVML_OK;
+        }
+    char kp[256], names[256] = "";
+    join_path(kp, sizeof kp, path, key);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s\"%s\"", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+                 choices[i].name);
+    }
+    return fail(p, kp, "expected %s, got \"%s\"", names, name);
+}
+
 static const char *const layer_names[ADVML_LAYER_NTYPES] = {
     [ADVML_LAYER_CONV2D] = "conv2d",   [ADVML_LAYER_MAXPOOL2D] = "maxpool2d",
     [ADVML_LAYER_AVGPOOL2D] = "avgpool2d", [ADVML_LAYER_FLATTEN] = "flatten",
@@ -533,38 +577,12 @@ static advml_status parse_layer(const pctx *p, const json_t *o, int i, advml_lay
         break;
     case ADVML_LAYER_NTYPES: break;
     }
-    if (in_list("padding", allowed)) {
-        const char *pad = NULL;
-        if ((s = get_str(p, o, path, "padding", 0, &pad)))
-            return s;
-        if (pad) {
-            if (!strcmp(pad, "same"))
-                L->padding = ADVML_PAD_SAME;
-            else if (!strcmp(pad, "valid"))
-                L->padding = ADVML_PAD_VALID;
-            else {
-                join_path(kp, sizeof kp, path, "padding");
-                return fail(p, kp, "expected \"same\" or \"valid\", got \"%s\"", pad);
-            }
-        }
-    }
-    if (in_list("algorithm", allowed)) {
-        const char *alg = NULL;
-        if ((s = get_str(p, o, path, "algorithm", 0, &alg)))
-            return s;
-        if (alg) {
-            if (!strcmp(alg, "auto"))
-                L->algorithm = ADVML_CONV_AUTO;
-            else if (!strcmp(alg, "im2col"))
-                L->algorithm = ADVML_CONV_IM2COL;
-            else if (!strcmp(alg, "winograd"))
-                L->algorithm = ADVML_CONV_WINOGRAD;
-            else {
-                join_path(kp, sizeof kp, path, "algorithm");
-                return fail(p, kp, "expected \"auto\", \"im2col\" or \"winograd\", got \"%s\"", alg);
-            }
-        }
-    }
+    int pad = L->padding, algo = L->algorithm;
+    if ((in_list("padding", allowed) && (s = parse_choice(p, o, path, "padding", padding_choices, 2, &pad))) ||
+        (in_list("algorithm", allowed) && (s = parse_choice(p, o, path, "algorithm", algo_choices, 3, &algo))))
+        return s;
+    L->padding = (advml_padding)pad;
+    L->algorithm = (advml_conv_algo)algo;
     if (in_list("kernel_initializer", allowed) &&
         ((s = parse_init(p, o, path, "kernel_initializer", 0, &L->kernel_init)) ||
          (s = parse_init(p, o, path, "bias_initializer", 1, &L->bias_init))))
@@ -914,11 +932,10 @@ static json_t *layer_json(const advml_layer_spec *L)
         json_object_set_new(o, "filters", json_integer(L->units));
         json_object_set_new(o, "kernel", jpair(L->kernel));
         json_object_set_new(o, "stride", jpair(L->stride));
-        json_object_set_new(o, "padding", json_string(L->padding == ADVML_PAD_SAME ? "same" : "valid"));
+        json_object_set_new(o, "padding", json_string(choice_name(padding_choices, 2, L->padding)));
         weighted_json(o, L, "in_channels");
         if (L->algorithm != ADVML_CONV_AUTO) /* written only when chosen: older configs read back unchanged */
-            json_object_set_new(o, "algorithm",
-                                json_string(L->algorithm == ADVML_CONV_WINOGRAD ? "winograd" : "im2col"));
+            json_object_set_new(o, "algorithm", json_string(choice_name(algo_choices, 3, L->algorithm)));
         break;
     case ADVML_LAYER_MAXPOOL2D:
     case ADVML_LAYER_AVGPOOL2D:

@@ -311,7 +311,7 @@ void advml_conv2d_backward(float *dinp, float *dkernel, float *dbias, float *col
 /* ---- the "conv2d" layer kind -------------------------------------------------
  * Parameters: "kernel" (OC, C, KH, KW), then "bias" (OC) when use_bias. */
 
-static void conv_layer_dims(const advml_layer *L, int B, advml_conv2d_dims *d)
+void advml_conv2d_layer_dims(const advml_layer *L, int B, advml_conv2d_dims *d)
 {
     d->B = B;
     d->C = L->in_shape.d[0];
@@ -420,7 +420,7 @@ static advml_status conv2d_setup(advml_layer *L, advml_shape in_shape, int max_b
     L->state_per_sample = 0;
     advml_conv2d_dims d;
     L->conv_algo = ADVML_CONV_IM2COL;
-    conv_layer_dims(L, 1, &d);
+    advml_conv2d_layer_dims(L, 1, &d);
     if (s->algorithm == ADVML_CONV_WINOGRAD && !advml_conv2d_winograd_applies(&d))
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "layer %d (conv2d): algorithm \"winograd\" needs a 3x3 kernel at "
@@ -450,7 +450,7 @@ static void conv2d_forward(advml_layer *L, float *z, const float *in, const floa
                            const advml_ctx *ctx)
 {
     advml_conv2d_dims d;
-    conv_layer_dims(L, ctx->B, &d);
+    advml_conv2d_layer_dims(L, ctx->B, &d);
     const size_t nk = (size_t)d.OC * d.C * d.KH * d.KW;
     advml_conv2d_forward(z, ctx->scratch, in, params, L->spec.use_bias ? params + nk : NULL, &d);
 }
@@ -459,7 +459,7 @@ static void conv2d_backward(advml_layer *L, float *dinp, float *dparams, const f
                             const float *in, const float *params, const advml_ctx *ctx)
 {
     advml_conv2d_dims d;
-    conv_layer_dims(L, ctx->B, &d);
+    advml_conv2d_layer_dims(L, ctx->B, &d);
     const size_t nk = (size_t)d.OC * d.C * d.KH * d.KW;
     advml_conv2d_backward(dinp, dparams, L->spec.use_bias ? dparams + nk : NULL, ctx->scratch, dz,
                           in, params, &d);

@@ -342,6 +342,17 @@ static void output_transform_adjoint(float *restrict dM, size_t ld, size_t t0, c
         }
 }
 
+/* V (16, nb*T, C) = the input tiles of samples [b0, b0 + nb) of in (B, C, H, W). */
+static void chunk_input_transform(const wg_bufs *w, const float *in, int b0, int nb, const advml_conv2d_dims *d,
+                                  const wg_plan *p)
+{
+    const size_t in_size = (size_t)d->C * d->H * d->W, ld = (size_t)nb * p->T;
+    for (int s = 0; s < nb; s++) {
+        pad_sample(w->pad, in + (size_t)(b0 + s) * in_size, d, p);
+        input_transform(w->V, ld, (size_t)s * p->T, w->pad, w->bt, d->C, p);
+    }
+}
+
 void advml_conv2d_winograd_forward(float *out, float *scratch, const float *in, const float *kernel,
                                    const float *bias, const advml_conv2d_dims *d)
 {
@@ -350,15 +361,12 @@ void advml_conv2d_winograd_forward(float *out, float *scratch, const float *in, 
     wg_bufs w;
     wg_bufs_make(scratch, d, &p, &w);
     const int OC = d->OC, C = d->C;
-    const size_t in_size = (size_t)C * d->H * d->W, out_size = (size_t)OC * d->OH * d->OW;
+    const size_t out_size = (size_t)OC * d->OH * d->OW;
     kernel_transform(w.U, kernel, OC, C);
     for (int b0 = 0; b0 < d->B; b0 += p.nb) {
         const int nb = d->B - b0 < p.nb ? d->B - b0 : p.nb;
         const size_t ld = (size_t)nb * p.T;
-        for (int s = 0; s < nb; s++) {
-            pad_sample(w.pad, in + (size_t)(b0 + s) * in_size, d, &p);
-            input_transform(w.V, ld, (size_t)s * p.T, w.pad, w.bt, C, &p);
-        }
+        chunk_input_transform(&w, in, b0, nb, d, &p);
         for (int x = 0; x < 16; x++) /* M_xi (tiles, OC) = V_xi (tiles, C) @ U_xi^T (C, OC) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ld, OC, C, 1.0f, w.V + (size_t)x * ld * C,
                         C, w.U + (size_t)x * OC * C, C, 0.0f, w.M + (size_t)x * ld * OC, OC);
@@ -384,11 +392,9 @@ void advml_conv2d_winograd_backward(float *dinp, float *dkernel, float *scratch,
     for (int b0 = 0; b0 < d->B; b0 += p.nb) {
         const int nb = d->B - b0 < p.nb ? d->B - b0 : p.nb;
         const size_t ld = (size_t)nb * p.T;
-        for (int s = 0; s < nb; s++) {
-            pad_sample(w.pad, in + (size_t)(b0 + s) * in_size, d, &p);
-            input_transform(w.V, ld, (size_t)s * p.T, w.pad, w.bt, C, &p);
+        chunk_input_transform(&w, in, b0, nb, d, &p);
+        for (int s = 0; s < nb; s++)
             output_transform_adjoint(w.M, ld, (size_t)s * p.T, dout + (size_t)(b0 + s) * out_size, w.hwc, d, &p);
-        }
         const float beta = b0 == 0 ? 0.0f : 1.0f;
         for (int x = 0; x < 16; x++) /* dU_xi (OC, C) += dM_xi^T (OC, tiles) @ V_xi (tiles, C) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)ld, 1.0f, w.M + (size_t)x * ld * OC,

@@ -394,6 +394,39 @@ static void t_accumulates(void)
     case_free(&t);
 }
 
+/* Runs the conv2d kind's forward and backward (layer L, built for d's shapes)
+ * on a random case with bias, then both again at B = 0. diff[0]: max |forward -
+ * definition|; diff[1..3]: max differences of dinp, dkernel and dbias against
+ * advml_conv2d_backward with d (and d's algorithm); diff[4]: how far dinp
+ * moved in the calls at B = 0. */
+static void kind_vs_kernels(advml_layer *L, const advml_conv2d_dims *d, uint64_t seed, double diff[5])
+{
+    conv_case t;
+    case_alloc(&t, d, 1, seed);
+    float *params = malloc(L->nparams * sizeof(float)), *grads = calloc(L->nparams, sizeof(float));
+    memcpy(params, t.k, t.nk * sizeof(float));
+    memcpy(params + L->views[1].offset, t.bias, (size_t)d->OC * sizeof(float));
+    float *scratch = malloc(L->scratch_floats * sizeof(float));
+    float *z = malloc(t.nout * sizeof(float)), *ref = malloc(t.nout * sizeof(float));
+    float *din = calloc(t.nin, sizeof(float)), *din1 = malloc(t.nin * sizeof(float));
+    advml_ctx ctx = {.B = d->B, .training = 1, .seed = 1, .step = 0, .sample_ids = NULL, .scratch = scratch};
+    advml_conv2d_kind.forward(L, z, t.in, params, &ctx);
+    naive_conv(ref, t.in, t.k, t.bias, d);
+    diff[0] = advml_max_abs_diff(z, ref, t.nout);
+    advml_conv2d_kind.backward(L, din, grads, t.R, t.in, params, &ctx);
+    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, d);
+    diff[1] = advml_max_abs_diff(din, t.din, t.nin);
+    diff[2] = advml_max_abs_diff(grads, t.dk, t.nk);
+    diff[3] = advml_max_abs_diff(grads + L->views[1].offset, t.dbias, (size_t)d->OC);
+    memcpy(din1, din, t.nin * sizeof(float));
+    ctx.B = 0;
+    advml_conv2d_kind.forward(L, z, t.in, params, &ctx);
+    advml_conv2d_kind.backward(L, din, grads, t.R, t.in, params, &ctx);
+    diff[4] = advml_max_abs_diff(din, din1, t.nin);
+    free(params), free(grads), free(scratch), free(z), free(ref), free(din), free(din1);
+    case_free(&t);
+}
+
 /* ---- Winograd F(2x2, 3x3) ------------------------------------------------------ */
 
 /* 3x3 stride-1 shapes: odd and even output sizes (partial 2x2 tiles), a 1x1
@@ -554,25 +587,13 @@ static void t_winograd_layer(void)
                     ADVML_OK);
     CU_ASSERT_FATAL(make_dims(&d, 3, 8, 9, 10, 8, 3, 3, 1, 1, ADVML_PAD_SAME));
     CU_ASSERT_FATAL(advml_conv2d_pick_algo(&d) == ADVML_CONV_WINOGRAD);
-    conv_case t;
-    case_alloc(&t, &d, 1, 740);
-    float *params = malloc(L.nparams * sizeof(float)), *grads = calloc(L.nparams, sizeof(float));
-    memcpy(params, t.k, t.nk * sizeof(float));
-    memcpy(params + L.views[1].offset, t.bias, 8 * sizeof(float));
-    float *scratch = malloc(L.scratch_floats * sizeof(float));
-    float *z = malloc(t.nout * sizeof(float)), *ref = malloc(t.nout * sizeof(float));
-    float *din = calloc(t.nin, sizeof(float));
-    advml_ctx ctx = {.B = 3, .training = 1, .seed = 1, .step = 0, .sample_ids = NULL, .scratch = scratch};
-    advml_conv2d_kind.forward(&L, z, t.in, params, &ctx);
-    naive_conv(ref, t.in, t.k, t.bias, &d);
-    CU_ASSERT(advml_max_abs_diff(z, ref, t.nout) < 1e-4);
-    advml_conv2d_kind.backward(&L, din, grads, t.R, t.in, params, &ctx);
-    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d); /* im2col */
-    CU_ASSERT(advml_max_abs_diff(din, t.din, t.nin) < 1e-4);
-    CU_ASSERT(advml_max_abs_diff(grads, t.dk, t.nk) < 1e-3);
-    CU_ASSERT(advml_max_abs_diff(grads + L.views[1].offset, t.dbias, 8) < 1e-4);
-    free(params), free(grads), free(scratch), free(z), free(ref), free(din);
-    case_free(&t);
+    double diff[5];
+    kind_vs_kernels(&L, &d, 740, diff); /* d.algo: im2col, the reference */
+    CU_ASSERT(diff[0] < 1e-4);
+    CU_ASSERT(diff[1] < 1e-4);
+    CU_ASSERT(diff[2] < 1e-3);
+    CU_ASSERT(diff[3] < 1e-4);
+    CU_ASSERT(diff[4] == 0.0);
 }
 
 /* ---- the kind: setup errors, init, forward/backward through the table ------- */
@@ -678,30 +699,13 @@ static void t_kind_forward_backward(void)
     CU_ASSERT(L.pad[0] == d.PT && L.pad[1] == d.PL && L.out_shape.d[1] == d.OH &&
               L.out_shape.d[2] == d.OW);
     CU_ASSERT(L.scratch_floats == advml_conv2d_col_size(&d));
-    conv_case t;
-    case_alloc(&t, &d, 1, 21);
-    float *params = malloc(L.nparams * sizeof(float)), *grads = calloc(L.nparams, sizeof(float));
-    memcpy(params, t.k, t.nk * sizeof(float));
-    memcpy(params + L.views[1].offset, t.bias, 3 * sizeof(float));
-    float *scratch = malloc(L.scratch_floats * sizeof(float));
-    float *z = malloc(t.nout * sizeof(float)), *ref = malloc(t.nout * sizeof(float));
-    float *din = calloc(t.nin, sizeof(float));
-    advml_ctx ctx = {.B = 2, .training = 1, .seed = 1, .step = 0, .sample_ids = NULL, .scratch = scratch};
-    advml_conv2d_kind.forward(&L, z, t.in, params, &ctx);
-    naive_conv(ref, t.in, t.k, t.bias, &d);
-    CU_ASSERT(advml_max_abs_diff(z, ref, t.nout) < 1e-5);
-    advml_conv2d_kind.backward(&L, din, grads, t.R, t.in, params, &ctx);
-    advml_conv2d_backward(t.din, t.dk, t.dbias, t.col, t.R, t.in, t.k, &d);
-    CU_ASSERT(advml_max_abs_diff(din, t.din, t.nin) == 0.0);
-    CU_ASSERT(advml_max_abs_diff(grads, t.dk, t.nk) == 0.0);
-    CU_ASSERT(advml_max_abs_diff(grads + L.views[1].offset, t.dbias, 3) == 0.0);
-    /* B = 0 is a no-op */
-    ctx.B = 0;
-    advml_conv2d_kind.forward(&L, z, t.in, params, &ctx);
-    advml_conv2d_kind.backward(&L, din, grads, t.R, t.in, params, &ctx);
-    CU_ASSERT(advml_max_abs_diff(din, t.din, t.nin) == 0.0);
-    free(params), free(grads), free(scratch), free(z), free(ref), free(din);
-    case_free(&t);
+    double diff[5];
+    kind_vs_kernels(&L, &d, 21, diff);
+    CU_ASSERT(diff[0] < 1e-5);
+    CU_ASSERT(diff[1] == 0.0);
+    CU_ASSERT(diff[2] == 0.0);
+    CU_ASSERT(diff[3] == 0.0);
+    CU_ASSERT(diff[4] == 0.0); /* B = 0 is a no-op */
 }
 
 static void reg(void)

@@ -43,6 +43,12 @@ advml_status advml_conv_out_size(int n, int k, int s, advml_padding pad, int *ou
  * a padded sample. Independent of d->B. */
 size_t advml_conv2d_col_size(const advml_conv2d_dims *d);
 
+struct advml_layer;
+
+/* d = the dims of a built conv2d layer L (include/advml/layer.h) at batch B,
+ * with the algorithm its setup chose. */
+void advml_conv2d_layer_dims(const struct advml_layer *L, int B, advml_conv2d_dims *d);
+
 /* 1 when Winograd F(2x2, 3x3) can compute d (3x3 kernel, stride 1). */
 int advml_conv2d_winograd_applies(const advml_conv2d_dims *d);
 
