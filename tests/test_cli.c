@@ -1,6 +1,11 @@
 /* test_cli.c - the tools' command-line flags (advml_cli_parse): value flags in
- * both forms, switches, -h, and each error with its message. */
+ * both forms, switches, -h, and each error with its message; the number
+ * checks (advml_cli_int, advml_cli_num) and the recorded command line
+ * (advml_cli_join_args). */
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -70,10 +75,61 @@ static void t_errors(void)
     CU_ASSERT(strstr(err.msg, "--lr needs a value") != NULL);
 }
 
+static void t_numbers(void)
+{
+    advml_error err;
+    long long i = -7;
+    double d = -7;
+    CU_ASSERT(advml_cli_int("--epochs", "12", 1, LLONG_MAX, &i, &err) == ADVML_OK && i == 12);
+    CU_ASSERT(advml_cli_int("--start", "0", 0, 5, &i, &err) == ADVML_OK && i == 0);
+    CU_ASSERT(advml_cli_int("--start", "5", 0, 5, &i, &err) == ADVML_OK && i == 5);
+    /* each failure leaves *out alone and names the flag, the range and the value */
+    const char *bad[] = {"three", "", "1.5", "2x", "0", "99999999999999999999"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        i = -7;
+        CU_ASSERT_EQUAL(advml_cli_int("--epochs", bad[k], 1, LLONG_MAX, &i, &err), ADVML_ERR_ARG);
+        CU_ASSERT(i == -7);
+        char want[128];
+        snprintf(want, sizeof want, "--epochs: expected an integer >= 1, got \"%s\"", bad[k]);
+        CU_ASSERT(strstr(err.msg, want) != NULL);
+    }
+    CU_ASSERT_EQUAL(advml_cli_int("--start", "6", 0, 5, &i, &err), ADVML_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "--start: expected an integer in 0..5, got \"6\"") != NULL);
+    CU_ASSERT_EQUAL(advml_cli_int("--start", NULL, 0, 5, &i, &err), ADVML_ERR_ARG);
+
+    CU_ASSERT(advml_cli_num("--lr", "1e-3", 1, &d, &err) == ADVML_OK && d == 1e-3);
+    CU_ASSERT(advml_cli_num("--l2", "0", 0, &d, &err) == ADVML_OK && d == 0.0);
+    d = -7;
+    CU_ASSERT_EQUAL(advml_cli_num("--lr", "0", 1, &d, &err), ADVML_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "--lr: expected a number > 0, got \"0\"") != NULL);
+    const char *badnum[] = {"-1", "nan", "inf", "1e999", "0.1x", ""};
+    for (size_t k = 0; k < sizeof badnum / sizeof badnum[0]; k++) {
+        CU_ASSERT_EQUAL(advml_cli_num("--l2", badnum[k], 0, &d, &err), ADVML_ERR_ARG);
+        CU_ASSERT(strstr(err.msg, "--l2: expected a number >= 0") != NULL);
+    }
+    CU_ASSERT(d == -7);
+}
+
+static void t_join_args(void)
+{
+    char *a[] = {"advml-train", "--config", "my jobs/cnn.json", "--lr=1e-3", "a\tb"};
+    char *s = advml_cli_join_args(5, a);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_STRING_EQUAL(s, "advml-train --config 'my jobs/cnn.json' --lr=1e-3 'a\tb'");
+    free(s);
+    s = advml_cli_join_args(0, a);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_STRING_EQUAL(s, "");
+    free(s);
+}
+
 static void reg(void)
 {
-    static const advml_test_case c[] = {
-        {"value flags and switches", t_values_and_switches}, {"errors", t_errors}, {NULL, NULL}};
+    static const advml_test_case c[] = {{"value flags and switches", t_values_and_switches},
+                                        {"errors", t_errors},
+                                        {"integer and number values", t_numbers},
+                                        {"the recorded command line", t_join_args},
+                                        {NULL, NULL}};
     advml_test_add_suite("cli", c);
 }
 

@@ -12,13 +12,6 @@
 #include "advml/model.h"
 #include "testutil.h"
 
-static float *falloc(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    CU_ASSERT_FATAL(p != NULL);
-    return p;
-}
-
 typedef struct gru_case {
     advml_seq_dims d;
     int use_h0;
@@ -35,16 +28,16 @@ static void gru_case_alloc(gru_case *c, int N, int T, int F, int H, int rs, int 
     c->d = d;
     c->use_h0 = use_h0;
     c->nout = (size_t)N * H * (rs ? T : 1);
-    c->x = falloc((size_t)N * T * F);
-    c->h0 = falloc((size_t)N * H);
-    c->w_ih = falloc((size_t)3 * H * F);
-    c->w_hh = falloc((size_t)3 * H * H);
-    c->b_ih = falloc((size_t)3 * H);
-    c->b_hh = falloc((size_t)3 * H);
-    c->wout = falloc(c->nout);
-    c->out = falloc(c->nout);
-    c->state = falloc(advml_gru_state_floats(&d));
-    c->scratch = falloc(advml_gru_scratch_floats(&d));
+    c->x = advml_test_falloc((size_t)N * T * F);
+    c->h0 = advml_test_falloc((size_t)N * H);
+    c->w_ih = advml_test_falloc((size_t)3 * H * F);
+    c->w_hh = advml_test_falloc((size_t)3 * H * H);
+    c->b_ih = advml_test_falloc((size_t)3 * H);
+    c->b_hh = advml_test_falloc((size_t)3 * H);
+    c->wout = advml_test_falloc(c->nout);
+    c->out = advml_test_falloc(c->nout);
+    c->state = advml_test_falloc(advml_gru_state_floats(&d));
+    c->scratch = advml_test_falloc(advml_gru_scratch_floats(&d));
 }
 
 static void gru_case_make(gru_case *c, int N, int T, int F, int H, int rs, int use_h0,
@@ -202,9 +195,9 @@ static void gradcheck_case(gru_case *c, const char *label)
     const advml_seq_dims *d = &c->d;
     const int H = d->H, F = d->F;
     const size_t nx = (size_t)d->N * d->T * F, nh = (size_t)d->N * H;
-    float *dx = falloc(nx), *dh0 = falloc(nh);
-    float *dwi = falloc((size_t)3 * H * F), *dwh = falloc((size_t)3 * H * H);
-    float *dbi = falloc((size_t)3 * H), *dbh = falloc((size_t)3 * H);
+    float *dx = advml_test_falloc(nx), *dh0 = advml_test_falloc(nh);
+    float *dwi = advml_test_falloc((size_t)3 * H * F), *dwh = advml_test_falloc((size_t)3 * H * H);
+    float *dbi = advml_test_falloc((size_t)3 * H), *dbh = advml_test_falloc((size_t)3 * H);
     gru_run(c);
     advml_gru_backward(dx, c->use_h0 ? dh0 : NULL, dwi, dwh, dbi, dbh, c->scratch, c->wout,
                        c->state, c->x, c->use_h0 ? c->h0 : NULL, c->w_ih, c->w_hh, d);
@@ -254,8 +247,8 @@ static void t_accumulates(void)
     const size_t n[6] = {(size_t)2 * 5 * 3, 6, 27, 27, 9, 9};
     float *g1[6], *g2[6];
     for (int i = 0; i < 6; i++) {
-        g1[i] = falloc(n[i]);
-        g2[i] = falloc(n[i]);
+        g1[i] = advml_test_falloc(n[i]);
+        g2[i] = advml_test_falloc(n[i]);
     }
     gru_run(&c);
     advml_gru_backward(g1[0], g1[1], g1[2], g1[3], g1[4], g1[5], c.scratch, c.wout, c.state, c.x,
@@ -370,7 +363,7 @@ static void t_kind_init(void)
     const int H = 6, F = 2;
     advml_layer L = make_layer(&advml_gru_kind, ADVML_LAYER_GRU, 0, H, ADVML_ACT_TANH, 0);
     CU_ASSERT_EQUAL_FATAL(advml_gru_kind.setup(&L, advml_shape2(4, F), 2, &err), ADVML_OK);
-    float *p = falloc(L.nparams);
+    float *p = advml_test_falloc(L.nparams);
     for (size_t k = 0; k < L.nparams; k++)
         p[k] = 5.0f;
     advml_rng rng;
@@ -406,12 +399,12 @@ static void t_kind_matches_ops(void)
         CU_ASSERT_EQUAL_FATAL(advml_gru_kind.setup(&L, advml_shape2(5, 3), 4, &err), ADVML_OK);
         gru_case c;
         gru_case_make(&c, 2, 5, 3, 3, rs, 0, 65 + rs);
-        float *params = falloc(L.nparams), *dparams = falloc(L.nparams);
+        float *params = advml_test_falloc(L.nparams), *dparams = advml_test_falloc(L.nparams);
         memcpy(params + L.views[0].offset, c.w_ih, 27 * sizeof(float));
         memcpy(params + L.views[1].offset, c.w_hh, 27 * sizeof(float));
         memcpy(params + L.views[2].offset, c.b_ih, 9 * sizeof(float));
         memcpy(params + L.views[3].offset, c.b_hh, 9 * sizeof(float));
-        float *z = falloc(c.nout), *dinp = falloc(30), *scratch = falloc(L.scratch_floats);
+        float *z = advml_test_falloc(c.nout), *dinp = advml_test_falloc(30), *scratch = advml_test_falloc(L.scratch_floats);
         L.state = calloc(4, L.state_per_sample);
         CU_ASSERT_FATAL(L.state != NULL);
         advml_ctx ctx = {2, 1, 0, 0, NULL, scratch};
@@ -476,8 +469,8 @@ static void t_stack_gradcheck(void)
         in = s.L[i].out_shape;
         if (s.L[i].scratch_floats > sc)
             sc = s.L[i].scratch_floats;
-        s.params[i] = falloc(s.L[i].nparams);
-        s.dparams[i] = falloc(s.L[i].nparams);
+        s.params[i] = advml_test_falloc(s.L[i].nparams);
+        s.dparams[i] = advml_test_falloc(s.L[i].nparams);
         s.L[i].kind->init(&s.L[i], s.params[i], &rng);
         for (int v = 0; v < s.L[i].nviews; v++) /* biases away from zero */
             if (!s.L[i].views[v].decay)
@@ -485,15 +478,15 @@ static void t_stack_gradcheck(void)
                                         s.L[i].views[v].size, -0.5f, 0.5f, &rng);
         s.L[i].state = calloc((size_t)B, s.L[i].state_per_sample);
         CU_ASSERT_FATAL(s.L[i].state != NULL);
-        s.z[i] = falloc((size_t)B * advml_shape_size(&s.L[i].out_shape));
-        s.dz[i] = falloc((size_t)B * advml_shape_size(&s.L[i].out_shape));
+        s.z[i] = advml_test_falloc((size_t)B * advml_shape_size(&s.L[i].out_shape));
+        s.dz[i] = advml_test_falloc((size_t)B * advml_shape_size(&s.L[i].out_shape));
     }
     CU_ASSERT(in.rank == 1 && in.d[0] == 2);
     s.nout = (size_t)B * 2;
-    s.scratch = falloc(sc);
-    s.x = falloc((size_t)B * T * F);
-    s.wout = falloc(s.nout);
-    s.dx = falloc((size_t)B * T * F);
+    s.scratch = advml_test_falloc(sc);
+    s.x = advml_test_falloc((size_t)B * T * F);
+    s.wout = advml_test_falloc(s.nout);
+    s.dx = advml_test_falloc((size_t)B * T * F);
     advml_test_fill_uniform(s.x, (size_t)B * T * F, -1.0f, 1.0f, &rng);
     advml_test_fill_uniform(s.wout, s.nout, -1.0f, 1.0f, &rng);
     advml_ctx ctx = {B, 1, 0, 0, NULL, s.scratch};
@@ -521,65 +514,6 @@ static void t_stack_gradcheck(void)
 
 /* ---- through the model (src/model.c) and the kind table ------------------------ */
 
-typedef struct model_gc {
-    advml_model *m;
-    const float *x, *y;
-    advml_ctx ctx;
-} model_gc;
-
-static double model_loss(void *p)
-{
-    model_gc *g = p;
-    advml_model_forward(g->m, g->x, &g->ctx);
-    return advml_model_loss(g->m, g->y, g->ctx.B);
-}
-
-static advml_layer_spec layer_spec(advml_layer_type type, int units, int rs)
-{
-    advml_layer_spec s = advml_layer_spec_default(type);
-    s.units = units;
-    s.return_sequences = rs;
-    return s;
-}
-
-/* Build spec for batches of B, initialise from seed (biases then drawn away
- * from zero so every path carries gradient), and check the gradient of the
- * MSE loss sum with respect to every parameter by central differences (same
- * h and tolerance as the op checks: the model is smooth, tanh/sigmoid only). */
-static void model_gradcheck(advml_model_spec *spec, int B, uint64_t seed, const char *label)
-{
-    advml_model m;
-    advml_error err = {0};
-    advml_status st = advml_model_build(&m, spec, B, &err);
-    if (st != ADVML_OK)
-        fprintf(stderr, "  build failed: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(st, ADVML_OK);
-    advml_model_init_params(&m, seed);
-    advml_rng rng;
-    advml_rng_seed(&rng, seed + 1);
-    for (int v = 0; v < m.nviews; v++)
-        if (!m.views[v].decay)
-            advml_test_fill_uniform(m.params + m.views[v].offset, m.views[v].size, -0.3f, 0.3f,
-                                    &rng);
-    const size_t nin = (size_t)B * advml_shape_size(&spec->input);
-    const size_t ny = (size_t)B * advml_model_target_size(&m);
-    float *x = falloc(nin), *y = falloc(ny), *grad = falloc(m.nparams);
-    advml_test_fill_uniform(x, nin, -1.0f, 1.0f, &rng);
-    advml_test_fill_uniform(y, ny, -0.5f, 0.5f, &rng);
-    model_gc g = {&m, x, y, {.B = B, .training = 1}};
-    advml_model_zero_grads(&m);
-    advml_model_forward(&m, x, &g.ctx);
-    advml_model_backward(&m, x, y, &g.ctx);
-    memcpy(grad, m.grads, m.nparams * sizeof(float));
-    double e = advml_gradcheck(label, m.params, grad, m.nparams, model_loss, &g, GC_H, GC_FLOOR,
-                               GC_TOL, NULL);
-    CU_ASSERT(e <= GC_TOL);
-    free(x);
-    free(y);
-    free(grad);
-    advml_model_free(&m);
-}
-
 static void t_table(void)
 {
     advml_layer_type type = ADVML_LAYER_DENSE;
@@ -592,11 +526,11 @@ static void t_table(void)
 static void t_model_gradcheck(void)
 {
     advml_model_spec s = {.input = advml_shape2(4, 2), .loss = ADVML_LOSS_MSE};
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_GRU, 3, 1);
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_GRU, 3, 1);
     s.layers[s.nlayers++] = advml_layer_spec_default(ADVML_LAYER_FLATTEN);
-    s.layers[s.nlayers] = layer_spec(ADVML_LAYER_DENSE, 2, 0);
+    s.layers[s.nlayers] = advml_test_layer_spec(ADVML_LAYER_DENSE, 2, 0);
     s.layers[s.nlayers++].act = ADVML_ACT_SIGMOID;
-    model_gradcheck(&s, 3, 7, "model gru->flatten->dense");
+    advml_test_model_gradcheck(&s, 3, 7, "model gru->flatten->dense", GC_H, GC_FLOOR, GC_TOL);
 }
 
 static void reg(void)

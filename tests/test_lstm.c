@@ -12,13 +12,6 @@
 #include "advml/model.h"
 #include "testutil.h"
 
-static float *falloc(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    CU_ASSERT_FATAL(p != NULL);
-    return p;
-}
-
 typedef struct lstm_case {
     advml_seq_dims d;
     int use_h0;                           /* h0 and c0 given */
@@ -35,16 +28,16 @@ static void lstm_case_alloc(lstm_case *c, int N, int T, int F, int H, int rs, in
     c->d = d;
     c->use_h0 = use_h0;
     c->nout = (size_t)N * H * (rs ? T : 1);
-    c->x = falloc((size_t)N * T * F);
-    c->h0 = falloc((size_t)N * H);
-    c->c0 = falloc((size_t)N * H);
-    c->w_ih = falloc((size_t)4 * H * F);
-    c->w_hh = falloc((size_t)4 * H * H);
-    c->b = falloc((size_t)4 * H);
-    c->wout = falloc(c->nout);
-    c->out = falloc(c->nout);
-    c->state = falloc(advml_lstm_state_floats(&d));
-    c->scratch = falloc(advml_lstm_scratch_floats(&d));
+    c->x = advml_test_falloc((size_t)N * T * F);
+    c->h0 = advml_test_falloc((size_t)N * H);
+    c->c0 = advml_test_falloc((size_t)N * H);
+    c->w_ih = advml_test_falloc((size_t)4 * H * F);
+    c->w_hh = advml_test_falloc((size_t)4 * H * H);
+    c->b = advml_test_falloc((size_t)4 * H);
+    c->wout = advml_test_falloc(c->nout);
+    c->out = advml_test_falloc(c->nout);
+    c->state = advml_test_falloc(advml_lstm_state_floats(&d));
+    c->scratch = advml_test_falloc(advml_lstm_scratch_floats(&d));
 }
 
 static void lstm_case_make(lstm_case *c, int N, int T, int F, int H, int rs, int use_h0,
@@ -205,9 +198,9 @@ static void gradcheck_case(lstm_case *c, const char *label)
     const advml_seq_dims *d = &c->d;
     const int H = d->H, F = d->F;
     const size_t nx = (size_t)d->N * d->T * F, nh = (size_t)d->N * H;
-    float *dx = falloc(nx), *dh0 = falloc(nh), *dc0 = falloc(nh);
-    float *dwi = falloc((size_t)4 * H * F), *dwh = falloc((size_t)4 * H * H);
-    float *db = falloc((size_t)4 * H);
+    float *dx = advml_test_falloc(nx), *dh0 = advml_test_falloc(nh), *dc0 = advml_test_falloc(nh);
+    float *dwi = advml_test_falloc((size_t)4 * H * F), *dwh = advml_test_falloc((size_t)4 * H * H);
+    float *db = advml_test_falloc((size_t)4 * H);
     lstm_run(c);
     advml_lstm_backward(dx, c->use_h0 ? dh0 : NULL, c->use_h0 ? dc0 : NULL, dwi, dwh, db,
                         c->scratch, c->wout, c->state, c->x, c->use_h0 ? c->h0 : NULL,
@@ -259,8 +252,8 @@ static void t_accumulates(void)
     const size_t n[6] = {(size_t)2 * 5 * 3, 6, 6, 36, 36, 12};
     float *g1[6], *g2[6];
     for (int i = 0; i < 6; i++) {
-        g1[i] = falloc(n[i]);
-        g2[i] = falloc(n[i]);
+        g1[i] = advml_test_falloc(n[i]);
+        g2[i] = advml_test_falloc(n[i]);
     }
     lstm_run(&c);
     advml_lstm_backward(g1[0], g1[1], g1[2], g1[3], g1[4], g1[5], c.scratch, c.wout, c.state, c.x,
@@ -376,7 +369,7 @@ static void t_kind_init(void)
     const int H = 8, F = 3;
     advml_layer L = make_layer(&advml_lstm_kind, ADVML_LAYER_LSTM, 0, H, ADVML_ACT_TANH, 0);
     CU_ASSERT_EQUAL_FATAL(advml_lstm_kind.setup(&L, advml_shape2(4, F), 2, &err), ADVML_OK);
-    float *p = falloc(L.nparams);
+    float *p = advml_test_falloc(L.nparams);
     advml_rng rng;
     advml_rng_seed(&rng, 9);
     advml_lstm_kind.init(&L, p, &rng);
@@ -410,11 +403,11 @@ static void t_kind_matches_ops(void)
         CU_ASSERT_EQUAL_FATAL(advml_lstm_kind.setup(&L, advml_shape2(5, 3), 4, &err), ADVML_OK);
         lstm_case c;
         lstm_case_make(&c, 2, 5, 3, 3, rs, 0, 55 + rs);
-        float *params = falloc(L.nparams), *dparams = falloc(L.nparams);
+        float *params = advml_test_falloc(L.nparams), *dparams = advml_test_falloc(L.nparams);
         memcpy(params + L.views[0].offset, c.w_ih, 36 * sizeof(float));
         memcpy(params + L.views[1].offset, c.w_hh, 36 * sizeof(float));
         memcpy(params + L.views[2].offset, c.b, 12 * sizeof(float));
-        float *z = falloc(c.nout), *dinp = falloc(30), *scratch = falloc(L.scratch_floats);
+        float *z = advml_test_falloc(c.nout), *dinp = advml_test_falloc(30), *scratch = advml_test_falloc(L.scratch_floats);
         L.state = calloc(4, L.state_per_sample);
         CU_ASSERT_FATAL(L.state != NULL);
         advml_ctx ctx = {2, 1, 0, 0, NULL, scratch};
@@ -470,22 +463,22 @@ static void t_stack_gradcheck(void)
     advml_rng_seed(&rng, 99);
     size_t sc = s.L[0].scratch_floats > s.L[1].scratch_floats ? s.L[0].scratch_floats
                                                                : s.L[1].scratch_floats;
-    s.scratch = falloc(sc);
+    s.scratch = advml_test_falloc(sc);
     for (int i = 0; i < 2; i++) {
-        s.params[i] = falloc(s.L[i].nparams);
-        s.dparams[i] = falloc(s.L[i].nparams);
+        s.params[i] = advml_test_falloc(s.L[i].nparams);
+        s.dparams[i] = advml_test_falloc(s.L[i].nparams);
         s.L[i].kind->init(&s.L[i], s.params[i], &rng);
         s.L[i].state = calloc((size_t)B, s.L[i].state_per_sample);
         CU_ASSERT_FATAL(s.L[i].state != NULL);
-        s.z[i] = falloc((size_t)B * advml_shape_size(&s.L[i].out_shape));
+        s.z[i] = advml_test_falloc((size_t)B * advml_shape_size(&s.L[i].out_shape));
     }
     /* biases away from their zero init so that every path is exercised */
     advml_test_fill_uniform(s.params[0] + s.L[0].views[2].offset, 3, -0.5f, 0.5f, &rng);
     advml_test_fill_uniform(s.params[1] + s.L[1].views[2].offset, 16, -0.5f, 0.5f, &rng);
-    s.x = falloc((size_t)B * T * F);
-    s.wout = falloc((size_t)B * 4);
-    s.dz0 = falloc((size_t)B * T * 3);
-    s.dx = falloc((size_t)B * T * F);
+    s.x = advml_test_falloc((size_t)B * T * F);
+    s.wout = advml_test_falloc((size_t)B * 4);
+    s.dz0 = advml_test_falloc((size_t)B * T * 3);
+    s.dx = advml_test_falloc((size_t)B * T * F);
     advml_test_fill_uniform(s.x, (size_t)B * T * F, -1.0f, 1.0f, &rng);
     advml_test_fill_uniform(s.wout, (size_t)B * 4, -1.0f, 1.0f, &rng);
     advml_ctx ctx = {B, 1, 0, 0, NULL, s.scratch};
@@ -510,65 +503,6 @@ static void t_stack_gradcheck(void)
 
 /* ---- through the model (src/model.c) and the kind table ------------------------ */
 
-typedef struct model_gc {
-    advml_model *m;
-    const float *x, *y;
-    advml_ctx ctx;
-} model_gc;
-
-static double model_loss(void *p)
-{
-    model_gc *g = p;
-    advml_model_forward(g->m, g->x, &g->ctx);
-    return advml_model_loss(g->m, g->y, g->ctx.B);
-}
-
-static advml_layer_spec layer_spec(advml_layer_type type, int units, int rs)
-{
-    advml_layer_spec s = advml_layer_spec_default(type);
-    s.units = units;
-    s.return_sequences = rs;
-    return s;
-}
-
-/* Build spec for batches of B, initialise from seed (biases then drawn away
- * from zero so every path carries gradient), and check the gradient of the
- * MSE loss sum with respect to every parameter by central differences (same
- * h and tolerance as the op checks: the model is smooth, tanh/sigmoid only). */
-static void model_gradcheck(advml_model_spec *spec, int B, uint64_t seed, const char *label)
-{
-    advml_model m;
-    advml_error err = {0};
-    advml_status st = advml_model_build(&m, spec, B, &err);
-    if (st != ADVML_OK)
-        fprintf(stderr, "  build failed: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(st, ADVML_OK);
-    advml_model_init_params(&m, seed);
-    advml_rng rng;
-    advml_rng_seed(&rng, seed + 1);
-    for (int v = 0; v < m.nviews; v++)
-        if (!m.views[v].decay)
-            advml_test_fill_uniform(m.params + m.views[v].offset, m.views[v].size, -0.3f, 0.3f,
-                                    &rng);
-    const size_t nin = (size_t)B * advml_shape_size(&spec->input);
-    const size_t ny = (size_t)B * advml_model_target_size(&m);
-    float *x = falloc(nin), *y = falloc(ny), *grad = falloc(m.nparams);
-    advml_test_fill_uniform(x, nin, -1.0f, 1.0f, &rng);
-    advml_test_fill_uniform(y, ny, -0.5f, 0.5f, &rng);
-    model_gc g = {&m, x, y, {.B = B, .training = 1}};
-    advml_model_zero_grads(&m);
-    advml_model_forward(&m, x, &g.ctx);
-    advml_model_backward(&m, x, y, &g.ctx);
-    memcpy(grad, m.grads, m.nparams * sizeof(float));
-    double e = advml_gradcheck(label, m.params, grad, m.nparams, model_loss, &g, GC_H, GC_FLOOR,
-                               GC_TOL, NULL);
-    CU_ASSERT(e <= GC_TOL);
-    free(x);
-    free(y);
-    free(grad);
-    advml_model_free(&m);
-}
-
 static void t_table(void)
 {
     advml_layer_type type = ADVML_LAYER_DENSE;
@@ -581,10 +515,10 @@ static void t_table(void)
 static void t_model_gradcheck(void)
 {
     advml_model_spec s = {.input = advml_shape2(4, 2), .loss = ADVML_LOSS_MSE};
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_LSTM, 3, 1);
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_LSTM, 3, 0);
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 2, 0);
-    model_gradcheck(&s, 3, 6, "model lstm->lstm->dense");
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_LSTM, 3, 1);
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_LSTM, 3, 0);
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_DENSE, 2, 0);
+    advml_test_model_gradcheck(&s, 3, 6, "model lstm->lstm->dense", GC_H, GC_FLOOR, GC_TOL);
 }
 
 static void reg(void)

@@ -115,13 +115,6 @@ typedef struct rnn_case {
     size_t nout;
 } rnn_case;
 
-static float *falloc(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    CU_ASSERT_FATAL(p != NULL);
-    return p;
-}
-
 static void rnn_case_make(rnn_case *c, int N, int T, int F, int H, int rs, advml_act act,
                           int use_h0, uint64_t seed)
 {
@@ -133,15 +126,15 @@ static void rnn_case_make(rnn_case *c, int N, int T, int F, int H, int rs, advml
     c->act = act;
     c->use_h0 = use_h0;
     c->nout = (size_t)N * H * (rs ? T : 1);
-    c->x = falloc((size_t)N * T * F);
-    c->h0 = falloc((size_t)N * H);
-    c->U = falloc((size_t)H * F);
-    c->W = falloc((size_t)H * H);
-    c->b = falloc((size_t)H);
-    c->wout = falloc(c->nout);
-    c->out = falloc(c->nout);
-    c->state = falloc(advml_rnn_state_floats(&d));
-    c->scratch = falloc(advml_rnn_scratch_floats(&d));
+    c->x = advml_test_falloc((size_t)N * T * F);
+    c->h0 = advml_test_falloc((size_t)N * H);
+    c->U = advml_test_falloc((size_t)H * F);
+    c->W = advml_test_falloc((size_t)H * H);
+    c->b = advml_test_falloc((size_t)H);
+    c->wout = advml_test_falloc(c->nout);
+    c->out = advml_test_falloc(c->nout);
+    c->state = advml_test_falloc(advml_rnn_state_floats(&d));
+    c->scratch = advml_test_falloc(advml_rnn_scratch_floats(&d));
     advml_test_fill_uniform(c->x, (size_t)N * T * F, -1.0f, 1.0f, &rng);
     advml_test_fill_uniform(c->h0, (size_t)N * H, -0.8f, 0.8f, &rng);
     advml_test_fill_uniform(c->U, (size_t)H * F, -0.8f, 0.8f, &rng);
@@ -288,8 +281,8 @@ static void gradcheck_case(rnn_case *c, const char *label)
 {
     const advml_seq_dims *d = &c->d;
     const size_t nx = (size_t)d->N * d->T * d->F, nh = (size_t)d->N * d->H;
-    float *dx = falloc(nx), *dh0 = falloc(nh), *dU = falloc((size_t)d->H * d->F);
-    float *dW = falloc((size_t)d->H * d->H), *db = falloc((size_t)d->H);
+    float *dx = advml_test_falloc(nx), *dh0 = advml_test_falloc(nh), *dU = advml_test_falloc((size_t)d->H * d->F);
+    float *dW = advml_test_falloc((size_t)d->H * d->H), *db = advml_test_falloc((size_t)d->H);
     rnn_loss(c);
     advml_rnn_backward(dx, c->use_h0 ? dh0 : NULL, dU, dW, db, c->scratch, c->wout, c->state, c->x,
                        c->use_h0 ? c->h0 : NULL, c->U, c->W, c->act, d);
@@ -358,8 +351,8 @@ static void t_accumulates(void)
     const advml_seq_dims *d = &c.d;
     const size_t nx = (size_t)d->N * d->T * d->F, nh = (size_t)d->N * d->H;
     const size_t nU = (size_t)d->H * d->F, nW = (size_t)d->H * d->H, nb = (size_t)d->H;
-    float *g1[5] = {falloc(nx), falloc(nh), falloc(nU), falloc(nW), falloc(nb)};
-    float *g2[5] = {falloc(nx), falloc(nh), falloc(nU), falloc(nW), falloc(nb)};
+    float *g1[5] = {advml_test_falloc(nx), advml_test_falloc(nh), advml_test_falloc(nU), advml_test_falloc(nW), advml_test_falloc(nb)};
+    float *g2[5] = {advml_test_falloc(nx), advml_test_falloc(nh), advml_test_falloc(nU), advml_test_falloc(nW), advml_test_falloc(nb)};
     const size_t n[5] = {nx, nh, nU, nW, nb};
     rnn_loss(&c);
     advml_rnn_backward(g1[0], g1[1], g1[2], g1[3], g1[4], c.scratch, c.wout, c.state, c.x, c.h0,
@@ -477,7 +470,7 @@ static void t_kind_init(void)
     advml_error err;
     advml_layer L = make_layer(0, 16, ADVML_ACT_TANH, 0, 0);
     CU_ASSERT_EQUAL_FATAL(advml_rnn_kind.setup(&L, advml_shape2(7, 5), 4, &err), ADVML_OK);
-    float *p = falloc(L.nparams), *q = falloc(L.nparams);
+    float *p = advml_test_falloc(L.nparams), *q = advml_test_falloc(L.nparams);
     advml_rng r1, r2;
     advml_rng_seed(&r1, 3);
     advml_rng_seed(&r2, 3);
@@ -516,12 +509,12 @@ static void t_kind_matches_ops(void)
         CU_ASSERT_EQUAL_FATAL(advml_rnn_kind.setup(&L, advml_shape2(5, 3), 6, &err), ADVML_OK);
         rnn_case c;
         rnn_case_make(&c, 3, 5, 3, 4, rs, ADVML_ACT_RELU, 0, 77 + rs);
-        float *params = falloc(L.nparams), *dparams = falloc(L.nparams);
+        float *params = advml_test_falloc(L.nparams), *dparams = advml_test_falloc(L.nparams);
         memcpy(params + L.views[0].offset, c.U, 12 * sizeof(float));
         memcpy(params + L.views[1].offset, c.W, 16 * sizeof(float));
         memcpy(params + L.views[2].offset, c.b, 4 * sizeof(float));
-        float *z = falloc(c.nout), *dinp = falloc(45);
-        float *scratch = falloc(L.scratch_floats);
+        float *z = advml_test_falloc(c.nout), *dinp = advml_test_falloc(45);
+        float *scratch = advml_test_falloc(L.scratch_floats);
         L.state = calloc(6, L.state_per_sample);
         CU_ASSERT_FATAL(L.state != NULL);
         advml_ctx ctx = {3, 1, 0, 0, NULL, scratch};
@@ -549,65 +542,6 @@ static void t_kind_matches_ops(void)
 
 /* ---- through the model (src/model.c) and the kind table ------------------------ */
 
-typedef struct model_gc {
-    advml_model *m;
-    const float *x, *y;
-    advml_ctx ctx;
-} model_gc;
-
-static double model_loss(void *p)
-{
-    model_gc *g = p;
-    advml_model_forward(g->m, g->x, &g->ctx);
-    return advml_model_loss(g->m, g->y, g->ctx.B);
-}
-
-static advml_layer_spec layer_spec(advml_layer_type type, int units, int rs)
-{
-    advml_layer_spec s = advml_layer_spec_default(type);
-    s.units = units;
-    s.return_sequences = rs;
-    return s;
-}
-
-/* Build spec for batches of B, initialise from seed (biases then drawn away
- * from zero so every path carries gradient), and check the gradient of the
- * MSE loss sum with respect to every parameter by central differences (same
- * h and tolerance as the op checks: the model is smooth, tanh/sigmoid only). */
-static void model_gradcheck(advml_model_spec *spec, int B, uint64_t seed, const char *label)
-{
-    advml_model m;
-    advml_error err = {0};
-    advml_status st = advml_model_build(&m, spec, B, &err);
-    if (st != ADVML_OK)
-        fprintf(stderr, "  build failed: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(st, ADVML_OK);
-    advml_model_init_params(&m, seed);
-    advml_rng rng;
-    advml_rng_seed(&rng, seed + 1);
-    for (int v = 0; v < m.nviews; v++)
-        if (!m.views[v].decay)
-            advml_test_fill_uniform(m.params + m.views[v].offset, m.views[v].size, -0.3f, 0.3f,
-                                    &rng);
-    const size_t nin = (size_t)B * advml_shape_size(&spec->input);
-    const size_t ny = (size_t)B * advml_model_target_size(&m);
-    float *x = falloc(nin), *y = falloc(ny), *grad = falloc(m.nparams);
-    advml_test_fill_uniform(x, nin, -1.0f, 1.0f, &rng);
-    advml_test_fill_uniform(y, ny, -0.5f, 0.5f, &rng);
-    model_gc g = {&m, x, y, {.B = B, .training = 1}};
-    advml_model_zero_grads(&m);
-    advml_model_forward(&m, x, &g.ctx);
-    advml_model_backward(&m, x, y, &g.ctx);
-    memcpy(grad, m.grads, m.nparams * sizeof(float));
-    double e = advml_gradcheck(label, m.params, grad, m.nparams, model_loss, &g, GC_H, GC_FLOOR,
-                               GC_TOL, NULL);
-    CU_ASSERT(e <= GC_TOL);
-    free(x);
-    free(y);
-    free(grad);
-    advml_model_free(&m);
-}
-
 static void t_table(void)
 {
     advml_layer_type type = ADVML_LAYER_DENSE;
@@ -625,19 +559,19 @@ static void t_model_course(void)
     advml_model m;
     /* Keras noisy sine: (1, 4) -> SimpleRNN 32 relu -> dense 8 relu -> dense 1: 1457 */
     advml_model_spec k = {.input = advml_shape2(1, 4), .loss = ADVML_LOSS_MSE};
-    k.layers[k.nlayers] = layer_spec(ADVML_LAYER_RNN, 32, 0);
+    k.layers[k.nlayers] = advml_test_layer_spec(ADVML_LAYER_RNN, 32, 0);
     k.layers[k.nlayers++].act = ADVML_ACT_RELU;
-    k.layers[k.nlayers] = layer_spec(ADVML_LAYER_DENSE, 8, 0);
+    k.layers[k.nlayers] = advml_test_layer_spec(ADVML_LAYER_DENSE, 8, 0);
     k.layers[k.nlayers++].act = ADVML_ACT_RELU;
-    k.layers[k.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 1, 0);
+    k.layers[k.nlayers++] = advml_test_layer_spec(ADVML_LAYER_DENSE, 1, 0);
     CU_ASSERT_EQUAL_FATAL(advml_model_build(&m, &k, 16, &err), ADVML_OK);
     CU_ASSERT_EQUAL(m.layers[0].nparams, 1184);
     CU_ASSERT_EQUAL(m.nparams, 1457);
     advml_model_free(&m);
     /* PyTorch sine: (20, 1) -> RNN 64 (last step) -> linear 1: 4224 + 65 */
     advml_model_spec p = {.input = advml_shape2(20, 1), .loss = ADVML_LOSS_MSE};
-    p.layers[p.nlayers++] = layer_spec(ADVML_LAYER_RNN, 64, 0);
-    p.layers[p.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 1, 0);
+    p.layers[p.nlayers++] = advml_test_layer_spec(ADVML_LAYER_RNN, 64, 0);
+    p.layers[p.nlayers++] = advml_test_layer_spec(ADVML_LAYER_DENSE, 1, 0);
     CU_ASSERT_EQUAL_FATAL(advml_model_build(&m, &p, 32, &err), ADVML_OK);
     CU_ASSERT_EQUAL(m.nparams, 4289);
     CU_ASSERT(m.out_shape.rank == 1 && m.out_shape.d[0] == 1);
@@ -653,10 +587,10 @@ static void t_model_course(void)
 static void t_model_gradcheck(void)
 {
     advml_model_spec s = {.input = advml_shape2(5, 3), .loss = ADVML_LOSS_MSE};
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_RNN, 4, 1);
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_RNN, 3, 0);
-    s.layers[s.nlayers++] = layer_spec(ADVML_LAYER_DENSE, 2, 0);
-    model_gradcheck(&s, 3, 5, "model rnn->rnn->dense");
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_RNN, 4, 1);
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_RNN, 3, 0);
+    s.layers[s.nlayers++] = advml_test_layer_spec(ADVML_LAYER_DENSE, 2, 0);
+    advml_test_model_gradcheck(&s, 3, 5, "model rnn->rnn->dense", GC_H, GC_FLOOR, GC_TOL);
 }
 
 static void reg(void)

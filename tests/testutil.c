@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <CUnit/Basic.h>
 
 int advml_test_main(void (*register_suites)(void))
@@ -90,4 +91,65 @@ double advml_max_abs_diff(const float *a, const float *b, size_t n)
             m = isnan(d) ? INFINITY : d;
     }
     return m;
+}
+
+float *advml_test_falloc(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof(float));
+    CU_ASSERT_FATAL(p != NULL);
+    return p;
+}
+
+advml_layer_spec advml_test_layer_spec(advml_layer_type type, int units, int return_sequences)
+{
+    advml_layer_spec s = advml_layer_spec_default(type);
+    s.units = units;
+    s.return_sequences = return_sequences;
+    return s;
+}
+
+typedef struct model_gc {
+    advml_model *m;
+    const float *x, *y;
+    advml_ctx ctx;
+} model_gc;
+
+static double model_gc_loss(void *p)
+{
+    model_gc *g = p;
+    advml_model_forward(g->m, g->x, &g->ctx);
+    return advml_model_loss(g->m, g->y, g->ctx.B);
+}
+
+void advml_test_model_gradcheck(advml_model_spec *spec, int B, uint64_t seed, const char *label, double h,
+                                double floor, double tol)
+{
+    advml_model m;
+    advml_error err = {0};
+    advml_status st = advml_model_build(&m, spec, B, &err);
+    if (st != ADVML_OK)
+        fprintf(stderr, "  build failed: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(st, ADVML_OK);
+    advml_model_init_params(&m, seed);
+    advml_rng rng;
+    advml_rng_seed(&rng, seed + 1);
+    for (int v = 0; v < m.nviews; v++)
+        if (!m.views[v].decay)
+            advml_test_fill_uniform(m.params + m.views[v].offset, m.views[v].size, -0.3f, 0.3f, &rng);
+    const size_t nin = (size_t)B * advml_shape_size(&spec->input);
+    const size_t ny = (size_t)B * advml_model_target_size(&m);
+    float *x = advml_test_falloc(nin), *y = advml_test_falloc(ny), *grad = advml_test_falloc(m.nparams);
+    advml_test_fill_uniform(x, nin, -1.0f, 1.0f, &rng);
+    advml_test_fill_uniform(y, ny, -0.5f, 0.5f, &rng);
+    model_gc g = {&m, x, y, {.B = B, .training = 1}};
+    advml_model_zero_grads(&m);
+    advml_model_forward(&m, x, &g.ctx);
+    advml_model_backward(&m, x, y, &g.ctx);
+    memcpy(grad, m.grads, m.nparams * sizeof(float));
+    double e = advml_gradcheck(label, m.params, grad, m.nparams, model_gc_loss, &g, h, floor, tol, NULL);
+    CU_ASSERT(e <= tol);
+    free(x);
+    free(y);
+    free(grad);
+    advml_model_free(&m);
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <CUnit/CUnit.h>
+#include "advml/model.h"
 #include "advml/rng.h"
 
 /* Run the suites that register() adds; prints CUnit's basic report and
@@ -27,6 +28,24 @@ void advml_test_fill_uniform(float *x, size_t n, float lo, float hi, advml_rng *
 double advml_gradcheck(const char *what, float *x, const float *grad, size_t n,
                        double (*f)(void *ctx), void *ctx, double h, double floor, double tol,
                        size_t *worst);
+
+/* n floats, zeroed (at least one, so n = 0 is not a NULL); the test stops
+ * (CU_ASSERT_FATAL) when out of memory. The caller frees. */
+float *advml_test_falloc(size_t n);
+
+/* A layer spec of kind type with units and return_sequences set, the rest
+ * at the kind's defaults (for the recurrent suites' small models). */
+advml_layer_spec advml_test_layer_spec(advml_layer_type type, int units, int return_sequences);
+
+/* Build spec for batches of B, initialise it from seed (then the biases, the
+ * views without decay, are redrawn in [-0.3, 0.3) so every path carries
+ * gradient), and check the gradient of its loss on uniform inputs in [-1, 1)
+ * and targets in [-0.5, 0.5) with respect to every parameter by
+ * advml_gradcheck(label, ..., h, floor, tol); asserts the build and the
+ * error <= tol. For smooth models (regression losses, tanh/sigmoid): the
+ * recurrent suites. Frees all it allocates. */
+void advml_test_model_gradcheck(advml_model_spec *spec, int B, uint64_t seed, const char *label, double h,
+                                double floor, double tol);
 
 /* Max |a - b| over n entries. */
 double advml_max_abs_diff(const float *a, const float *b, size_t n);

@@ -28,4 +28,19 @@ typedef struct advml_cli_flag {
 advml_status advml_cli_parse(int argc, char **argv, const advml_cli_flag *flags, size_t nflags, void *opts,
                              advml_error *err);
 
+/* *out = the integer value v of flag name, which must lie in [lo, hi] (hi =
+ * LLONG_MAX: no upper bound); ADVML_ERR_ARG naming the flag and the range
+ * otherwise (also for v == NULL). */
+advml_status advml_cli_int(const char *name, const char *v, long long lo, long long hi, long long *out,
+                           advml_error *err);
+
+/* *out = the finite number v of flag name, > 0 when positive, else >= 0;
+ * ADVML_ERR_ARG naming the flag otherwise. */
+advml_status advml_cli_num(const char *name, const char *v, int positive, double *out, advml_error *err);
+
+/* argv[0..argc) joined by spaces, arguments with blanks in single quotes:
+ * the command line recorded in output files. Returns a malloc'd string the
+ * caller frees, or NULL when out of memory. */
+char *advml_cli_join_args(int argc, char **argv);
+
 #endif

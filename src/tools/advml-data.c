@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advml/cli.h"
 #include "advml/csvdata.h"
 #include "advml/dsinfo.h"
 #include "advml/mnist.h"
@@ -142,15 +143,8 @@ static advml_status need(const char *value, const char *flag, const command *c, 
     return advml_error_set(err, ADVML_ERR_ARG, "%s is required (see advml-data %s --help)", flag, c->name);
 }
 
-/* argv joined by spaces, recorded in the output file. */
-static char command_line[8192];
-
-static void record_command_line(int argc, char **argv)
-{
-    size_t used = 0;
-    for (int i = 0; i < argc && used < sizeof command_line - 1; i++)
-        used += (size_t)snprintf(command_line + used, sizeof command_line - used, "%s%s", i ? " " : "", argv[i]);
-}
+/* The command line, recorded in the output file (set by main). */
+static const char *command_line = "";
 
 /* ---- subcommands ------------------------------------------------------------------ */
 
@@ -407,10 +401,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return advml_exit_code(ADVML_ERR_ARG);
     }
-    record_command_line(argc, argv);
+    char *joined = advml_cli_join_args(argc, argv);
+    if (joined)
+        command_line = joined;
     advml_error err = {0};
     advml_status st = cmd->run(argc - 1, argv + 1, cmd, &err);
     if (st)
         fprintf(stderr, "advml-data %s: %s\n", cmd->name, err.msg);
+    free(joined);
     return advml_exit_code(st);
 }

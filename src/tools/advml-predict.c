@@ -9,7 +9,6 @@
  * fallible step is agreed on by all ranks (advml_comm_agree): one failure stops
  * every rank, rank 0 prints one message, all exit with advml_exit_code's code.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "advml/dataset.h"
 #include "advml/predict.h"
 #include "advml/version.h"
+#include "common/tool.h"
 
 static const char usage[] =
     "usage: advml-predict --checkpoint RUN.ckpt.h5 --data FILE.h5 --out PRED.h5 [--split NAME]\n"
@@ -76,38 +76,6 @@ static advml_status parse_args(int argc, char **argv, options *o, advml_error *e
     return ADVML_OK;
 }
 
-static advml_status flag_int(const char *name, const char *v, long long lo, long long hi, long long *out,
-                             advml_error *err)
-{
-    char *end;
-    errno = 0;
-    long long x = v ? strtoll(v, &end, 10) : 0;
-    if (!v || errno || *end || end == v || x < lo || x > hi)
-        return advml_error_set(err, ADVML_ERR_ARG, "%s: expected an integer in %lld..%lld, got \"%s\"", name, lo, hi,
-                               v ? v : "");
-    *out = x;
-    return ADVML_OK;
-}
-
-static char *join_args(int argc, char **argv)
-{
-    size_t n = 1;
-    for (int i = 0; i < argc; i++)
-        n += strlen(argv[i]) + 3;
-    char *s = malloc(n);
-    if (!s)
-        return NULL;
-    s[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        int quote = strpbrk(argv[i], " \t") != NULL;
-        strcat(s, i ? " " : "");
-        strcat(s, quote ? "'" : "");
-        strcat(s, argv[i]);
-        strcat(s, quote ? "'" : "");
-    }
-    return s;
-}
-
 /* The split to predict: the flag, else test, validation, train (the first present). */
 static advml_status pick_split(advml_dataset *ds, const char *flag, const char **split, advml_error *err)
 {
@@ -153,59 +121,38 @@ static void report(const advml_predictor *p, const advml_predictions *pr, const 
     fflush(stdout);
 }
 
-static int fail(advml_comm *comm, int rank, advml_status s, const advml_error *err)
-{
-    if (rank == 0) {
-        fflush(stdout);
-        fprintf(stderr, "advml-predict: error: %s\n", err->msg);
-    }
-    advml_comm_finalize(comm);
-    return advml_exit_code(s);
-}
-
 int main(int argc, char **argv)
 {
     advml_comm *comm = NULL;
+    int rc = advml_tool_start("advml-predict", &argc, &argv, &comm); /* one BLAS thread per rank */
+    if (rc)
+        return rc;
+    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
     advml_error err;
     advml_error_clear(&err);
-    advml_status s = advml_comm_init(&argc, &argv, &comm, &err);
-    if (s) {
-        fprintf(stderr, "advml-predict: error: %s\n", err.msg);
-        return advml_exit_code(s);
-    }
-    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
+    advml_status s;
 
     /* Flags. */
     options o;
     long long horizon = 0, start = 0, batch = 256;
     s = parse_args(argc, argv, &o, &err);
     if (!s && o.forecast)
-        s = flag_int("--forecast", o.forecast, 1, 100000000, &horizon, &err);
+        s = advml_cli_int("--forecast", o.forecast, 1, 100000000, &horizon, &err);
     if (!s && o.start)
-        s = flag_int("--start", o.start, 0, INT64_MAX, &start, &err);
+        s = advml_cli_int("--start", o.start, 0, INT64_MAX, &start, &err);
     if (!s && o.batch_size)
-        s = flag_int("--batch-size", o.batch_size, 1, 1000000, &batch, &err);
+        s = advml_cli_int("--batch-size", o.batch_size, 1, 1000000, &batch, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return fail(comm, rank, s, &err);
-    if (o.help || o.version) {
-        if (rank == 0) {
-            if (o.version)
-                printf("advml-predict %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
-            else
-                fputs(usage, stdout);
-        }
-        advml_comm_finalize(comm);
-        return 0;
-    }
+        return advml_tool_fail("advml-predict", comm, s, &err);
+    if (o.help || o.version)
+        return advml_tool_info("advml-predict", comm, o.version, usage);
 
     /* Fail before any work when the output exists (and before reading). */
     if (rank == 0 && !o.force && access(o.out, F_OK) == 0)
         s = advml_error_set(&err, ADVML_ERR_IO, "%s exists and is not overwritten; use --force to replace it",
                             o.out);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-predict", comm, s, &err);
 
     /* Checkpoint and data (every rank reads its own copy). */
     advml_predictor p;
@@ -219,7 +166,7 @@ int main(int argc, char **argv)
     if ((s = advml_comm_agree(comm, s, &err))) {
         advml_dataset_close(ds);
         advml_predictor_free(&p);
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-predict", comm, s, &err);
     }
 
     /* Predictions over the split (ranks split the samples), then the forecast. */
@@ -238,7 +185,7 @@ int main(int argc, char **argv)
 
     /* Rank 0 writes the file. */
     if (!s && rank == 0) {
-        char *cmd = join_args(argc, argv);
+        char *cmd = advml_cli_join_args(argc, argv);
         advml_predict_meta meta = {o.checkpoint, o.data, split, cmd, nranks};
         s = advml_predictions_write(o.out, o.force, &p, &pr, have_fc ? &fc : NULL, &meta, &err);
         free(cmd);
@@ -251,7 +198,7 @@ int main(int argc, char **argv)
     advml_dataset_close(ds);
     advml_predictor_free(&p);
     if (s)
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-predict", comm, s, &err);
     advml_comm_finalize(comm);
     return 0;
 }

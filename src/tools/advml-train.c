@@ -13,6 +13,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "advml/runfile.h"
 #include "advml/train.h"
 #include "advml/version.h"
+#include "common/tool.h"
 
 static const char usage[] =
     "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
@@ -78,29 +80,6 @@ static advml_status parse_args(int argc, char **argv, options *o, advml_error *e
     return ADVML_OK;
 }
 
-static advml_status flag_int(const char *name, const char *v, long long lo, long long *out, advml_error *err)
-{
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || *end || end == v || x < lo)
-        return advml_error_set(err, ADVML_ERR_ARG, "%s: expected an integer >= %lld, got \"%s\"", name, lo, v);
-    *out = x;
-    return ADVML_OK;
-}
-
-static advml_status flag_num(const char *name, const char *v, int positive, double *out, advml_error *err)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(x) || (positive ? x <= 0 : x < 0))
-        return advml_error_set(err, ADVML_ERR_ARG, "%s: expected a number %s 0, got \"%s\"", name,
-                               positive ? ">" : ">=", v);
-    *out = x;
-    return ADVML_OK;
-}
-
 /* Load the config and apply the flags over it. */
 static advml_status load_config(const options *o, advml_config *cfg, advml_error *err)
 {
@@ -114,22 +93,22 @@ static advml_status load_config(const options *o, advml_config *cfg, advml_error
     if (o->out)
         snprintf(cfg->train.out, sizeof cfg->train.out, "%s", o->out);
     if (o->epochs) {
-        if ((s = flag_int("--epochs", o->epochs, 1, &iv, err)))
+        if ((s = advml_cli_int("--epochs", o->epochs, 1, LLONG_MAX, &iv, err)))
             return s;
         cfg->train.epochs = (int)(iv > 1000000000 ? 1000000000 : iv);
     }
     if (o->batch_size) {
-        if ((s = flag_int("--batch-size", o->batch_size, 1, &iv, err)))
+        if ((s = advml_cli_int("--batch-size", o->batch_size, 1, LLONG_MAX, &iv, err)))
             return s;
         cfg->train.batch_size = (int)(iv > 1000000000 ? 1000000000 : iv);
     }
     if (o->seed) {
-        if ((s = flag_int("--seed", o->seed, 0, &iv, err)))
+        if ((s = advml_cli_int("--seed", o->seed, 0, LLONG_MAX, &iv, err)))
             return s;
         cfg->train.seed = (uint64_t)iv;
     }
     if (o->max_steps) {
-        if ((s = flag_int("--max-steps", o->max_steps, 1, &iv, err)))
+        if ((s = advml_cli_int("--max-steps", o->max_steps, 1, LLONG_MAX, &iv, err)))
             return s;
         cfg->train.max_steps = iv;
     }
@@ -147,12 +126,12 @@ static advml_status load_config(const options *o, advml_config *cfg, advml_error
         }
     }
     if (o->lr) {
-        if ((s = flag_num("--lr", o->lr, 1, &dv, err)))
+        if ((s = advml_cli_num("--lr", o->lr, 1, &dv, err)))
             return s;
         cfg->optim.lr = (float)dv;
     }
     if (o->l2) {
-        if ((s = flag_num("--l2", o->l2, 0, &dv, err)))
+        if ((s = advml_cli_num("--l2", o->l2, 0, &dv, err)))
             return s;
         cfg->train.l2 = (float)dv;
     }
@@ -199,25 +178,6 @@ static advml_status check_out(const char *out, const char *resume, advml_error *
                                    exists, ckpt);
     }
     return ADVML_OK;
-}
-
-static char *join_args(int argc, char **argv)
-{
-    size_t n = 1;
-    for (int i = 0; i < argc; i++)
-        n += strlen(argv[i]) + 3;
-    char *s = malloc(n);
-    if (!s)
-        return NULL;
-    s[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        int quote = strpbrk(argv[i], " \t") != NULL;
-        strcat(s, i ? " " : "");
-        strcat(s, quote ? "'" : "");
-        strcat(s, argv[i]);
-        strcat(s, quote ? "'" : "");
-    }
-    return s;
 }
 
 /* Keras-style summary as text (malloc'ed). */
@@ -288,46 +248,24 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
 
 /* ---- main ------------------------------------------------------------------------ */
 
-static int fail(advml_comm *comm, int rank, advml_status s, const advml_error *err)
-{
-    if (rank == 0) {
-        fflush(stdout);
-        fprintf(stderr, "advml-train: error: %s\n", err->msg);
-    }
-    advml_comm_finalize(comm);
-    return advml_exit_code(s);
-}
-
 int main(int argc, char **argv)
 {
     advml_comm *comm = NULL;
+    int rc = advml_tool_start("advml-train", &argc, &argv, &comm); /* one BLAS thread per rank */
+    if (rc)
+        return rc;
+    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
     advml_error err;
     advml_error_clear(&err);
-    advml_status s = advml_comm_init(&argc, &argv, &comm, &err);
-    if (s) {
-        fprintf(stderr, "advml-train: error: %s\n", err.msg);
-        return advml_exit_code(s);
-    }
-    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
-    /* One BLAS thread per rank: the ranks are the parallelism. */
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
+    advml_status s;
     int blas_threads = openblas_get_num_threads();
 
     options opt;
     s = parse_args(argc, argv, &opt, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return fail(comm, rank, s, &err);
-    if (opt.help || opt.version) {
-        if (rank == 0) {
-            if (opt.version)
-                printf("advml-train %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
-            else
-                fputs(usage, stdout);
-        }
-        advml_comm_finalize(comm);
-        return 0;
-    }
+        return advml_tool_fail("advml-train", comm, s, &err);
+    if (opt.help || opt.version)
+        return advml_tool_info("advml-train", comm, opt.version, usage);
 
     /* Config and flags, then the outputs' directory: before touching any data. */
     advml_config cfg;
@@ -340,18 +278,18 @@ int main(int argc, char **argv)
     if (!s && rank == 0)
         s = check_out(out, opt.resume, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-train", comm, s, &err);
     snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
 
     /* Data, model, optimizer; then the checkpoint to resume from. */
     advml_trainer t;
     if ((s = advml_trainer_setup(&t, &cfg, comm, &err))) {
         advml_trainer_free(&t);
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-train", comm, s, &err);
     }
     if (opt.resume && (s = advml_trainer_resume(&t, opt.resume, &err))) {
         advml_trainer_free(&t);
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-train", comm, s, &err);
     }
 
     /* Rank 0's outputs: the run file (continued on resume) and the progress display. */
@@ -361,7 +299,7 @@ int main(int argc, char **argv)
     int have_run = 0;
     memset(&run, 0, sizeof run);
     if (!s && rank == 0 && out[0]) {
-        char *cmd = join_args(argc, argv), *summary = summary_text(&t.model);
+        char *cmd = advml_cli_join_args(argc, argv), *summary = summary_text(&t.model);
         int found = 0;
         s = advml_run_init(&run, out, &err);
         have_run = 1;
@@ -380,7 +318,7 @@ int main(int argc, char **argv)
         if (have_run)
             advml_run_free(&run);
         advml_trainer_free(&t);
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-train", comm, s, &err);
     }
     advml_progress progress;
     advml_progress_init(&progress, stdout, rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
@@ -435,7 +373,7 @@ int main(int argc, char **argv)
         advml_run_free(&run);
     advml_trainer_free(&t);
     if (s)
-        return fail(comm, rank, s, &err);
+        return advml_tool_fail("advml-train", comm, s, &err);
     advml_comm_finalize(comm);
     return 0;
 }
