@@ -394,6 +394,44 @@ def main():
     out.append(T % ("  same, clean steps", pct(ar_share_clean), "", ""))
     out.append(T % ("  the allreduce alone (after a barrier), clean steps, ms", fmt(ar_pure, "%.2f"), "", ""))
     out.append("")
+    # -- where N=2 loses against N=1, per core: N=1 runs are pinned to core (round - 1)
+    #    mod CPUs, and --bind-to core puts rank r on core r; a diagnostic only --
+    by_core = {}
+    for i, r in enumerate(prof_runs["N=1"]):
+        d = r.profiles().get(0)
+        if d and d["step_clean"] > 0:
+            by_core.setdefault(i % ncpu, []).append(d)
+    core_step = {k: statistics.median(d["step_clean"] for d in v) for k, v in by_core.items()}
+    core_comp = {k: statistics.median(d["compute_clean"] for d in v) for k, v in by_core.items()}
+    whole_core = {}
+    for i, x in enumerate(wips[1]):
+        whole_core.setdefault(i % ncpu, []).append(x)
+    slow_eff = slow_eff_whole = None
+    if len(core_step) >= 2:
+        out.append("where N=2 loses against N=1 (a diagnostic; the targets above are judged as the issue defines them):")
+        ks = sorted(core_step)
+        out.append("  N=1 clean step on core %s, ms (compute): %s" % (
+            " / ".join(str(k) for k in ks), " / ".join("%.2f (%.2f)" % (core_step[k], core_comp[k]) for k in ks)))
+        slow, fast = max(core_step.values()), min(core_step.values())
+        out.append("  the slower core's N=1 step is %.1f%% longer than the faster core's" % (100 * (slow / fast - 1)))
+        if cbrun:
+            pr = cbrun.profiles()
+            out.append("  N=2 barrier first (rank r on core r), ms: compute %s, wait %s, allreduce alone %s, "
+                       "optimizer %s" % tuple(" / ".join("%.2f" % pr[r][c] for r in sorted(pr))
+                                              for c in ("compute_clean", "wait_clean", "allreduce_clean",
+                                                        "optim_clean")))
+        if cips2:
+            slow_eff = cips2 / (2 * 64e3 / slow)
+            out.append("  efficiency against the slower core's N=1 speed, clean steps: %s (what the allreduce, the "
+                       "optimizer" % pct(slow_eff))
+            out.append("    and two busy cores cost; the rest of the gap to the mean of both cores is the cores' "
+                       "difference)")
+        if len(whole_core) >= 2:
+            slow_eff_whole = ips2 / (2 * min(statistics.median(v) for v in whole_core.values()))
+            out.append("  same, whole epochs (N=1 rounds by core: %s images/s): %s" % (
+                " / ".join("%.0f" % statistics.median(whole_core[k]) for k in sorted(whole_core)),
+                pct(slow_eff_whole)))
+        out.append("")
     out.append("advml step on each rank, ms per step (advml_train_profile, %d steps, the first 10 not counted;"
                % prof_steps)
     out.append("clean: the steps in which no rank lost its core to another process, see bench/train_profile.c);")
@@ -430,7 +468,9 @@ def main():
                    "advml_ips_n1_rounds": wips[1], "advml_ips_n2_rounds": wips[2],
                    "scaling_efficiency_steady": seff, "scaling_efficiency_clean": ceff,
                    "allreduce_share_n2": ar_share, "allreduce_share_n2_clean": ar_share_clean,
-                   "allreduce_alone_ms": ar_pure,
+                   "allreduce_alone_ms": ar_pure, "n1_clean_step_ms_by_core": core_step,
+                   "scaling_efficiency_vs_slower_core_clean": slow_eff,
+                   "scaling_efficiency_vs_slower_core_whole": slow_eff_whole,
                    "advml_epoch_seconds_n1": e1["epoch_seconds"], "advml_epoch_seconds_n2": e2["epoch_seconds"],
                    "advml_test_accuracy_n1": e1["test_accuracy"], "advml_test_accuracy_n2": e2["test_accuracy"],
                    "torch_ips_1": tips1, "torch_ips_ddp2": tips2,
