@@ -11,8 +11,9 @@
  * batches of 32 that the steps cycle through). bench/torch_rnn.py is the
  * PyTorch twin (same model, data, batches and step).
  *
- * A step is advml_model_zero_grads + advml_model_forward + advml_model_loss
- * + advml_model_backward + advml_optim_step (grad_scale 1/B: the mean loss).
+ * A step is advml_model_forward + advml_model_loss + advml_model_backward +
+ * advml_optim_step_clear (grad_scale 1/B: the mean loss; it clears the
+ * gradients as it reads them, as advml-train's step does).
  * Each step is timed alone; the report gives the median over the timed steps
  * (robust to other processes taking the CPU for a while), the mean, and the
  * CPU time per step.
@@ -70,7 +71,7 @@ static int sine_batches(float **x, float **y, int B, int T)
 
 typedef struct cell_result {
     double step_s, mean_s, best_s, cpu_s;
-    double phase_s[5];   /* zero_grads, forward, loss, backward, optimizer: mean per step */
+    double phase_s[4];   /* forward, loss, backward, optimizer: mean per step */
     double loss_first, loss_last;
     size_t nparams;
 } cell_result;
@@ -119,6 +120,7 @@ static int bench_cell(advml_layer_type type, int H, int T, int B, int warmup, in
     double *t_step = xmalloc((size_t)steps * sizeof *t_step);
     memset(r, 0, sizeof *r);
     r->nparams = m.nparams;
+    advml_model_zero_grads(&m); /* once: each optimizer step clears them after */
     double t0 = 0.0, c0 = 0.0;
     for (int s = 0; s < warmup + steps; s++) {
         if (s == warmup) {
@@ -130,27 +132,25 @@ static int bench_cell(advml_layer_type type, int H, int T, int B, int warmup, in
         const float *y = yb + (size_t)(s % nbatch) * B;     /* (B, 1) */
         ctx.step = (uint64_t)s;
         double a = now_s();
-        advml_model_zero_grads(&m);
-        double b = now_s();
         advml_model_forward(&m, x, &ctx);
-        double c = now_s();
+        double b = now_s();
         double loss = advml_model_loss(&m, y, B) / B;
-        double d = now_s();
+        double c = now_s();
         advml_model_backward(&m, x, y, &ctx);
+        double d = now_s();
+        /* the step clears the gradients as it reads them, as in the trainer */
+        advml_optim_step_clear(&opt, m.params, m.grads, gscale, m.views, m.nviews);
         double e = now_s();
-        advml_optim_step(&opt, m.params, m.grads, gscale, m.views, m.nviews);
-        double f = now_s();
-        r->phase_s[0] += b - a, r->phase_s[1] += c - b, r->phase_s[2] += d - c;
-        r->phase_s[3] += e - d, r->phase_s[4] += f - e;
+        r->phase_s[0] += b - a, r->phase_s[1] += c - b, r->phase_s[2] += d - c, r->phase_s[3] += e - d;
         if (s >= warmup)
-            t_step[s - warmup] = f - a;
+            t_step[s - warmup] = e - a;
         if (s == 0)
             r->loss_first = loss;
         r->loss_last = loss;
     }
     r->mean_s = (now_s() - t0) / steps;
     r->cpu_s = (cpu_s() - c0) / steps;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 4; i++)
         r->phase_s[i] /= steps;
     r->step_s = median(t_step, steps);
     r->best_s = t_step[0]; /* median() sorted t_step */
@@ -240,8 +240,8 @@ int main(int argc, char **argv)
                r.loss_first, r.loss_last);
         printf("  step: median %.4f ms  ->  %.1f sequences/s  (mean %.4f ms, best %.4f ms, CPU time %.4f ms)\n",
                1e3 * r.step_s, sps, 1e3 * r.mean_s, 1e3 * r.best_s, 1e3 * r.cpu_s);
-        static const char *phase[5] = {"zero_grads", "forward", "loss", "backward", "optimizer (adam)"};
-        for (int i = 0; i < 5; i++)
+        static const char *phase[4] = {"forward", "loss", "backward", "optimizer (adam)"};
+        for (int i = 0; i < 4; i++)
             printf("    %-18s %8.4f ms  %5.1f%% (of the mean step)\n", phase[i], 1e3 * r.phase_s[i],
                    100.0 * r.phase_s[i] / r.mean_s);
         printf("RESULT %s_seqs_per_s %.2f\n", kinds[k].name, sps);

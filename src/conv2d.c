@@ -392,31 +392,10 @@ static advml_status conv2d_setup(advml_layer *L, advml_shape in_shape, int max_b
     L->pad[0] = PT;
     L->pad[1] = PL;
     L->nviews = 0;
-    advml_param_view *v = &L->views[L->nviews++];
-    memset(v, 0, sizeof *v);
-    strcpy(v->name, "kernel");
-    v->offset = 0;
-    v->size = ckk * s->units;
-    v->rank = 4;
-    v->dims[0] = s->units;
-    v->dims[1] = C;
-    v->dims[2] = s->kernel[0];
-    v->dims[3] = s->kernel[1];
-    v->decay = 1;
-    v->layer = li;
-    L->nparams = v->size;
-    if (s->use_bias) {
-        v = &L->views[L->nviews++];
-        memset(v, 0, sizeof *v);
-        strcpy(v->name, "bias");
-        v->offset = L->nparams;
-        v->size = (size_t)s->units;
-        v->rank = 1;
-        v->dims[0] = s->units;
-        v->decay = 0;
-        v->layer = li;
-        L->nparams += v->size;
-    }
+    L->nparams = 0;
+    advml_layer_add_view(L, "kernel", 1, 4, (const int[]){s->units, C, s->kernel[0], s->kernel[1]}); // (OC, C, KH, KW)
+    if (s->use_bias)
+        advml_layer_add_view(L, "bias", 0, 1, (const int[]){s->units}); // (OC)
     L->state_per_sample = 0;
     advml_conv2d_dims d;
     L->conv_algo = ADVML_CONV_IM2COL;

@@ -82,29 +82,10 @@ static advml_status dense_setup(advml_layer *L, advml_shape in_shape, int max_ba
     L->in_shape = in_shape;
     L->out_shape = advml_shape1(s->units);
     L->nviews = 0;
-    advml_param_view *v = &L->views[L->nviews++];
-    memset(v, 0, sizeof *v);
-    strcpy(v->name, "weight");
-    v->offset = 0;
-    v->size = (size_t)s->units * IN;
-    v->rank = 2;
-    v->dims[0] = s->units;
-    v->dims[1] = IN;
-    v->decay = 1;
-    v->layer = li;
-    L->nparams = v->size;
-    if (s->use_bias) {
-        v = &L->views[L->nviews++];
-        memset(v, 0, sizeof *v);
-        strcpy(v->name, "bias");
-        v->offset = L->nparams;
-        v->size = (size_t)s->units;
-        v->rank = 1;
-        v->dims[0] = s->units;
-        v->decay = 0;
-        v->layer = li;
-        L->nparams += v->size;
-    }
+    L->nparams = 0;
+    advml_layer_add_view(L, "weight", 1, 2, (const int[]){s->units, IN}); // (OUT, IN), as PyTorch's nn.Linear
+    if (s->use_bias)
+        advml_layer_add_view(L, "bias", 0, 1, (const int[]){s->units}); // (OUT)
     L->state_per_sample = 0;
     L->scratch_floats = 0;
     return ADVML_OK;

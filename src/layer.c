@@ -6,6 +6,7 @@
 #include "advml/rnn.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Indexed by advml_layer_type. */
@@ -40,6 +41,23 @@ const advml_layer_kind *advml_layer_kind_by_name(const char *name, advml_layer_t
             return kinds[t];
         }
     return NULL;
+}
+
+void advml_layer_add_view(advml_layer *L, const char *name, int decay, int rank, const int *dims)
+{
+    advml_param_view *v = &L->views[L->nviews++];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->offset = L->nparams;
+    v->rank = rank;
+    v->size = 1;
+    for (int i = 0; i < rank; i++) {
+        v->dims[i] = dims[i];
+        v->size *= (size_t)dims[i];
+    }
+    v->decay = decay;
+    v->layer = L->index;
+    L->nparams += v->size;
 }
 
 /* Defaults: stride 1 (pooling: {0, 0}, meaning the window size, as Keras),

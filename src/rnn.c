@@ -134,35 +134,22 @@ advml_status advml_rnn_setup_common(advml_layer *L, const char *kind_name, advml
                                "layer %d (%s): too large: T=%d, F=%d, units=%d at batch %d",
                                L->index, kind_name, T, F, H, max_batch);
 
-    size_t off = 0;
-    for (int v = 0; v < nviews; v++) {
-        advml_param_view *pv = &L->views[v];
-        memset(pv, 0, sizeof *pv);
-        snprintf(pv->name, sizeof pv->name, "%s", views[v].name);
-        pv->offset = off;
-        pv->layer = L->index;
-        pv->dims[0] = views[v].gates * H;
+    L->nviews = 0;
+    L->nparams = 0;
+    for (int v = 0; v < nviews; v++) { /* (gates*H, F), (gates*H, H) or (gates*H) */
+        const int gh = views[v].gates * H;
         switch (views[v].kind) {
         case ADVML_RNN_VIEW_INPUT:
-            pv->rank = 2;
-            pv->dims[1] = F;
-            pv->decay = 1;
+            advml_layer_add_view(L, views[v].name, 1, 2, (const int[]){gh, F});
             break;
         case ADVML_RNN_VIEW_RECURRENT:
-            pv->rank = 2;
-            pv->dims[1] = H;
-            pv->decay = 1;
+            advml_layer_add_view(L, views[v].name, 1, 2, (const int[]){gh, H});
             break;
         case ADVML_RNN_VIEW_BIAS:
-            pv->rank = 1;
-            pv->decay = 0;
+            advml_layer_add_view(L, views[v].name, 0, 1, (const int[]){gh});
             break;
         }
-        pv->size = (size_t)pv->dims[0] * (pv->rank == 2 ? (size_t)pv->dims[1] : 1);
-        off += pv->size;
     }
-    L->nviews = nviews;
-    L->nparams = off;
     L->in_shape = in_shape;
     L->out_shape = s->return_sequences ? advml_shape2(T, H) : advml_shape1(H);
     d->N = max_batch;

@@ -141,6 +141,14 @@ typedef struct advml_layer_kind {
 const advml_layer_kind *advml_layer_kind_of(advml_layer_type type);
 const advml_layer_kind *advml_layer_kind_by_name(const char *name, advml_layer_type *type);
 
+/* For a kind's setup: append the view name of shape dims[0..rank) (e.g.
+ * "kernel" (OC, C, KH, KW)) after the layer's parameters so far: its offset is
+ * L->nparams, which then grows by its size; decay 1 for weights (L2 applies),
+ * 0 for biases. The caller starts from L->nviews = L->nparams = 0 and adds at
+ * most ADVML_MAX_VIEWS views (rank at most 4, name shorter than
+ * ADVML_VIEW_NAME_LEN). Owns nothing. */
+void advml_layer_add_view(advml_layer *L, const char *name, int decay, int rank, const int *dims);
+
 /* The kinds, each defined beside its kernels (src/conv2d.c, ...). */
 extern const advml_layer_kind advml_conv2d_kind;
 extern const advml_layer_kind advml_maxpool2d_kind;
