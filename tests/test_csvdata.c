@@ -330,11 +330,6 @@ static void t_digits(void)
 static void reg(void)
 {
     advml_h5_quiet();
-    snprintf(dir, sizeof dir, "csv_test_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
     static const advml_test_case c[] = {{"read", t_read},
                                         {"read_errors", t_read_errors},
                                         {"convert", t_convert},
@@ -344,12 +339,4 @@ static void reg(void)
     advml_test_add_suite("csvdata", c);
 }
 
-int main(void)
-{
-    int rc = advml_test_main(reg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return rc;
-}
+int main(void) { return advml_test_main_in_dir(reg, "csv_test", dir, sizeof dir); }

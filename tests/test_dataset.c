@@ -537,11 +537,6 @@ static void t_mnist(void)
 static void reg(void)
 {
     advml_h5_quiet();
-    snprintf(dir, sizeof dir, "dataset_test_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
     make_files();
     static const advml_test_case c[] = {{"info", t_info},         {"block_and_index", t_block_and_index},
                                         {"batches", t_batches},   {"shards", t_shards},
@@ -550,12 +545,4 @@ static void reg(void)
     advml_test_add_suite("dataset", c);
 }
 
-int main(void)
-{
-    int rc = advml_test_main(reg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return rc;
-}
+int main(void) { return advml_test_main_in_dir(reg, "dataset_test", dir, sizeof dir); }

@@ -320,11 +320,6 @@ static void t_datasets(void)
 static void reg(void)
 {
     advml_h5_quiet();
-    snprintf(dir, sizeof dir, "h5io_test_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
     static const advml_test_case c[] = {{"create_commit", t_create_commit},
                                         {"existing_file", t_existing},
                                         {"unwritable", t_unwritable},
@@ -334,9 +329,4 @@ static void reg(void)
     advml_test_add_suite("h5io", c);
 }
 
-int main(void)
-{
-    int rc = advml_test_main(reg);
-    rmdir(dir);
-    return rc;
-}
+int main(void) { return advml_test_main_in_dir(reg, "h5io_test", dir, sizeof dir); }

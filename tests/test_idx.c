@@ -366,11 +366,6 @@ static void t_convert_broken(void)
 static void reg(void)
 {
     advml_h5_quiet();
-    snprintf(dir, sizeof dir, "idx_test_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
     static const advml_test_case c[] = {{"read_good", t_read_good},
                                         {"read_broken", t_read_broken},
                                         {"find", t_find},
@@ -381,12 +376,4 @@ static void reg(void)
     advml_test_add_suite("idx", c);
 }
 
-int main(void)
-{
-    int rc = advml_test_main(reg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return rc;
-}
+int main(void) { return advml_test_main_in_dir(reg, "idx_test", dir, sizeof dir); }

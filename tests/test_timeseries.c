@@ -323,11 +323,6 @@ static void t_oscillator_file(void)
 static void reg(void)
 {
     advml_h5_quiet();
-    snprintf(dir, sizeof dir, "ts_test_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
     static const advml_test_case c[] = {{"rk4_undriven", t_rk4_undriven},
                                         {"rk4_driven", t_rk4_driven},
                                         {"euler_first_order", t_euler_first_order},
@@ -339,12 +334,4 @@ static void reg(void)
     advml_test_add_suite("timeseries", c);
 }
 
-int main(void)
-{
-    int rc = advml_test_main(reg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return rc;
-}
+int main(void) { return advml_test_main_in_dir(reg, "ts_test", dir, sizeof dir); }

@@ -1,6 +1,9 @@
 /* testutil.c - see testutil.h */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,25 @@ int advml_test_main(void (*register_suites)(void))
     if (e != CUE_SUCCESS || ran == 0)
         return 2;
     return (failed || tests_failed) ? 1 : 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    if (remove(path) != 0)
+        fprintf(stderr, "could not remove %s\n", path);
+    return 0;
+}
+
+int advml_test_main_in_dir(void (*register_suites)(void), const char *prefix, char *dir, size_t size)
+{
+    if ((size_t)snprintf(dir, size, "%s_XXXXXX", prefix) >= size || !mkdtemp(dir)) {
+        fprintf(stderr, "cannot make a scratch directory %s_XXXXXX: %s\n", prefix, strerror(errno));
+        return 2;
+    }
+    int rc = advml_test_main(register_suites);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
 }
 
 void advml_test_add_suite(const char *suite, const advml_test_case *cases)

@@ -12,6 +12,13 @@
  * `int main(void) { return advml_test_main(register_suites); }`. */
 int advml_test_main(void (*register_suites)(void));
 
+/* advml_test_main for suites that write files: first makes a fresh directory
+ * PREFIX_XXXXXX in the working directory (mkdtemp; its name goes to dir,
+ * size bytes, before register_suites runs), then removes it with everything
+ * in it. Returns advml_test_main's code, or 2 when the directory cannot be
+ * made. */
+int advml_test_main_in_dir(void (*register_suites)(void), const char *prefix, char *dir, size_t size);
+
 /* Add a suite with the NULL-terminated list of (name, fn) pairs. */
 typedef struct { const char *name; void (*fn)(void); } advml_test_case;
 void advml_test_add_suite(const char *suite, const advml_test_case *cases);
