@@ -23,6 +23,8 @@
 #include "advml/version.h"
 #include "common/tool.h"
 
+static const char TOOL[] = "advml-predict"; /* in messages: "advml-predict: error: ..." */
+
 static const char usage[] =
     "usage: advml-predict --checkpoint RUN.ckpt.h5 --data FILE.h5 --out PRED.h5 [--split NAME]\n"
     "                     [--forecast H] [--start I] [--batch-size B] [--force]\n"
@@ -124,7 +126,7 @@ static void report(const advml_predictor *p, const advml_predictions *pr, const 
 int main(int argc, char **argv)
 {
     advml_comm *comm = NULL;
-    int rc = advml_tool_start("advml-predict", &argc, &argv, &comm); /* one BLAS thread per rank */
+    int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
     if (rc)
         return rc;
     int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
@@ -143,16 +145,16 @@ int main(int argc, char **argv)
     if (!s && o.batch_size)
         s = advml_cli_int("--batch-size", o.batch_size, 1, 1000000, &batch, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail("advml-predict", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     if (o.help || o.version)
-        return advml_tool_info("advml-predict", comm, o.version, usage);
+        return advml_tool_info(TOOL, comm, o.version, usage);
 
     /* Fail before any work when the output exists (and before reading). */
     if (rank == 0 && !o.force && access(o.out, F_OK) == 0)
         s = advml_error_set(&err, ADVML_ERR_IO, "%s exists and is not overwritten; use --force to replace it",
                             o.out);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail("advml-predict", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
 
     /* Checkpoint and data (every rank reads its own copy). */
     advml_predictor p;
@@ -166,7 +168,7 @@ int main(int argc, char **argv)
     if ((s = advml_comm_agree(comm, s, &err))) {
         advml_dataset_close(ds);
         advml_predictor_free(&p);
-        return advml_tool_fail("advml-predict", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     }
 
     /* Predictions over the split (ranks split the samples), then the forecast. */
@@ -198,7 +200,7 @@ int main(int argc, char **argv)
     advml_dataset_close(ds);
     advml_predictor_free(&p);
     if (s)
-        return advml_tool_fail("advml-predict", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     advml_comm_finalize(comm);
     return 0;
 }

@@ -29,6 +29,8 @@
 #include "advml/version.h"
 #include "common/tool.h"
 
+static const char TOOL[] = "advml-train"; /* in messages: "advml-train: error: ..." */
+
 static const char usage[] =
     "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
     "                   [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S] [--max-steps K]\n"
@@ -251,7 +253,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
 int main(int argc, char **argv)
 {
     advml_comm *comm = NULL;
-    int rc = advml_tool_start("advml-train", &argc, &argv, &comm); /* one BLAS thread per rank */
+    int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
     if (rc)
         return rc;
     int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
@@ -263,9 +265,9 @@ int main(int argc, char **argv)
     options opt;
     s = parse_args(argc, argv, &opt, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail("advml-train", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     if (opt.help || opt.version)
-        return advml_tool_info("advml-train", comm, opt.version, usage);
+        return advml_tool_info(TOOL, comm, opt.version, usage);
 
     /* Config and flags, then the outputs' directory: before touching any data. */
     advml_config cfg;
@@ -278,18 +280,18 @@ int main(int argc, char **argv)
     if (!s && rank == 0)
         s = check_out(out, opt.resume, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail("advml-train", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
 
     /* Data, model, optimizer; then the checkpoint to resume from. */
     advml_trainer t;
     if ((s = advml_trainer_setup(&t, &cfg, comm, &err))) {
         advml_trainer_free(&t);
-        return advml_tool_fail("advml-train", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     }
     if (opt.resume && (s = advml_trainer_resume(&t, opt.resume, &err))) {
         advml_trainer_free(&t);
-        return advml_tool_fail("advml-train", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     }
 
     /* Rank 0's outputs: the run file (continued on resume) and the progress display. */
@@ -318,7 +320,7 @@ int main(int argc, char **argv)
         if (have_run)
             advml_run_free(&run);
         advml_trainer_free(&t);
-        return advml_tool_fail("advml-train", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     }
     advml_progress progress;
     advml_progress_init(&progress, stdout, rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
@@ -373,7 +375,7 @@ int main(int argc, char **argv)
         advml_run_free(&run);
     advml_trainer_free(&t);
     if (s)
-        return advml_tool_fail("advml-train", comm, s, &err);
+        return advml_tool_fail(TOOL, comm, s, &err);
     advml_comm_finalize(comm);
     return 0;
 }
