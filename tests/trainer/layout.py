@@ -69,8 +69,8 @@ def main():
             common.check(a["nranks"] == 2 and len(a["hostnames"].split(",")) == 2, "nranks 2, two host names")
             common.check(a["seed"] == 3 and a["data"] == digits, "seed and data")
             common.check("advml-train" in a["command_line"] and "--out" in a["command_line"], "command line")
-            head = subprocess.run(["git", "-C", common.SRC, "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                  text=True).stdout.strip()
+            head = subprocess.run(["git", "-c", "safe.directory=" + os.path.realpath(common.SRC), "-C", common.SRC,
+                                   "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
             if head:  # a git checkout: the build records the commit it was built from
                 common.check(a["git_commit"] in (head, head + "-dirty"),
                              "git_commit %s is HEAD %s (or HEAD-dirty)" % (a["git_commit"], head))
