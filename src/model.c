@@ -5,6 +5,8 @@
  * the largest batch; forward and backward allocate nothing.
  */
 #include "advml/model.h"
+
+#include "advml/bigbuf.h"
 #include "advml/pool.h"
 
 #include <math.h>
@@ -170,13 +172,12 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
         int nbuf = in_place(m, i) ? 0 : separate_out(m, i) ? 4 : 2;
         total += nbuf * act_bytes + align_up(B * L->state_per_sample);
     }
-    void *arena = NULL;
-    if (posix_memalign(&arena, ALIGN, total ? total : ALIGN) != 0) {
+    void *arena = advml_bigbuf_alloc(total); /* zeroed: every page touched now */
+    if (!arena) {
         advml_model_free(m);
         return advml_error_set(err, ADVML_ERR_NOMEM, "model: cannot allocate %zu bytes for the model's buffers",
                                total);
     }
-    memset(arena, 0, total); /* touch every page now: no page faults in the training loop */
     m->arena = arena;
     char *p = arena;
     m->params = (float *)p;

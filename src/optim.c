@@ -9,6 +9,8 @@
  */
 #include "advml/optim.h"
 
+#include "advml/bigbuf.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +91,8 @@ advml_status advml_optim_init(advml_optimizer *o, const advml_optim_config *cfg,
         !(c->beta1 >= 0.0f && c->beta1 < 1.0f && c->beta2 >= 0.0f && c->beta2 < 1.0f))
         return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: beta1 and beta2 must be in [0, 1), got "
                                "%g and %g", nm, (double)c->beta1, (double)c->beta2);
-    size_t cnt = n ? n : 1; /* calloc(0) may return NULL */
-    o->m = calloc(cnt, sizeof(float));
-    o->v = calloc(cnt, sizeof(float));
+    o->m = advml_bigbuf_alloc(n * sizeof(float)); /* zeroed */
+    o->v = advml_bigbuf_alloc(n * sizeof(float));
     if (!o->m || !o->v) {
         free(o->m);
         free(o->v);
