@@ -12,7 +12,7 @@
 #                 of data/mnist.h5), short profiles; the accuracy target is not judged
 #   BUILD_DIR     Release build to use/create (default <source>/build-bench)
 #   DATA          the MNIST dataset (default <source>/data/mnist.h5, made if missing)
-#   MPIRUN_OPTS   default "--bind-to core --mca btl_vader_single_copy_mechanism none"
+#   MPIRUN_OPTS   default "--bind-to core"
 #   QUIET_WAIT=60 seconds to wait before each run for other processes to leave the
 #                 CPUs (< 10 % busy over 2 s); the load is reported either way
 #   PROFILE_STEPS steps of each profile run (default 250; quick 60)
@@ -31,7 +31,7 @@ quiet_wait=${QUIET_WAIT:-60}
 profile_steps=${PROFILE_STEPS:-0}
 profile_rounds=${PROFILE_ROUNDS:-3}
 whole_rounds=${WHOLE_ROUNDS:-2}
-mpirun_opts=${MPIRUN_OPTS:---bind-to core --mca btl_vader_single_copy_mechanism none}
+mpirun_opts=${MPIRUN_OPTS:---bind-to core}
 python=/usr/bin/python3
 stamp=$(date +%Y%m%d-%H%M%S)
 quick=${ADVML_BENCH_QUICK:-0}
