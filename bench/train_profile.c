@@ -13,8 +13,8 @@
  *   wait       advml_comm_barrier before the allreduce, only with ADVML_PROFILE_BARRIER=1: the
  *              time a rank waits for the slower one, split off the allreduce
  *   allreduce  advml_comm_allreduce_sum_f32                    the ONE gradient allreduce
- *   optim      advml_optim_step_clear                          (steps and clears the gradients)
- *   other      the rest of the step (finiteness check of the summed gradients, metrics)
+ *   optim      advml_optim_step_clear       (steps, clears the gradients, checks they were finite)
+ *   other      the rest of the step (the loss check, metrics)
  *
  * A step runs from one training read (advml_dataset_read of "train") to the next. The first
  * ADVML_PROFILE_WARMUP steps (default 10) are not counted, nor is a step whose
@@ -229,15 +229,16 @@ advml_status __wrap_advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size
     return s;
 }
 
-void __real_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
-                                   const advml_param_view *views, int nviews);
-void __wrap_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
-                                   const advml_param_view *views, int nviews)
+int __real_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                                  const advml_param_view *views, int nviews);
+int __wrap_advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                                  const advml_param_view *views, int nviews)
 {
     double t = now_s();
-    __real_advml_optim_step_clear(o, params, grads, grad_scale, views, nviews);
+    int bad = __real_advml_optim_step_clear(o, params, grads, grad_scale, views, nviews);
     if (P.in_step)
         P.cur[P_OPTIM] += now_s() - t;
+    return bad;
 }
 
 

@@ -126,26 +126,35 @@ void advml_optim_free(advml_optimizer *o)
 #else
 #define ALWAYS_INLINE inline
 #endif
-#define CLEAR_G(i) \
-    do {           \
-        if (clear) \
-            g[i] = 0.0f; \
+/* With clear, also notes in bad whether g[i] is Inf or NaN (exponent bits all
+ * ones): an OR over integers, which vectorises with the step. */
+#define CLEAR_G(i)                                    \
+    do {                                              \
+        if (clear) {                                  \
+            uint32_t u_;                              \
+            memcpy(&u_, &g[i], sizeof u_);            \
+            bad |= (u_ & 0x7f800000u) == 0x7f800000u; \
+            g[i] = 0.0f;                              \
+        }                                             \
     } while (0)
 
-static ALWAYS_INLINE void step_sgd(float *restrict w, float *restrict g, size_t n, float gs, float l2,
-                                   float lr, const int clear)
+static ALWAYS_INLINE uint32_t step_sgd(float *restrict w, float *restrict g, size_t n, float gs, float l2,
+                                       float lr, const int clear)
 {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
         CLEAR_G(i);
         w[i] -= lr * gi; // w -= lr g
     }
+    return bad;
 }
 
-static ALWAYS_INLINE void step_momentum(float *restrict w, float *restrict g, float *restrict m,
-                                        size_t n, float gs, float l2, float lr, float mu,
-                                        const int clear)
+static ALWAYS_INLINE uint32_t step_momentum(float *restrict w, float *restrict g, float *restrict m,
+                                            size_t n, float gs, float l2, float lr, float mu,
+                                            const int clear)
 {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
         CLEAR_G(i);
@@ -153,12 +162,14 @@ static ALWAYS_INLINE void step_momentum(float *restrict w, float *restrict g, fl
         m[i] = mi;
         w[i] -= mi;                     // w -= m
     }
+    return bad;
 }
 
-static ALWAYS_INLINE void step_adagrad(float *restrict w, float *restrict g, float *restrict v,
-                                       size_t n, float gs, float l2, float lr, float eps,
-                                       const int clear)
+static ALWAYS_INLINE uint32_t step_adagrad(float *restrict w, float *restrict g, float *restrict v,
+                                           size_t n, float gs, float l2, float lr, float eps,
+                                           const int clear)
 {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
         CLEAR_G(i);
@@ -166,13 +177,15 @@ static ALWAYS_INLINE void step_adagrad(float *restrict w, float *restrict g, flo
         v[i] = vi;
         w[i] -= lr * gi / (sqrtf(vi) + eps);     // w -= lr g / (sqrt(v) + eps)
     }
+    return bad;
 }
 
-static ALWAYS_INLINE void step_adagrad_momentum(float *restrict w, float *restrict g,
-                                                float *restrict m, float *restrict v, size_t n,
-                                                float gs, float l2, float lr, float mu, float eps,
-                                                const int clear)
+static ALWAYS_INLINE uint32_t step_adagrad_momentum(float *restrict w, float *restrict g,
+                                                    float *restrict m, float *restrict v, size_t n,
+                                                    float gs, float l2, float lr, float mu, float eps,
+                                                    const int clear)
 {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
         CLEAR_G(i);
@@ -182,13 +195,15 @@ static ALWAYS_INLINE void step_adagrad_momentum(float *restrict w, float *restri
         m[i] = mi;
         w[i] -= mi;                                         // w -= m
     }
+    return bad;
 }
 
-static ALWAYS_INLINE void step_rmsprop(float *restrict w, float *restrict g, float *restrict v,
-                                       size_t n, float gs, float l2, float lr, float rho, float eps,
-                                       const int clear)
+static ALWAYS_INLINE uint32_t step_rmsprop(float *restrict w, float *restrict g, float *restrict v,
+                                           size_t n, float gs, float l2, float lr, float rho, float eps,
+                                           const int clear)
 {
     const float one_rho = 1.0f - rho;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
         CLEAR_G(i);
@@ -196,15 +211,17 @@ static ALWAYS_INLINE void step_rmsprop(float *restrict w, float *restrict g, flo
         v[i] = vi;
         w[i] -= lr * gi / (sqrtf(vi) + eps);       // w -= lr g / (sqrt(v) + eps)
     }
+    return bad;
 }
 
 /* inv_bc1 = 1 / (1 - b1^t), inv_bc2 = 1 / (1 - b2^t), computed once per step. */
-static ALWAYS_INLINE void step_adam(float *restrict w, float *restrict g, float *restrict m,
-                                    float *restrict v, size_t n, float gs, float l2, float lr,
-                                    float b1, float b2, float inv_bc1, float inv_bc2, float eps,
-                                    const int clear)
+static ALWAYS_INLINE uint32_t step_adam(float *restrict w, float *restrict g, float *restrict m,
+                                        float *restrict v, size_t n, float gs, float l2, float lr,
+                                        float b1, float b2, float inv_bc1, float inv_bc2, float eps,
+                                        const int clear)
 {
     const float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = gs * g[i] + l2 * w[i];
         CLEAR_G(i);
@@ -215,13 +232,16 @@ static ALWAYS_INLINE void step_adam(float *restrict w, float *restrict g, float 
         // w -= lr mhat / (sqrt(vhat) + eps), mhat = m / (1 - b1^t), vhat = v / (1 - b2^t)
         w[i] -= lr * (mi * inv_bc1) / (sqrtf(vi * inv_bc2) + eps);
     }
+    return bad;
 }
 
 /* advml_optim_step, clearing grads over the views when clear is 1 (a
- * constant in each caller, so each gets its own loops). */
-static ALWAYS_INLINE void optim_step(advml_optimizer *o, float *params, float *grads, float grad_scale,
-                                     const advml_param_view *views, int nviews, const int clear)
+ * constant in each caller, so each gets its own loops); then returns 1 if
+ * any gradient it cleared was Inf or NaN. */
+static ALWAYS_INLINE int optim_step(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                                    const advml_param_view *views, int nviews, const int clear)
 {
+    uint32_t bad = 0;
     const advml_optim_config *c = &o->cfg;
     o->t += 1;
     float inv_bc1 = 1.0f, inv_bc2 = 1.0f;
@@ -242,32 +262,33 @@ static ALWAYS_INLINE void optim_step(advml_optimizer *o, float *params, float *g
         float l2 = vw->decay ? c->l2 : 0.0f;
         switch (c->kind) {
         case ADVML_OPTIM_SGD:
-            step_sgd(w, g, n, grad_scale, l2, c->lr, clear);
+            bad |= step_sgd(w, g, n, grad_scale, l2, c->lr, clear);
             break;
         case ADVML_OPTIM_MOMENTUM:
-            step_momentum(w, g, m, n, grad_scale, l2, c->lr, c->momentum, clear);
+            bad |= step_momentum(w, g, m, n, grad_scale, l2, c->lr, c->momentum, clear);
             break;
         case ADVML_OPTIM_ADAGRAD:
-            step_adagrad(w, g, v, n, grad_scale, l2, c->lr, c->eps, clear);
+            bad |= step_adagrad(w, g, v, n, grad_scale, l2, c->lr, c->eps, clear);
             break;
         case ADVML_OPTIM_ADAGRAD_MOMENTUM:
-            step_adagrad_momentum(w, g, m, v, n, grad_scale, l2, c->lr, c->momentum, c->eps, clear);
+            bad |= step_adagrad_momentum(w, g, m, v, n, grad_scale, l2, c->lr, c->momentum, c->eps, clear);
             break;
         case ADVML_OPTIM_RMSPROP:
-            step_rmsprop(w, g, v, n, grad_scale, l2, c->lr, c->rho, c->eps, clear);
+            bad |= step_rmsprop(w, g, v, n, grad_scale, l2, c->lr, c->rho, c->eps, clear);
             break;
         case ADVML_OPTIM_ADAM:
-            step_adam(w, g, m, v, n, grad_scale, l2, c->lr, c->beta1, c->beta2, inv_bc1, inv_bc2, c->eps, clear);
+            bad |= step_adam(w, g, m, v, n, grad_scale, l2, c->lr, c->beta1, c->beta2, inv_bc1, inv_bc2, c->eps, clear);
             break;
         }
     }
+    return bad != 0;
 }
 
 void advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
                       const advml_param_view *views, int nviews)
 {
     /* (clear is 0: grads is only read) */
-    optim_step(o, params, (float *)grads, grad_scale, views, nviews, 0);
+    (void)optim_step(o, params, (float *)grads, grad_scale, views, nviews, 0);
 }
 
 /* GCC would split the clearing out of the step's loop into a memset call,
@@ -278,11 +299,11 @@ void advml_optim_step(advml_optimizer *o, float *params, const float *grads, flo
 #define NO_MEMSET_IDIOM
 #endif
 
-NO_MEMSET_IDIOM void advml_optim_step_clear(advml_optimizer *o, float *params, float *grads,
-                                            float grad_scale, const advml_param_view *views,
-                                            int nviews)
+NO_MEMSET_IDIOM int advml_optim_step_clear(advml_optimizer *o, float *params, float *grads,
+                                           float grad_scale, const advml_param_view *views,
+                                           int nviews)
 {
-    optim_step(o, params, grads, grad_scale, views, nviews, 1);
+    return optim_step(o, params, grads, grad_scale, views, nviews, 1);
 }
 
 double advml_clip_grad_norm(float *grads, size_t n, float grad_scale, float max_norm)

@@ -5,8 +5,9 @@
  *   x, y  = dataset rows ids                          (from disk or memory)
  *   grads = d(sum of my losses)/dw; extras = [flag, loss sum, correct, count]
  *   allreduce(grads + extras)                         (ONE call)
- *   check flag, loss and grads are finite             (identical on all ranks)
- *   optimizer step with grad_scale = 1 / global batch size
+ *   check flag and loss are finite                    (identical on all ranks)
+ *   optimizer step with grad_scale = 1 / global batch size, which also
+ *     checks the reduced grads are finite              (identical on all ranks)
  */
 #include "advml/train.h"
 
@@ -348,18 +349,25 @@ advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double 
 
 /* ---- training ---------------------------------------------------------------- */
 
-/* 1 if every gradient is finite: Inf and NaN are the floats whose exponent
- * bits are all ones. An OR over integers vectorises (a float sum cannot be
- * reordered), so this pass over the gradients runs at memory speed. */
-static int all_finite(const float *g, size_t n)
+/* The message for a non-finite loss or gradient at global batch k (the same
+ * on every rank; only rank 0's names the checkpoint it keeps). */
+static advml_status nonfinite_error(const advml_trainer *t, const char *what, int64_t k, advml_error *err)
 {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &g[i], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    return !bad;
+    const int64_t B = t->cfg.train.batch_size, nb = (t->train.n + B - 1) / B;
+    char kept[ADVML_RUN_PATH_MAX + 96];
+    if (t->last_ckpt_step >= 0 && t->run)
+        snprintf(kept, sizeof kept, "; the last good checkpoint (after step %lld) is kept in %s",
+                 (long long)t->last_ckpt_step, t->run->ckpt_path);
+    else if (t->last_ckpt_step >= 0)
+        snprintf(kept, sizeof kept, "; the last good checkpoint is after step %lld", (long long)t->last_ckpt_step);
+    else
+        snprintf(kept, sizeof kept, "; no checkpoint was written before it");
+    return advml_error_set(err, ADVML_ERR_NUMERIC,
+                           "non-finite %s at step %lld (epoch %lld, batch %lld of %lld); training stopped on all "
+                           "ranks and nothing of this step was saved%s. Try a smaller learning rate (--lr) or "
+                           "training.clip_norm",
+                           what, (long long)t->step + 1, (long long)t->epoch + 1, (long long)k + 1, (long long)nb,
+                           t->rank == 0 ? kept : "");
 }
 
 /* One optimizer step on global batch k of the epoch. Every status it returns
@@ -412,29 +420,23 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     if (extra[X_FLAG] >= READ_FAIL) /* a rank's read failed: carry its message to rank 0 */
         return agree(t, local, err);
 
-    const int64_t nb = (n + B - 1) / B;
-    if (extra[X_FLAG] != 0.0f || !isfinite(extra[X_LOSS]) || !all_finite(m->grads, m->nparams)) {
-        char kept[ADVML_RUN_PATH_MAX + 96];
-        if (t->last_ckpt_step >= 0 && t->run)
-            snprintf(kept, sizeof kept, "; the last good checkpoint (after step %lld) is kept in %s",
-                     (long long)t->last_ckpt_step, t->run->ckpt_path);
-        else if (t->last_ckpt_step >= 0)
-            snprintf(kept, sizeof kept, "; the last good checkpoint is after step %lld", (long long)t->last_ckpt_step);
-        else
-            snprintf(kept, sizeof kept, "; no checkpoint was written before it");
-        return advml_error_set(err, ADVML_ERR_NUMERIC,
-                               "non-finite %s at step %lld (epoch %lld, batch %lld of %lld); training stopped on "
-                               "all ranks, this step was not applied%s. Try a smaller learning rate (--lr) or "
-                               "training.clip_norm",
-                               isfinite(extra[X_LOSS]) ? "gradient" : "loss", (long long)t->step + 1,
-                               (long long)t->epoch + 1, (long long)k + 1, (long long)nb, t->rank == 0 ? kept : "");
-    }
-    float scale = 1.0f / (float)bsz;
-    if (t->cfg.train.clip_norm > 0)
-        advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm);
+    /* A non-finite loss stops before the step. A non-finite gradient is found
+     * by the step itself, in its one pass over the gradients (with clipping,
+     * by the norm before it): the weights it then leaves are discarded, as
+     * every rank stops and nothing is saved after it. */
+    const char *what = NULL;
+    if (extra[X_FLAG] != 0.0f || !isfinite(extra[X_LOSS]))
+        what = "loss";
+    const float scale = 1.0f / (float)bsz;
+    if (!what && t->cfg.train.clip_norm > 0 &&
+        !isfinite(advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm)))
+        what = "gradient";
     /* the step clears the gradients as it reads them: no clearing pass next step */
-    advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews);
-    t->grads_clear = 1;
+    if (!what && advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews))
+        what = "gradient";
+    t->grads_clear = !what;
+    if (what)
+        return nonfinite_error(t, what, k, err);
     t->step++;
     t->cursor = k + 1;
     t->ep_loss += extra[X_LOSS];

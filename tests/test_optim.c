@@ -1,6 +1,7 @@
 /* test_optim.c - every optimizer against a hand-computed two-step update,
  * L2 only on decay views, grad_scale, state persistence, vectorised tails,
  * gradient clipping, names and configuration errors. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -337,7 +338,7 @@ static void t_step_clear(void)
             for (int e = 0; e < EXTRA; e++)
                 gb[N + NB + e] = 7.0f + e;
             advml_optim_step(&a, wa, ga, (float)GS, views, 2);
-            advml_optim_step_clear(&b, wb, gb, (float)GS, views, 2);
+            CU_ASSERT(advml_optim_step_clear(&b, wb, gb, (float)GS, views, 2) == 0); /* all finite */
             for (int i = 0; i < N + NB; i++)
                 cleared &= gb[i] == 0.0f;
             for (int e = 0; e < EXTRA; e++)
@@ -352,6 +353,43 @@ static void t_step_clear(void)
         CU_ASSERT(same && cleared);
         advml_optim_free(&a);
         advml_optim_free(&b);
+    }
+}
+
+/* advml_optim_step_clear reports an Inf or NaN gradient in any view, at any
+ * position (vector body and tail, first and last element), for every kind;
+ * a non-finite value in the slots after the views is not its business, nor
+ * are huge finite gradients. */
+static void t_step_clear_nonfinite(void)
+{
+    enum { N = 203, NB = 5, EXTRA = 3 };
+    const float bad[] = {INFINITY, -INFINITY, NAN};
+    const int where[] = {0, 7, 100, N - 1, N, N + NB - 1};
+    for (int kind = ADVML_OPTIM_SGD; kind <= ADVML_OPTIM_ADAM; kind++) {
+        advml_optim_config c = test_config((advml_optim_kind)kind);
+        advml_param_view views[2] = {make_view("bias", N, NB, 0), make_view("kernel", 0, N, 1)};
+        static float w[N + NB], g[N + NB + EXTRA];
+        int ok = 1;
+        for (size_t bi = 0; bi < sizeof bad / sizeof bad[0]; bi++)
+            for (size_t wi = 0; wi < sizeof where / sizeof where[0]; wi++) {
+                advml_optimizer o;
+                CU_ASSERT_FATAL(advml_optim_init(&o, &c, N + NB, NULL) == ADVML_OK);
+                for (int i = 0; i < N + NB + EXTRA; i++)
+                    w[i % (N + NB)] = 0.5f, g[i] = 0.25f;
+                g[where[wi]] = bad[bi];
+                ok &= advml_optim_step_clear(&o, w, g, (float)GS, views, 2) == 1;
+                advml_optim_free(&o);
+            }
+        advml_optimizer o;
+        CU_ASSERT_FATAL(advml_optim_init(&o, &c, N + NB, NULL) == ADVML_OK);
+        for (int i = 0; i < N + NB; i++)
+            w[i] = 0.5f, g[i] = i % 2 ? FLT_MAX : -FLT_MAX;
+        g[N + NB] = NAN; /* an extra slot: outside the views */
+        ok &= advml_optim_step_clear(&o, w, g, 1.0f, views, 2) == 0;
+        advml_optim_free(&o);
+        if (!ok)
+            fprintf(stderr, "  %s: step_clear's non-finite report is wrong\n", advml_optim_name((advml_optim_kind)kind));
+        CU_ASSERT(ok);
     }
 }
 
@@ -442,6 +480,7 @@ static void reg(void)
     static const advml_test_case c[] = {
         {"sgd two steps", t_sgd},
         {"step_clear: the same step, gradients cleared", t_step_clear},
+        {"step_clear: reports an Inf or NaN gradient", t_step_clear_nonfinite},
         {"momentum two steps", t_momentum},
         {"adagrad two steps", t_adagrad},
         {"adagrad_momentum two steps", t_adagrad_momentum},

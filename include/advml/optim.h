@@ -69,9 +69,12 @@ void advml_optim_step(advml_optimizer *o, float *params, const float *grads, flo
  * pass that reads them (cheaper than a separate clearing pass: the step is
  * bound by memory traffic). For a caller whose next backward accumulates
  * into cleared gradients, instead of advml_model_zero_grads. Slots of grads
- * outside the views (e.g. the model's ADVML_GRAD_EXTRA) are left as they are. */
-void advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
-                            const advml_param_view *views, int nviews);
+ * outside the views (e.g. the model's ADVML_GRAD_EXTRA) are left as they are.
+ * Returns 1 if any gradient it read was Inf or NaN (found in the same pass;
+ * the step has then been taken with it, and params, m and v hold non-finite
+ * or meaningless values: the caller discards them), else 0. */
+int advml_optim_step_clear(advml_optimizer *o, float *params, float *grads, float grad_scale,
+                           const advml_param_view *views, int nviews);
 
 /* If the global L2 norm of grad_scale * grads[0..n) exceeds max_norm (> 0),
  * scales grads so that it equals max_norm. Returns the norm before clipping. */
