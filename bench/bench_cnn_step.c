@@ -28,9 +28,8 @@
  *     dinp      dinp (B, IN)  += dout @ W          (not layer 0)   NN  M=B   N=IN  K=OUT beta 1
  * For this model that is, per step (B = 64):
  *   conv1: 64 x NN 32x784x9,   64 x NT 32x9x784
- *   conv2 (Winograd, T = 49 tiles, chunks of 3 samples: 21 of ld 147, 1 of ld 49):
- *          16 x 22 NT 147x64x32 / 49x64x32, 16 x 22 TN 64x32x147 / 64x32x49,
- *          16 x 22 NN 147x32x64 / 49x32x64
+ *   conv2 (Winograd, T = 49 tiles, chunks of 8 samples: 8 of ld 392):
+ *          16 x 8 NT 392x64x32, 16 x 8 TN 64x32x392, 16 x 8 NN 392x32x64
  *   dense1: NT 64x1024x3136, TN 1024x3136x64, NN 64x3136x1024
  *   dense2: NT 64x10x1024,   TN 10x1024x64,   NN 64x1024x10
  * The list is derived from the built model's layer shapes, so it follows the

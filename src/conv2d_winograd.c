@@ -30,8 +30,11 @@
 #include <string.h>
 
 /* Tiles per chunk: enough columns for efficient GEMMs, few enough that the
- * chunk's V and M (16 * (C + OC) * tiles floats) stay near the core. */
-#define WG_CHUNK_TILES 192
+ * chunk's V and M (16 * (C + OC) * tiles floats) stay near the core. For the
+ * MNIST CNN's second layer (14x14, 32 -> 64) 392 tiles (8 samples, V and M
+ * 2.4 MB) ran a 2-rank step 1.7% faster than 192 on a Zen 2 host with 512 KB
+ * of L2 and 16 MB of L3 per core complex. */
+#define WG_CHUNK_TILES 392
 
 typedef struct wg_plan {
     int TH, TW;  /* tiles down and across one sample */

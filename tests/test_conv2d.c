@@ -431,12 +431,12 @@ static void kind_vs_kernels(advml_layer *L, const advml_conv2d_dims *d, uint64_t
 
 /* 3x3 stride-1 shapes: odd and even output sizes (partial 2x2 tiles), a 1x1
  * output, tiles of one sample more than a chunk, and a last chunk that is not
- * full (14x14: 49 tiles, chunks of 3 samples, B = 5). */
+ * full (14x14: 49 tiles, chunks of 8 samples, B = 11). */
 static const struct { int B, C, H, W, OC; advml_padding pad; } wg_cases[] = {
     {2, 3, 9, 8, 4, ADVML_PAD_VALID},  {2, 3, 9, 8, 4, ADVML_PAD_SAME},
     {1, 2, 3, 3, 2, ADVML_PAD_VALID},  {2, 2, 4, 5, 3, ADVML_PAD_VALID},
     {3, 1, 1, 1, 2, ADVML_PAD_SAME},   {2, 2, 2, 7, 3, ADVML_PAD_SAME},
-    {5, 3, 14, 14, 4, ADVML_PAD_SAME}, {2, 2, 30, 29, 3, ADVML_PAD_SAME},
+    {11, 3, 14, 14, 4, ADVML_PAD_SAME}, {2, 2, 30, 29, 3, ADVML_PAD_SAME},
     {3, 4, 7, 6, 5, ADVML_PAD_VALID},
 };
 
