@@ -421,22 +421,17 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
         return agree(t, local, err);
 
     /* A non-finite loss stops before the step. A non-finite gradient is found
-     * by the step itself, in its one pass over the gradients (with clipping,
-     * by the norm before it): the weights it then leaves are discarded, as
-     * every rank stops and nothing is saved after it. */
-    const char *what = NULL;
+     * by the step itself, in its one pass over the gradients: the weights it
+     * then leaves are discarded, as every rank stops and nothing is saved. */
     if (extra[X_FLAG] != 0.0f || !isfinite(extra[X_LOSS]))
-        what = "loss";
+        return nonfinite_error(t, "loss", k, err);
     const float scale = 1.0f / (float)bsz;
-    if (!what && t->cfg.train.clip_norm > 0 &&
-        !isfinite(advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm)))
-        what = "gradient";
+    if (t->cfg.train.clip_norm > 0) /* a non-finite norm leaves the gradients as they are */
+        advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm);
     /* the step clears the gradients as it reads them: no clearing pass next step */
-    if (!what && advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews))
-        what = "gradient";
-    t->grads_clear = !what;
-    if (what)
-        return nonfinite_error(t, what, k, err);
+    if (advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews))
+        return nonfinite_error(t, "gradient", k, err);
+    t->grads_clear = 1;
     t->step++;
     t->cursor = k + 1;
     t->ep_loss += extra[X_LOSS];

@@ -374,8 +374,10 @@ static void t_step_clear_nonfinite(void)
             for (size_t wi = 0; wi < sizeof where / sizeof where[0]; wi++) {
                 advml_optimizer o;
                 CU_ASSERT_FATAL(advml_optim_init(&o, &c, N + NB, NULL) == ADVML_OK);
+                for (int i = 0; i < N + NB; i++)
+                    w[i] = 0.5f;
                 for (int i = 0; i < N + NB + EXTRA; i++)
-                    w[i % (N + NB)] = 0.5f, g[i] = 0.25f;
+                    g[i] = 0.25f;
                 g[where[wi]] = bad[bi];
                 ok &= advml_optim_step_clear(&o, w, g, (float)GS, views, 2) == 1;
                 advml_optim_free(&o);
