@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "advml/config.h"
 #include "advml/h5io.h"
 #include "advml/version.h"
@@ -458,12 +460,124 @@ static void view_path(const advml_model *m, const advml_param_view *v, char *buf
     snprintf(buf, n, "params/layer%02d_%s/%s", L->index, L->kind ? L->kind->name : "layer", v->name);
 }
 
+
+/* ---- checkpoint checksums (docs/run-file-layout.md, "Checksums") ------------
+ * Every dataset carries the crc32 (zlib) of its raw little-endian bytes as an
+ * int64 attribute "crc32"; the root attribute "checksum" is the crc32 of the
+ * file's meaning: config_json, the int64 and float64 state attributes, the
+ * optimizer's kind and t, and every dataset's path and crc32 in the order
+ * h5py's visititems walks them (depth first, names ascending). */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "checkpoint checksums are defined over little-endian bytes: add byte swapping for this host"
+#endif
+
+static uint32_t crc_bytes(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n > 0) { /* zlib's crc32 takes a uInt length */
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, b, k);
+        b += k;
+        n -= k;
+    }
+    return crc;
+}
+
+static uint32_t crc_floats(const float *x, size_t n) { return crc_bytes((uint32_t)crc32(0, Z_NULL, 0), x, n * sizeof *x); }
+
+typedef struct crc_walk {
+    uint32_t crc;
+    int ndatasets;
+    advml_status s;
+    advml_error *err;
+} crc_walk;
+
+static herr_t crc_visit(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    crc_walk *w = data;
+    if (info->type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t d = H5Oopen(obj, name, H5P_DEFAULT);
+    int64_t c = -1;
+    if (d < 0 || !advml_h5_has_attr(d, "crc32") || advml_h5_read_attr_int64(d, "crc32", &c, NULL) || c < 0 ||
+        c > 0xffffffffLL) {
+        w->s = advml_error_set(w->err, ADVML_ERR_FORMAT, "dataset /%s has no valid crc32 attribute", name);
+        if (d >= 0)
+            H5Oclose(d);
+        return -1;
+    }
+    H5Oclose(d);
+    uint32_t c32 = (uint32_t)c;
+    w->crc = crc_bytes(w->crc, name, strlen(name));
+    w->crc = crc_bytes(w->crc, &c32, sizeof c32);
+    w->ndatasets++;
+    return 0;
+}
+
+/* The root checksum of an open checkpoint, from its attributes and its
+ * datasets' crc32 attributes (which must all be present). */
+static advml_status ckpt_checksum(hid_t f, uint32_t *out, advml_error *err)
+{
+    static const char *const ints[] = {"format_version", "epoch", "step", "cursor", "seed", "nparams"};
+    static const char *const dbls[] = {"epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds"};
+    char *cjson = NULL, *kind = NULL;
+    advml_status s;
+    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
+    if ((s = advml_h5_read_attr_string(f, "config_json", &cjson, err)))
+        return s;
+    crc = crc_bytes(crc, cjson, strlen(cjson));
+    free(cjson);
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int64_t v;
+        if ((s = advml_h5_read_attr_int64(f, ints[i], &v, err)))
+            return s;
+        crc = crc_bytes(crc, &v, sizeof v);
+    }
+    for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
+        double v;
+        if ((s = advml_h5_read_attr_double(f, dbls[i], &v, err)))
+            return s;
+        crc = crc_bytes(crc, &v, sizeof v);
+    }
+    hid_t g = H5Lexists(f, "optimizer", H5P_DEFAULT) > 0 ? H5Gopen2(f, "optimizer", H5P_DEFAULT) : H5I_INVALID_HID;
+    if (g < 0)
+        return advml_error_set(err, ADVML_ERR_FORMAT, "group /optimizer is missing");
+    int64_t t = 0;
+    if (!(s = advml_h5_read_attr_string(g, "kind", &kind, err)) && !(s = advml_h5_read_attr_int64(g, "t", &t, err))) {
+        crc = crc_bytes(crc, kind, strlen(kind));
+        crc = crc_bytes(crc, &t, sizeof t);
+    }
+    free(kind);
+    H5Gclose(g);
+    if (s)
+        return advml_error_prefix(err, "/optimizer: ");
+    crc_walk w = {crc, 0, ADVML_OK, err};
+    if (H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, crc_visit, &w, H5O_INFO_BASIC) < 0)
+        return w.s ? w.s : advml_error_set(err, ADVML_ERR_FORMAT, "cannot walk the file's datasets");
+    *out = w.crc;
+    return ADVML_OK;
+}
+
+/* Write a float32 dataset with its crc32 attribute. */
+static advml_status write_f32_crc(hid_t f, const char *path, int rank, const hsize_t *dims, const float *x, size_t n,
+                                  advml_error *err)
+{
+    hid_t d;
+    advml_status s = advml_h5_write(f, path, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, rank, dims, x, 0, 0, &d, err);
+    if (s)
+        return s;
+    s = advml_h5_attr_int64(d, "crc32", (int64_t)crc_floats(x, n), err);
+    H5Dclose(d);
+    return s;
+}
+
 static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimizer *o, const advml_ckpt_state *st,
                                const char *config_json, advml_error *err)
 {
     advml_status s;
     if ((s = advml_h5_attr_string(f, "format", "advml-checkpoint", err)) ||
-        (s = advml_h5_attr_int64(f, "format_version", 1, err)) ||
+        (s = advml_h5_attr_int64(f, "format_version", ADVML_CKPT_FORMAT_VERSION, err)) ||
         (s = advml_h5_attr_string(f, "config_json", config_json, err)) ||
         (s = advml_h5_attr_int64(f, "epoch", st->epoch, err)) || (s = advml_h5_attr_int64(f, "step", st->step, err)) ||
         (s = advml_h5_attr_int64(f, "cursor", st->cursor, err)) || (s = advml_h5_attr_int64(f, "seed", st->seed, err)) ||
@@ -481,8 +595,7 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
         view_path(m, v, path, sizeof path);
         for (int d = 0; d < v->rank; d++)
             dims[d] = (hsize_t)v->dims[d];
-        if ((s = advml_h5_write(f, path, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, v->rank, dims, m->params + v->offset, 0, 0,
-                                NULL, err)))
+        if ((s = write_f32_crc(f, path, v->rank, dims, m->params + v->offset, v->size, err)))
             return s;
     }
     hsize_t n = (hsize_t)m->nparams;
@@ -493,10 +606,9 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
             return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory writing the optimizer state");
     }
     hid_t g;
-    s = advml_h5_write(f, "optimizer/m", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, 1, &n, o->m ? o->m : zeros, 0, 0, NULL, err);
+    s = write_f32_crc(f, "optimizer/m", 1, &n, o->m ? o->m : zeros, m->nparams, err);
     if (!s)
-        s = advml_h5_write(f, "optimizer/v", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, 1, &n, o->v ? o->v : zeros, 0, 0, NULL,
-                           err);
+        s = write_f32_crc(f, "optimizer/v", 1, &n, o->v ? o->v : zeros, m->nparams, err);
     free(zeros);
     if (s || (s = advml_h5_group(f, "optimizer", &g, err)))
         return s;
@@ -509,6 +621,9 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
         !(s = advml_h5_attr_double(g, "eps", advml_float_shortest(c->eps), err)))
         s = advml_h5_attr_double(g, "l2", advml_float_shortest(c->l2), err);
     H5Gclose(g);
+    uint32_t crc;
+    if (!s && !(s = ckpt_checksum(f, &crc, err)))
+        s = advml_h5_attr_int64(f, "checksum", (int64_t)crc, err);
     return s;
 }
 
@@ -526,6 +641,27 @@ advml_status advml_checkpoint_write(const char *path, const advml_model *m, cons
     return advml_h5out_commit(&out, err);
 }
 
+/* Compare the root checksum with the one recomputed from the file. */
+static advml_status verify_checksum(hid_t f, advml_error *err)
+{
+    int64_t stored = -1;
+    uint32_t now;
+    advml_status s;
+    if (!advml_h5_has_attr(f, "checksum") || advml_h5_read_attr_int64(f, "checksum", &stored, NULL))
+        return advml_error_set(err, ADVML_ERR_FORMAT,
+                               "the checksum attribute is missing: the file is damaged or was not written by "
+                               "advml-train; refusing it");
+    if ((s = ckpt_checksum(f, &now, err)))
+        return advml_error_prefix(err, "damaged checkpoint: ");
+    if ((int64_t)now != stored)
+        return advml_error_set(err, ADVML_ERR_FORMAT,
+                               "damaged checkpoint: its attributes (config_json, epoch, step, cursor, seed, ...) or "
+                               "its list of datasets do not match the checksum written with them (stored %08llx, "
+                               "computed %08lx); the file was altered or corrupted after it was written, refusing it",
+                               (unsigned long long)stored, (unsigned long)now);
+    return ADVML_OK;
+}
+
 static advml_status open_ckpt(const char *path, hid_t *f, advml_error *err)
 {
     advml_status s = open_ro(path, "checkpoint", f, err);
@@ -538,9 +674,12 @@ static advml_status open_ckpt(const char *path, hid_t *f, advml_error *err)
                             "%s: not an advml checkpoint (its \"format\" attribute is %s%s%s); --resume takes the "
                             "RUN.ckpt.h5 file written beside the run file",
                             path, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
-    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver != 1) {
-        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: checkpoint format_version %lld; this advml reads version 1",
-                            path, (long long)ver);
+    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver != ADVML_CKPT_FORMAT_VERSION) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT,
+                            "%s: checkpoint format_version %lld; this advml reads version %d (checkpoints with "
+                            "checksums)%s",
+                            path, (long long)ver, ADVML_CKPT_FORMAT_VERSION,
+                            ver == 1 ? ": it was written by an older advml; retrain or use that version" : "");
     }
     free(fmt);
     if (s) {
@@ -582,6 +721,8 @@ advml_status advml_checkpoint_read_header(const char *path, advml_ckpt_state *st
         s = advml_error_set(err, ADVML_ERR_FORMAT, "/optimizer: unknown kind \"%s\"", kname);
     if (!s && (st->epoch < 0 || st->step < 0 || st->cursor < 0 || *nparams < 0))
         s = advml_error_set(err, ADVML_ERR_FORMAT, "negative epoch, step, cursor or nparams");
+    if (!s)
+        s = verify_checksum(f, err);
 done:
     free(kname);
     if (g >= 0)
@@ -621,7 +762,21 @@ static advml_status read_f32(hid_t f, const char *name, int rank, const int *wan
             snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%d", i ? ", " : "", want[i]);
         s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset /%s has shape (%s), the model needs (%s)", name, have, exp);
     } else if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
-        s = advml_error_set(err, ADVML_ERR_FORMAT, "cannot read dataset /%s", name);
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "cannot read dataset /%s (the file is damaged)", name);
+    } else {
+        size_t n = 1;
+        for (int i = 0; i < rank; i++)
+            n *= (size_t)want[i];
+        int64_t stored = -1;
+        uint32_t now = crc_floats(dst, n);
+        if (!advml_h5_has_attr(d, "crc32") || advml_h5_read_attr_int64(d, "crc32", &stored, NULL))
+            s = advml_error_set(err, ADVML_ERR_FORMAT, "damaged checkpoint: dataset /%s has no crc32 attribute", name);
+        else if ((int64_t)now != stored)
+            s = advml_error_set(err, ADVML_ERR_FORMAT,
+                                "damaged checkpoint: the values of dataset /%s do not match the crc32 written with "
+                                "them (stored %08llx, computed %08lx); the file was altered or corrupted after it "
+                                "was written, refusing it",
+                                name, (unsigned long long)stored, (unsigned long)now);
     }
     if (sp >= 0)
         H5Sclose(sp);

@@ -17,6 +17,8 @@
 #include "advml/optim.h"
 
 #define ADVML_RUN_PATH_MAX 4096
+/* The checkpoint layout this advml writes and reads (2: with checksums). */
+#define ADVML_CKPT_FORMAT_VERSION 2
 
 /* One row of /metrics/epoch (NaN where a value does not apply). */
 typedef struct advml_epoch_metrics {
