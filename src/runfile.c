@@ -61,6 +61,7 @@ advml_status advml_run_init(advml_run *r, const char *path, advml_error *err)
     advml_run_ckpt_path(path, r->ckpt_path, sizeof r->ckpt_path);
     advml_iso_time(r->start_time, sizeof r->start_time);
     snprintf(r->status, sizeof r->status, "running");
+    r->stop_step = -1;
     return ADVML_OK;
 }
 
@@ -75,6 +76,11 @@ void advml_run_free(advml_run *r)
     free(r->step_step);
     free(r->step_epoch);
     free(r->step_loss);
+    for (int64_t i = 0; i < r->ninv; i++) {
+        free(r->inv[i].command_line);
+        free(r->inv[i].overrides);
+    }
+    free(r->inv);
     memset(r, 0, sizeof *r);
 }
 
@@ -165,11 +171,51 @@ advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, doubl
     return ADVML_OK;
 }
 
+advml_status advml_run_add_invocation(advml_run *r, const char *command_line, int nranks, int64_t start_step,
+                                      const char *overrides, advml_error *err)
+{
+    advml_invocation *inv = realloc(r->inv, (size_t)(r->ninv + 1) * sizeof *inv);
+    if (!inv)
+        return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", r->path);
+    r->inv = inv;
+    advml_invocation *v = &inv[r->ninv];
+    memset(v, 0, sizeof *v);
+    if (dup_into(&v->command_line, command_line ? command_line : "") ||
+        dup_into(&v->overrides, overrides ? overrides : "")) {
+        free(v->command_line);
+        free(v->overrides);
+        return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", r->path);
+    }
+    advml_iso_time(v->start_time, sizeof v->start_time);
+    snprintf(v->status, sizeof v->status, "running");
+    v->nranks = nranks;
+    v->start_step = start_step;
+    r->ninv++;
+    return ADVML_OK;
+}
+
+static void finish_as(advml_run *r, const char *status, const char *message)
+{
+    snprintf(r->status, sizeof r->status, "%s", status);
+    snprintf(r->message, sizeof r->message, "%s", message ? message : "");
+    advml_iso_time(r->end_time, sizeof r->end_time);
+    if (r->ninv > 0) {
+        advml_invocation *v = &r->inv[r->ninv - 1];
+        snprintf(v->status, sizeof v->status, "%s", status);
+        snprintf(v->end_time, sizeof v->end_time, "%s", r->end_time);
+    }
+}
+
 void advml_run_finish(advml_run *r, advml_status status, const char *message)
 {
-    snprintf(r->status, sizeof r->status, "%s", status == ADVML_OK ? "completed" : "failed");
-    snprintf(r->message, sizeof r->message, "%s", status == ADVML_OK || !message ? "" : message);
-    advml_iso_time(r->end_time, sizeof r->end_time);
+    finish_as(r, status == ADVML_OK ? "completed" : "failed", status == ADVML_OK ? "" : message);
+}
+
+void advml_run_interrupted(advml_run *r, const char *signal_name, int64_t step, const char *message)
+{
+    finish_as(r, "interrupted", message);
+    snprintf(r->stop_signal, sizeof r->stop_signal, "%s", signal_name ? signal_name : "");
+    r->stop_step = step;
 }
 
 /* ---- writing the run file -------------------------------------------------- */
@@ -213,6 +259,57 @@ static advml_status write_column(hid_t g, const char *name, hid_t mtype, hid_t f
     return s;
 }
 
+/* /invocations: one entry per launch, as parallel 1-D datasets. */
+static advml_status write_invocations(const advml_run *r, hid_t f, advml_error *err)
+{
+    size_t n = (size_t)r->ninv, cnt = n ? n : 1;
+    const char **cl = malloc(cnt * sizeof *cl), **ov = malloc(cnt * sizeof *ov), **t0 = malloc(cnt * sizeof *t0),
+               **t1 = malloc(cnt * sizeof *t1), **st = malloc(cnt * sizeof *st);
+    int32_t *nr = malloc(cnt * sizeof *nr);
+    int64_t *ss = malloc(cnt * sizeof *ss);
+    advml_status s = ADVML_OK;
+    hid_t g = H5I_INVALID_HID;
+    if (!cl || !ov || !t0 || !t1 || !st || !nr || !ss) {
+        s = advml_error_set(err, ADVML_ERR_NOMEM, "out of memory writing the invocations");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const advml_invocation *v = &r->inv[i];
+        cl[i] = v->command_line;
+        ov[i] = v->overrides;
+        t0[i] = v->start_time;
+        t1[i] = v->end_time;
+        st[i] = v->status;
+        nr[i] = v->nranks;
+        ss[i] = v->start_step;
+    }
+    hsize_t dim = (hsize_t)n;
+    if ((s = advml_h5_group(f, "invocations", &g, err)) ||
+        (s = advml_h5_attr_string(g, "description",
+                                  "one entry per launch of advml-train on this run (the first, then one per "
+                                  "--resume), oldest first",
+                                  err)) ||
+        (s = advml_h5_write_strings(g, "command_line", cl, n, err)) ||
+        (s = advml_h5_write_strings(g, "start_time", t0, n, err)) ||
+        (s = advml_h5_write_strings(g, "end_time", t1, n, err)) ||
+        (s = advml_h5_write_strings(g, "status", st, n, err)) ||
+        (s = advml_h5_write_strings(g, "overrides", ov, n, err)) ||
+        (s = advml_h5_write(g, "nranks", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &dim, n ? nr : NULL, 0, 0, NULL, err)))
+        goto done;
+    s = advml_h5_write(g, "start_step", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &dim, n ? ss : NULL, 0, 0, NULL, err);
+done:
+    if (g >= 0)
+        H5Gclose(g);
+    free(cl);
+    free(ov);
+    free(t0);
+    free(t1);
+    free(st);
+    free(nr);
+    free(ss);
+    return s;
+}
+
 static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
 {
     advml_status s;
@@ -228,7 +325,9 @@ static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
         (s = advml_h5_attr_string(f, "start_time", r->start_time, err)) ||
         (s = advml_h5_attr_string(f, "end_time", r->end_time, err)) ||
         (s = advml_h5_attr_string(f, "status", r->status, err)) ||
-        (s = advml_h5_attr_string(f, "message", r->message, err)))
+        (s = advml_h5_attr_string(f, "message", r->message, err)) ||
+        (s = advml_h5_attr_string(f, "stop_signal", r->stop_signal, err)) ||
+        (s = advml_h5_attr_int64(f, "stop_step", r->stop_step, err)) || (s = write_invocations(r, f, err)))
         return s;
     const char *slash = strrchr(r->ckpt_path, '/');
     if ((s = advml_h5_attr_string(f, "checkpoint", slash ? slash + 1 : r->ckpt_path, err)))
@@ -377,6 +476,62 @@ static advml_status read_vec(hid_t f, const char *file, const char *name, hid_t 
     return s;
 }
 
+/* The earlier launches of the run file f (a file from before /invocations
+ * existed gives one, from its root attributes), appended to r->inv. */
+static advml_status load_invocations(advml_run *r, hid_t f, advml_error *err)
+{
+    advml_status s = ADVML_OK;
+    if (!path_exists(f, "invocations/command_line")) {
+        char *cl = NULL, *t0 = NULL, *st = NULL;
+        int64_t nr = 0;
+        advml_h5_read_attr_string(f, "command_line", &cl, NULL);
+        advml_h5_read_attr_string(f, "start_time", &t0, NULL);
+        advml_h5_read_attr_string(f, "status", &st, NULL);
+        advml_h5_read_attr_int64(f, "nranks", &nr, NULL);
+        s = advml_run_add_invocation(r, cl ? cl : "", (int)nr, 0, "", err);
+        if (!s) {
+            advml_invocation *v = &r->inv[r->ninv - 1];
+            snprintf(v->start_time, sizeof v->start_time, "%s", t0 ? t0 : "");
+            snprintf(v->status, sizeof v->status, "%s", st ? st : "");
+        }
+        free(cl);
+        free(t0);
+        free(st);
+        return s;
+    }
+    static const char *const names[5] = {"command_line", "overrides", "start_time", "end_time", "status"};
+    char **col[5] = {NULL};
+    size_t n[5] = {0}, i;
+    int32_t *nr = NULL;
+    int64_t *ss = NULL, k1 = 0, k2 = 0;
+    for (i = 0; i < 5 && !s; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "invocations/%s", names[i]);
+        if ((s = advml_h5_read_strings(f, path, &col[i], &n[i], err)))
+            advml_error_prefix(err, "%s: ", r->path);
+    }
+    if (!s && !(s = read_vec(f, r->path, "invocations/nranks", H5T_NATIVE_INT32, (void **)&nr, &k1, err)))
+        s = read_vec(f, r->path, "invocations/start_step", H5T_NATIVE_INT64, (void **)&ss, &k2, err);
+    if (!s && (n[1] != n[0] || n[2] != n[0] || n[3] != n[0] || n[4] != n[0] || (size_t)k1 != n[0] || (size_t)k2 != n[0]))
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: the datasets in /invocations differ in length", r->path);
+    for (i = 0; !s && i < n[0]; i++) {
+        if ((s = advml_run_add_invocation(r, col[0][i], nr[i], ss[i], col[1][i], err)))
+            break;
+        advml_invocation *v = &r->inv[r->ninv - 1];
+        snprintf(v->start_time, sizeof v->start_time, "%s", col[2][i]);
+        snprintf(v->end_time, sizeof v->end_time, "%s", col[3][i]);
+        snprintf(v->status, sizeof v->status, "%s", col[4][i]);
+    }
+    for (int c = 0; c < 5; c++) {
+        for (i = 0; i < n[c]; i++)
+            free(col[c][i]);
+        free(col[c]);
+    }
+    free(nr);
+    free(ss);
+    return s;
+}
+
 advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *found, advml_error *err)
 {
     *found = 0;
@@ -435,6 +590,8 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
     for (int64_t i = 0; i < m && i < k; i++)
         if (sst[i] <= step && (s = advml_run_add_step(r, sst[i], sep[i], sloss[i], err)))
             goto done;
+    if ((s = load_invocations(r, f, err)))
+        goto done;
     snprintf(r->start_time, sizeof r->start_time, "%s", start);
     *found = 1;
 done:
