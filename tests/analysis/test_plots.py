@@ -239,7 +239,7 @@ class ReadmeSnippets(Base):
             code = (code.replace("results/digits_cnn-1234/run.h5", R1)
                         .replace("results/grid_search-1234/grid.h5", GRID)
                         .replace("results/grid_search-1234", GRID_DIR)
-                        .replace('sys.path.insert(0, "analysis")', f"sys.path.insert(0, {os.path.join(SRC, 'analysis')!r})"))
+                        .replace('sys.path.insert(0, "python")', f"sys.path.insert(0, {os.path.join(SRC, 'python')!r})"))
             with self.subTest(code=code.splitlines()[0]):
                 exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
                 ran += 1
