@@ -21,7 +21,7 @@ help=$("$venv/bin/python" -m advml --help)
 # a command on a real file: a run file written here by advml-train, if built
 if [ -n "${ADVML_BIN:-}" ] && [ -x "$ADVML_BIN/advml-train" ]; then
   "$ADVML_BIN/advml-data" sine --kind clean --out "$venv/sine.h5" >/dev/null
-  "$ADVML_BIN/advml-train" --config "$ADVML_SRC/jobs/sine_rnn.json" --data "$venv/sine.h5" --epochs 1 \
+  "$ADVML_BIN/advml-train" --config "$ADVML_SRC/jobs/sine_rnn.json" --data "$venv/sine.h5" --max-steps 3 \
     --out "$venv/run.h5" >/dev/null
   out=$("$venv/bin/advml-learning-curves" "$venv/run.h5")
   [[ $out == *wrote* ]] || { echo "advml-learning-curves: $out" >&2; exit 1; }

@@ -9,7 +9,7 @@ with its count (or, with --normalize, the fraction of its true class, i.e.
 per-class recall on the diagonal). Uses the file's confusion_matrix, or counts
 one from its predicted classes (or probabilities) and targets. Class names come
 from the file when it has them. The accuracy is in the title. Writes PNG, PDF
-or SVG (from --out; default confusion_matrix.png beside the input) and prints
+or SVG (from --out; default NAME_confusion_matrix.png beside the input NAME.h5) and prints
 where. The prediction file layout assumed is in analysis/README.md.
 """
 
@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from ..plotting import atomic_savefig, check_image_ext
+from ..plotting import atomic_savefig, check_image_ext, default_out
 from ..predictions import Predictions, PredictionFileError
 
 
@@ -26,11 +26,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("predictions", metavar="PRED.h5", help="output of advml-predict for a classifier")
-    ap.add_argument("--out", help="image file, .png/.pdf/.svg (default: confusion_matrix.png beside the input)")
+    ap.add_argument("--out", help="image file, .png/.pdf/.svg (default: NAME_confusion_matrix.png beside the input)")
     ap.add_argument("--normalize", action="store_true", help="show each row as fractions of its true class")
     ap.add_argument("--title", help="figure title (default: file name, split and accuracy)")
     a = ap.parse_args()
-    out = a.out or os.path.join(os.path.dirname(os.path.abspath(a.predictions)), "confusion_matrix.png")
+    out = a.out or default_out([a.predictions], "confusion_matrix")
     check_image_ext(ap, out)
     try:
         p = Predictions(a.predictions)

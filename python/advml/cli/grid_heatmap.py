@@ -10,7 +10,8 @@ as the course does for its Keras CNN on the digits (training and test accuracy,
 eta down, lambda across, viridis, every cell's value written in it). Cells
 without a value are grey and say why: "failed", "missing", "running" (from the
 grid's status), or "n/a". Writes PNG, PDF or
-SVG (from --out's extension; default GRID_DIR/grid_heatmap.png) and prints where.
+SVG (from --out's extension; default NAME_heatmap.png beside the grid file NAME.h5,
+so GRID_DIR/grid_heatmap.png) and prints where.
 """
 
 import argparse
@@ -19,7 +20,7 @@ import os
 import h5py
 import numpy as np
 
-from ..plotting import atomic_savefig, check_image_ext
+from ..plotting import atomic_savefig, check_image_ext, default_out
 
 TITLES = {
     "train_accuracy": "Training accuracy", "val_accuracy": "Validation accuracy",
@@ -39,14 +40,14 @@ def main():
     ap.add_argument("grid", metavar="GRID.h5", help="grid file from merge_grid.py (or its directory)")
     ap.add_argument("--metrics", default="train_accuracy,test_accuracy",
                     help="comma-separated 2-D datasets of the grid file (default: train_accuracy,test_accuracy)")
-    ap.add_argument("--out", help="image file, .png/.pdf/.svg (default: grid_heatmap.png beside the grid file)")
+    ap.add_argument("--out", help="image file, .png/.pdf/.svg (default: NAME_heatmap.png beside the grid file NAME.h5)")
     ap.add_argument("--fmt", default=".3f", help="format of the cell annotations (default .3f)")
     a = ap.parse_args()
 
     path = a.grid
     if os.path.isdir(path):
         path = os.path.join(path, "grid.h5")
-    out = a.out or os.path.join(os.path.dirname(os.path.abspath(path)), "grid_heatmap.png")
+    out = a.out or default_out([path], "heatmap")
     check_image_ext(ap, out)
     metrics = [m.strip() for m in a.metrics.split(",") if m.strip()]
     if not metrics:

@@ -28,7 +28,7 @@ import sys
 import h5py
 import numpy as np
 
-from ..runs import Run, RunFileError
+from ..runs import Run, RunFileError, is_checkpoint_name
 
 FINAL = (
     ("train_accuracy", "fraction in [0, 1]", "training-set accuracy at the run's last completed epoch"),
@@ -226,6 +226,13 @@ def main():
         out = a.out or os.path.join(grid_dir, "grid.h5")
         source = os.path.abspath(grid_dir)
     else:
+        ckpts = [p for p in a.inputs if is_checkpoint_name(p)]
+        if ckpts:  # a glob such as task-*.h5 matches the checkpoints too
+            print(f"merge_grid: skipping {len(ckpts)} checkpoint(s), not run files: {', '.join(ckpts)}",
+                  file=sys.stderr)
+            a.inputs = [p for p in a.inputs if not is_checkpoint_name(p)]
+            if not a.inputs:
+                ap.error("no run files left after skipping the checkpoints")
         for p in a.inputs:
             if os.path.isdir(p):
                 ap.error(f"{p} is a directory; give either one grid directory or run files")

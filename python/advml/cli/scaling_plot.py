@@ -15,17 +15,20 @@ Left: images/s against ranks with the ideal line N x (images/s at the fewest
 ranks). Right: efficiency = (images/s at N / N) / (images/s at N0 / N0) with N0
 the fewest ranks of the series (usually 1), or of the --baseline series for all
 (e.g. --baseline pytorch to compare DDP and advml with one PyTorch process). Writes PNG, PDF or SVG (from --out;
-default scaling.png beside the first input), prints the table and where.
+default NAME_scaling.png beside the first input NAME.h5, NAME_and_N_more_scaling.png
+for several), prints the table and where. Checkpoints (RUN.ckpt.h5, which a *.h5
+glob also matches) are skipped with a note.
 """
 
 import argparse
 import csv
 import os
+import sys
 
 import numpy as np
 
-from ..plotting import atomic_savefig, check_image_ext
-from ..runs import Run, RunFileError
+from ..plotting import atomic_savefig, check_image_ext, default_out
+from ..runs import Run, RunFileError, is_checkpoint_name
 
 
 class InputError(Exception):
@@ -72,18 +75,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="+", metavar="RUN.h5|RESULTS.csv")
-    ap.add_argument("--out", help="image file, .png/.pdf/.svg (default: scaling.png beside the first input)")
+    ap.add_argument("--out", help="image file, .png/.pdf/.svg (default: NAME_scaling.png beside the first input)")
     ap.add_argument("--label", default="advml", help="series name of run files and unlabelled CSV rows")
     ap.add_argument("--baseline", help="series whose per-rank images/s at its fewest ranks is efficiency 1 "
                     "for every series (default: each series against itself)")
     ap.add_argument("--title", help="figure title")
     a = ap.parse_args()
-    out = a.out or os.path.join(os.path.dirname(os.path.abspath(a.inputs[0])), "scaling.png")
+    inputs = [p for p in a.inputs if not is_checkpoint_name(p)]
+    if len(inputs) < len(a.inputs):
+        print("scaling_plot: skipping checkpoint(s), not run files: "
+              + ", ".join(p for p in a.inputs if is_checkpoint_name(p)), file=sys.stderr)
+    if not inputs:
+        ap.exit(1, "scaling_plot: error: no run files or CSV files among " + ", ".join(a.inputs) + "\n")
+    out = a.out or default_out(inputs, "scaling")
     check_image_ext(ap, out)
 
     points = []
     try:
-        for p in a.inputs:
+        for p in inputs:
             if not os.path.isfile(p):
                 raise InputError(f"{p}: no such file")
             if p.endswith(".csv"):
