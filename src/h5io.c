@@ -493,3 +493,82 @@ done:
         H5Sclose(space);
     return st;
 }
+
+/* ---- string datasets ------------------------------------------------------------ */
+
+advml_status advml_h5_write_strings(hid_t loc, const char *path, const char *const *v, size_t n, advml_error *err)
+{
+    hid_t t = vlen_str_type();
+    if (t < 0)
+        return advml_error_set(err, ADVML_ERR_IO, "dataset %s: cannot create its type", path);
+    const char *empty = "";
+    const char **vv = malloc((n ? n : 1) * sizeof *vv);
+    if (!vv) {
+        H5Tclose(t);
+        return advml_error_set(err, ADVML_ERR_NOMEM, "dataset %s: out of memory", path);
+    }
+    for (size_t i = 0; i < n; i++)
+        vv[i] = v[i] ? v[i] : empty;
+    hsize_t dim = (hsize_t)n;
+    advml_status s = advml_h5_write(loc, path, t, t, 1, &dim, n ? (const void *)vv : NULL, 0, 0, NULL, err);
+    free(vv);
+    H5Tclose(t);
+    return s;
+}
+
+advml_status advml_h5_read_strings(hid_t loc, const char *path, char ***v, size_t *n, advml_error *err)
+{
+    *v = NULL;
+    *n = 0;
+    if (link_path_exists(loc, path) <= 0)
+        return advml_error_set(err, ADVML_ERR_FORMAT, "dataset %s is missing", path);
+    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hid_t ft = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    hid_t t = vlen_str_type();
+    advml_status s = ADVML_OK;
+    hsize_t dim = 0;
+    if (d < 0 || sp < 0 || ft < 0 || t < 0 || H5Tget_class(ft) != H5T_STRING || !H5Tis_variable_str(ft) ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &dim, NULL) < 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset %s is not a 1-D array of strings", path);
+        goto done;
+    }
+    char **raw = calloc(dim ? (size_t)dim : 1, sizeof *raw);
+    char **out = calloc(dim ? (size_t)dim : 1, sizeof *out);
+    if (!raw || !out) {
+        free(raw);
+        free(out);
+        s = advml_error_set(err, ADVML_ERR_NOMEM, "dataset %s: out of memory", path);
+        goto done;
+    }
+    if (dim && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        free(raw);
+        free(out);
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset %s cannot be read as strings", path);
+        goto done;
+    }
+    for (hsize_t i = 0; i < dim && !s; i++)
+        if (!(out[i] = strdup(raw[i] ? raw[i] : "")))
+            s = advml_error_set(err, ADVML_ERR_NOMEM, "dataset %s: out of memory", path);
+    if (dim)
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, raw);
+    free(raw);
+    if (s) {
+        for (hsize_t i = 0; i < dim; i++)
+            free(out[i]);
+        free(out);
+    } else {
+        *v = out;
+        *n = (size_t)dim;
+    }
+done:
+    if (t >= 0)
+        H5Tclose(t);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return s;
+}

@@ -16,13 +16,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Extra slots after the gradients (ADVML_GRAD_EXTRA of them). */
-enum { X_FLAG = 0, X_LOSS, X_CORRECT, X_COUNT };
+/* Extra slots after the gradients (ADVML_GRAD_EXTRA of them): then one per
+ * stop signal, counting the ranks that caught it (in the order of STOP_SIGS). */
+enum { X_FLAG = 0, X_LOSS, X_CORRECT, X_COUNT, X_STOP };
+static const int STOP_SIGS[4] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+_Static_assert(X_STOP + 4 == ADVML_GRAD_EXTRA, "one extra slot per stop signal");
 /* The flag slot: 1 per rank with a non-finite local loss, READ_FAIL per rank
  * whose read failed (its message then travels by advml_comm_agree). */
 #define READ_FAIL 65536.0f
 
 static const char *const SPLIT_TRAIN = "train", *const SPLIT_VAL = "validation", *const SPLIT_TEST = "test";
+
+const char *advml_signal_name(int signo, char *buf, size_t n)
+{
+    switch (signo) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default: snprintf(buf, n, "signal %d", signo); return buf;
+    }
+}
+
+int64_t advml_trainer_batches_per_epoch(const advml_trainer *t)
+{
+    const int64_t B = t->cfg.train.batch_size;
+    return (t->train.n + B - 1) / B;
+}
+
+/* This rank's caught stop signals, one count (0 or 1) per STOP_SIGS entry. */
+static void local_stops(const advml_trainer *t, float *slot)
+{
+    sig_atomic_t bits = t->stop_request ? *t->stop_request : 0;
+    for (int i = 0; i < 4; i++)
+        slot[i] = (bits >> STOP_SIGS[i]) & 1 ? 1.0f : 0.0f;
+}
+
+/* The signal to stop on from the summed counts (the first caught in the order
+ * SIGINT, SIGTERM, SIGUSR1, SIGUSR2), 0 when none. */
+static int agreed_stop(const float *summed)
+{
+    for (int i = 0; i < 4; i++)
+        if (summed[i] > 0.0f)
+            return STOP_SIGS[i];
+    return 0;
+}
+
+advml_status advml_trainer_poll_stop(advml_trainer *t, advml_error *err)
+{
+    float slot[4];
+    local_stops(t, slot);
+    int32_t v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = (int32_t)slot[i];
+    advml_status s = advml_comm_allreduce_max_i32(t->comm, v, 4, err);
+    if (s)
+        return s;
+    for (int i = 0; i < 4; i++)
+        slot[i] = (float)v[i];
+    t->stop_signal = agreed_stop(slot);
+    return ADVML_OK;
+}
 
 void advml_split_range(int64_t n, int r, int N, int64_t *lo, int64_t *hi)
 {
@@ -243,7 +297,7 @@ static advml_status resume_read(advml_trainer *t, const char *path, advml_ckpt_s
                                path, (long long)st->epoch + 1, old.train.batch_size, t->cfg.train.batch_size,
                                old.train.batch_size);
     int64_t nb = (t->train.n + t->cfg.train.batch_size - 1) / t->cfg.train.batch_size;
-    if (st->cursor >= nb)
+    if (st->cursor > nb) /* cursor == nb: stopped after an epoch's last step, before its evaluation */
         return advml_error_set(err, ADVML_ERR_FORMAT,
                                "%s: cursor %lld is past the %lld batches of an epoch of %s", path,
                                (long long)st->cursor, (long long)nb, advml_dataset_path(t->ds));
@@ -412,6 +466,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
             extra[X_FLAG] = READ_FAIL;
         }
     }
+    local_stops(t, extra + X_STOP); /* a caught signal travels with the gradients */
     double t0 = advml_comm_wtime();
     advml_status s = advml_comm_allreduce_sum_f32(t->comm, m->grads, m->nparams + ADVML_GRAD_EXTRA, err);
     t->allreduce_seconds += advml_comm_wtime() - t0;
@@ -439,6 +494,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     t->ep_samples += extra[X_COUNT];
     if (t->run) /* room reserved at the start of the epoch: cannot fail */
         advml_run_add_step(t->run, t->step, (int32_t)(t->epoch + 1), extra[X_LOSS] / (double)bsz, NULL);
+    t->stop_signal = agreed_stop(extra + X_STOP); /* the same sums, so the same decision, on every rank */
     return ADVML_OK;
 }
 
@@ -471,6 +527,16 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
             if (t->progress)
                 advml_progress_update(t->progress, (k + 1) * B < n ? (k + 1) * B : n, t->ep_loss / t->ep_samples,
                                       classify ? t->ep_correct / t->ep_samples : NAN);
+            if (t->stop_signal) {
+                /* a signal: save this step (the cursor may be nb: the resumed run
+                 * then starts with this epoch's evaluation) */
+                t->ep_seconds = advml_comm_wtime() - t0;
+                if (t->progress)
+                    advml_progress_clear(t->progress);
+                if ((s = write_run(t, err)))
+                    return s;
+                return t->step > t->last_ckpt_step ? advml_trainer_checkpoint(t, err) : ADVML_OK;
+            }
             if (tc->checkpoint_steps > 0 && t->step % tc->checkpoint_steps == 0 && t->cursor < nb) {
                 t->ep_seconds = advml_comm_wtime() - t0;
                 if ((s = write_run(t, err)) || (s = advml_trainer_checkpoint(t, err)))
@@ -514,6 +580,10 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
             return s;
         if (tc->max_steps > 0 && t->step >= tc->max_steps)
             break;
+        /* a signal caught during the evaluation or the checkpoint: stop here,
+         * with everything saved, rather than after one more step */
+        if (t->epoch < tc->epochs && ((s = advml_trainer_poll_stop(t, err)) || t->stop_signal))
+            return s;
     }
     return ADVML_OK;
 }

@@ -62,4 +62,10 @@ advml_status advml_h5_write(hid_t loc, const char *path, hid_t mem_type, hid_t f
                             const hsize_t *dims, const void *data, int extendible, int compress,
                             hid_t *dset, advml_error *err);
 
+/* 1-D dataset of n UTF-8 variable-length strings (NULL written as ""). */
+advml_status advml_h5_write_strings(hid_t loc, const char *path, const char *const *v, size_t n, advml_error *err);
+/* Read such a dataset: *v is a malloc'ed array of *n malloc'ed strings; the
+ * caller frees each and the array. */
+advml_status advml_h5_read_strings(hid_t loc, const char *path, char ***v, size_t *n, advml_error *err);
+
 #endif
