@@ -31,3 +31,11 @@ foreach(t ninvariance mnist fault_rank fault_host fault_link fault_drop)
     ENVIRONMENT "${ADVML_TEST_ENV};ADVML_MH_TIMEOUT=200"
     LABELS multihost TIMEOUT 260 SKIP_RETURN_CODE 77 RESOURCE_LOCK "advml_multihost;advml_slurm_cluster")
 endforeach()
+
+# On a real two-node SLURM cluster across the two hosts (tests/multihost/slurm2.sh):
+#   multihost_slurm_nodefail  node 2 dies mid-job: SLURM requeues the job, it resumes from the newest checkpoint
+add_test(NAME multihost_slurm_nodefail
+  COMMAND bash ${ADVML_MH_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/multihost/test_slurm_nodefail.sh)
+set_tests_properties(multihost_slurm_nodefail PROPERTIES
+  ENVIRONMENT "${ADVML_TEST_ENV};ADVML_MH_TIMEOUT=300"
+  LABELS multihost TIMEOUT 360 SKIP_RETURN_CODE 77 RESOURCE_LOCK "advml_multihost;advml_slurm_cluster")

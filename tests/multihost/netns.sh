@@ -140,7 +140,7 @@ mh_reap_stale() {
   done
   for d in "${TMPDIR:-/tmp}"/advml-mh.*; do
     [ -f "$d/owner.pid" ] || continue
-    mh_alive "$(cat "$d/owner.pid")" || rm -rf "$d"
+    mh_alive "$(cat "$d/owner.pid")" || [ "${ADVML_KEEP_MH_DIR:-0}" = 1 ] || rm -rf "$d"
   done
 }
 
