@@ -400,8 +400,8 @@ advml_status advml_run_write(const advml_run *r, advml_error *err)
     if (s)
         return s;
     if ((s = write_run(r, o.file, err))) {
-        advml_h5out_abort(&o);
-        return advml_error_prefix(err, "%s: ", r->path);
+        advml_error_prefix(err, "%s: ", r->path);
+        return advml_h5out_fail(&o, err);
     }
     return advml_h5out_commit(&o, err);
 }
@@ -792,8 +792,8 @@ advml_status advml_checkpoint_write(const char *path, const advml_model *m, cons
     if (s)
         return s;
     if ((s = write_ckpt(out.file, m, o, st, config_json, err))) {
-        advml_h5out_abort(&out);
-        return advml_error_prefix(err, "%s: ", path);
+        advml_error_prefix(err, "%s: ", path);
+        return advml_h5out_fail(&out, err);
     }
     return advml_h5out_commit(&out, err);
 }

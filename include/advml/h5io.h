@@ -31,6 +31,9 @@ void advml_h5_quiet(void);
 advml_status advml_h5out_create(advml_h5out *o, const char *path, int force, advml_error *err);
 /* Flush, close, fsync, rename over path. o->file is closed afterwards either way. */
 advml_status advml_h5out_commit(advml_h5out *o, advml_error *err);
+/* After a failed write into o: abort, and when the cause was a full disk or
+ * quota (errno, free space), say so in err. Returns err's code. */
+advml_status advml_h5out_fail(advml_h5out *o, advml_error *err);
 /* Close and remove the temporary file (safe to call after a failed commit). */
 void advml_h5out_abort(advml_h5out *o);
 

@@ -122,15 +122,18 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
             char why[512];
             if ((s = advml_config_load(&given, o->config, err)))
                 return s;
-            if (!advml_config_same_model(&given, cfg, why, sizeof why))
+            if (!advml_config_same_model(cfg, &given, why, sizeof why))
                 return advml_error_set(err, ADVML_ERR_CONFIG,
-                                       "--config %s describes a different model than the checkpoint %s: %s "
-                                       "(config vs checkpoint); resume without --config, or start a new run",
-                                       o->config, o->resume, why);
+                                       "%s was written for a different model than %s: %s (checkpoint vs config); "
+                                       "resume without --config (the checkpoint holds the run's config), or start "
+                                       "a new run",
+                                       o->resume, o->config, why);
         }
     } else if ((s = advml_config_load(cfg, o->config, err))) {
         return s;
     }
+    if (base_json) /* --max-steps limits the launch it is given to, not the run */
+        cfg->train.max_steps = 0;
     const advml_config before = *cfg;
     long long iv;
     double dv;
@@ -197,7 +200,6 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
         note_override(overrides, olen, "epochs", before.train.epochs, cfg->train.epochs);
         note_override(overrides, olen, "batch_size", before.train.batch_size, cfg->train.batch_size);
         note_override(overrides, olen, "seed", (double)before.train.seed, (double)cfg->train.seed);
-        note_override(overrides, olen, "max_steps", (double)before.train.max_steps, (double)cfg->train.max_steps);
         note_override(overrides, olen, "lr", advml_float_shortest(before.optim.lr),
                       advml_float_shortest(cfg->optim.lr));
         note_override(overrides, olen, "l2", advml_float_shortest(before.train.l2),
@@ -219,8 +221,6 @@ static advml_status checkpoint_config(advml_comm *comm, const char *ckpt, char *
         advml_optim_kind kind;
         int64_t nparams;
         s = advml_checkpoint_read_header(ckpt, &st, json, &kind, &nparams, err);
-        if (s == ADVML_ERR_IO)
-            s = advml_error_set(err, ADVML_ERR_IO, "--resume %s: %s", ckpt, err->msg);
         if (!s)
             len = strlen(*json) + 1;
     }
