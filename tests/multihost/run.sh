@@ -7,7 +7,7 @@
 # Exit status: the test's (77 = skipped), 124 when it ran out of time.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-timeout --kill-after=5 "${ADVML_MH_TIMEOUT:-200}" bash "$@"
+timeout --kill-after=20 "${ADVML_MH_TIMEOUT:-200}" bash "$@"
 rc=$?
 [ $rc -eq 124 ] && echo "multihost: $1 timed out after ${ADVML_MH_TIMEOUT:-200} s" >&2
 # shellcheck source=netns.sh
