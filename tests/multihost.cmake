@@ -33,9 +33,13 @@ foreach(t ninvariance mnist fault_rank fault_host fault_link fault_drop)
 endforeach()
 
 # On a real two-node SLURM cluster across the two hosts (tests/multihost/slurm2.sh):
-#   multihost_slurm_nodefail  node 2 dies mid-job: SLURM requeues the job, it resumes from the newest checkpoint
-add_test(NAME multihost_slurm_nodefail
-  COMMAND bash ${ADVML_MH_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/multihost/test_slurm_nodefail.sh)
-set_tests_properties(multihost_slurm_nodefail PROPERTIES
-  ENVIRONMENT "${ADVML_TEST_ENV};ADVML_MH_TIMEOUT=300"
-  LABELS multihost TIMEOUT 360 SKIP_RETURN_CODE 77 RESOURCE_LOCK "advml_multihost;advml_slurm_cluster")
+#   multihost_slurm_timelimit  a job longer than its time limit is warned, checkpoints, requeues
+#                              and resumes by itself until done: the uninterrupted weights bit for bit
+#   multihost_slurm_nodefail   node 2 dies mid-job: SLURM requeues the job, it resumes from the newest checkpoint
+foreach(t timelimit nodefail)
+  add_test(NAME multihost_slurm_${t}
+    COMMAND bash ${ADVML_MH_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/multihost/test_slurm_${t}.sh)
+  set_tests_properties(multihost_slurm_${t} PROPERTIES
+    ENVIRONMENT "${ADVML_TEST_ENV};ADVML_MH_TIMEOUT=420"
+    LABELS multihost TIMEOUT 480 SKIP_RETURN_CODE 77 RESOURCE_LOCK "advml_multihost;advml_slurm_cluster")
+endforeach()
