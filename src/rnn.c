@@ -320,5 +320,32 @@ static void rnn_backward(advml_layer *L, float *dinp, float *dparams, const floa
                        L->spec.act, &d);
 }
 
-const advml_layer_kind advml_rnn_kind = {"rnn", "SimpleRNN", 0, rnn_setup, rnn_init, rnn_forward,
-                                         rnn_backward};
+static const advml_layer_key rnn_keys[] = {
+    ADVML_KEY_ROW_UNITS("units", "out_features", "hidden_size"),
+    ADVML_KEY_ROW_RETURN_SEQUENCES,
+    ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_TANH), /* the cell's: tanh (Keras SimpleRNN, torch.nn.RNN) or relu */
+    ADVML_KEY_ROW_IN("in_features"),
+    {.name = NULL}};
+
+const advml_layer_kind advml_rnn_kind = {
+    .name = "rnn",
+    .class_name = "SimpleRNN",
+    .post_act = 0,
+    .setup = rnn_setup,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .keys = rnn_keys,
+    .aliases = ADVML_NAMES("simplernn", "SimpleRNN"),
+};
+
+void advml_rnn_gated_defaults(advml_layer_spec *s)
+{
+    s->act = ADVML_ACT_TANH;
+}
+
+const advml_layer_key advml_rnn_gated_keys[] = {
+    ADVML_KEY_ROW_UNITS("units", "out_features", "hidden_size"),
+    ADVML_KEY_ROW_RETURN_SEQUENCES,
+    ADVML_KEY_ROW_IN("in_features"),
+    {.name = NULL}};

@@ -76,7 +76,4 @@ int advml_config_same_model(const advml_config *a, const advml_config *b, char *
  * and HDF5 attributes. */
 double advml_float_shortest(float f);
 
-/* Name of a layer type as written in configs ("conv2d"); NULL if out of range. */
-const char *advml_config_layer_name(advml_layer_type type);
-
 #endif

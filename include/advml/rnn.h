@@ -76,6 +76,11 @@ extern const advml_layer_kind advml_rnn_kind;
 
 /* ---- helpers shared by the recurrent kinds -------------------------------- */
 
+/* The config keys of lstm and gru (units, return_sequences, in_features) and
+ * their defaults hook (the cell's activation is a fixed tanh). */
+extern const advml_layer_key advml_rnn_gated_keys[];
+void advml_rnn_gated_defaults(advml_layer_spec *s);
+
 /* Branch-free float exp, sigmoid and tanh for the gate loops. libm's expf
  * and tanhf are scalar calls that keep a loop over H units from being
  * vectorised (and cost most of an LSTM step); these inline forms vectorise
