@@ -21,7 +21,6 @@
 #include "advml/model.h"
 #include "advml/optim.h"
 
-#define ADVML_CONFIG_PATH_MAX 4096
 #define ADVML_CONFIG_TEXT_MAX 1024
 
 /* The "training" section; every field has a default (docs/training.md). */
@@ -29,8 +28,8 @@ typedef struct advml_train_config {
     int epochs;                   /* 1 */
     int batch_size;               /* 32: the GLOBAL batch, summed over all ranks */
     uint64_t seed;                /* 42: initialisation, permutations, dropout */
-    char data[ADVML_CONFIG_PATH_MAX]; /* dataset file; "" = must come from --data */
-    char out[ADVML_CONFIG_PATH_MAX];  /* run file; "" = no run file, no checkpoints */
+    char data[ADVML_PATH_MAX]; /* dataset file; "" = must come from --data */
+    char out[ADVML_PATH_MAX];  /* run file; "" = no run file, no checkpoints */
     float l2;                     /* 0: lambda of (lambda/2) ||w||^2 (copied into the optimizer) */
     float clip_norm;              /* 0: off; else clip the global gradient norm to this */
     int64_t max_steps;            /* 0: no limit; else stop after this many optimizer steps */
@@ -39,7 +38,7 @@ typedef struct advml_train_config {
 } advml_train_config;
 
 typedef struct advml_config {
-    char source[ADVML_CONFIG_PATH_MAX];   /* file name used in messages */
+    char source[ADVML_PATH_MAX];   /* file name used in messages */
     char description[ADVML_CONFIG_TEXT_MAX]; /* optional free text ("description") */
     int has_input;                        /* 0: "input" omitted, taken from the dataset */
     advml_model_spec model;               /* input (if has_input), layers, loss */

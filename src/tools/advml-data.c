@@ -7,7 +7,7 @@
  *   advml-data info FILE.h5                          layout, shapes, attributes, class counts
  *
  * main() only dispatches; each subcommand parses its flags into the options
- * of a library module (mnist.h, csvdata.h, timeseries.h, dsinfo.h).
+ * of a library module (mnist.h, csvdata.h, timeseries.h, dataset_info.h).
  */
 #include <errno.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 
 #include "advml/cli.h"
 #include "advml/csvdata.h"
-#include "advml/dsinfo.h"
+#include "advml/dataset_info.h"
 #include "advml/mnist.h"
 #include "advml/status.h"
 #include "advml/timeseries.h"

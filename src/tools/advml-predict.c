@@ -19,7 +19,9 @@
 #include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/dataset.h"
+#include "advml/forecast.h"
 #include "advml/predict.h"
+#include "advml/predict_file.h"
 #include "advml/version.h"
 #include "common/tool.h"
 
