@@ -6,6 +6,7 @@
  * keys its section (or layer type, or optimizer) allows.
  */
 #include "advml/config.h"
+#include "advml/numfmt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -856,22 +857,6 @@ advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
 }
 
 /* ---- canonical JSON -------------------------------------------------------- */
-
-/* A float as the shortest decimal that reads back as the same float, so that
- * 1e-3f is written 0.001 rather than 0.0010000000474974513. */
-double advml_float_shortest(float f)
-{
-    char buf[64];
-    if (!isfinite(f))
-        return (double)f;
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f)
-            return d;
-    }
-    return (double)f;
-}
 
 static json_t *jfloat(float f) { return json_real(advml_float_shortest(f)); }
 

@@ -597,9 +597,8 @@ advml_status advml_dataset_preload(advml_dataset *ds, const char *split_name, si
 
 void advml_dataset_shard(int64_t n, int rank, int nranks, int64_t *start, int64_t *count)
 {
-    int64_t base = n / nranks, extra = n % nranks;
-    *start = rank * base + (rank < extra ? rank : extra);
-    *count = base + (rank < extra ? 1 : 0);
+    *start = n * rank / nranks;
+    *count = n * (rank + 1) / nranks - *start;
 }
 
 /* ---- names (feature_names, names, class_names) ---------------------------------- */

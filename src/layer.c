@@ -116,6 +116,35 @@ void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act a
         advml_init_glorot(w, n, fan_in, fan_out, rng);
 }
 
+void advml_init_orthogonal(float *w, int n, advml_rng *rng)
+{
+    for (int i = 0; i < n; i++) {
+        float *r = w + (size_t)i * n;
+        double norm;
+        do {
+            for (int j = 0; j < n; j++)
+                r[j] = (float)advml_rng_normal(rng);
+            /* modified Gram-Schmidt against the finished rows, twice
+             * (re-orthogonalisation keeps float rows orthogonal to ~1e-7) */
+            for (int pass = 0; pass < 2; pass++)
+                for (int k = 0; k < i; k++) {
+                    const float *q = w + (size_t)k * n;
+                    double dot = 0.0;
+                    for (int j = 0; j < n; j++)
+                        dot += (double)r[j] * q[j];
+                    for (int j = 0; j < n; j++)
+                        r[j] = (float)(r[j] - dot * q[j]);
+                }
+            norm = 0.0;
+            for (int j = 0; j < n; j++)
+                norm += (double)r[j] * r[j];
+            norm = sqrt(norm);
+        } while (norm < 1e-3); /* (almost) dependent draw: probability ~0, draw again */
+        for (int j = 0; j < n; j++)
+            r[j] = (float)(r[j] / norm);
+    }
+}
+
 static const char *const init_names[ADVML_INIT_NKINDS] = {
     [ADVML_INIT_AUTO] = "auto",
     [ADVML_INIT_ZEROS] = "zeros",

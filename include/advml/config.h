@@ -20,6 +20,7 @@
 #include "advml/status.h"
 #include "advml/model.h"
 #include "advml/optim.h"
+#include "advml/numfmt.h" /* advml_float_shortest, for run-file writers (until they include it) */
 
 #define ADVML_CONFIG_TEXT_MAX 1024
 
@@ -70,9 +71,5 @@ char *advml_config_to_json(const advml_config *cfg);
  * they differ and why is non-NULL, writes which part differs into why. */
 int advml_config_same_model(const advml_config *a, const advml_config *b, char *why, size_t n);
 
-/* The shortest decimal that reads back as f, as a double (1e-3f -> 0.001
- * rather than 0.0010000000474974513): how config values are written to JSON
- * and HDF5 attributes. */
-double advml_float_shortest(float f);
 
 #endif

@@ -67,8 +67,10 @@ typedef struct advml_names {
 void advml_dataset_names(const char *path, const char *obj, const char *attr, advml_names *out);
 void advml_names_free(advml_names *l);
 
-/* Balanced contiguous shard of n samples for rank of nranks: [*start, *start + *count);
- * the first n % nranks ranks get one sample more. The shards cover 0..n-1 exactly once. */
+/* Balanced contiguous shard of n samples for rank of nranks: [*start, *start + *count)
+ * = [n * rank / nranks, n * (rank + 1) / nranks), so counts differ by at most one.
+ * The shards cover 0..n-1 exactly once, in rank order. The one rank split:
+ * the trainer's slice of a global batch and the predictor's block of a split. */
 void advml_dataset_shard(int64_t n, int rank, int nranks, int64_t *start, int64_t *count);
 
 #endif

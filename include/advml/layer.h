@@ -298,6 +298,10 @@ void advml_init_he(float *w, size_t n, int fan_in, advml_rng *rng);
 void advml_init_glorot(float *w, size_t n, int fan_in, int fan_out, advml_rng *rng);
 /* He when act is ReLU-family, Glorot otherwise. */
 void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act act, advml_rng *rng);
+/* Fill the (n, n) matrix w with a random orthogonal matrix (rows of a
+ * standard-normal matrix orthonormalised by modified Gram-Schmidt, the
+ * Q of a QR with positive diagonal R, as Keras' Orthogonal initialiser). */
+void advml_init_orthogonal(float *w, int n, advml_rng *rng);
 /* Fill w[0..n) as kind says (AUTO: advml_init_for_act); fans as above. */
 void advml_init_fill(float *w, size_t n, advml_init kind, int fan_in, int fan_out, advml_act act, advml_rng *rng);
 /* A bias: zeros for AUTO (and ZEROS), otherwise advml_init_fill. */

@@ -136,11 +136,6 @@ void advml_rnn_add_output_grad(float *dh, const float *dout, int t, const advml_
 /* db (cols) += the column sums of m (rows, cols). */
 void advml_rnn_add_col_sums(float *db, const float *m, size_t rows, int cols);
 
-/* Fill the (n, n) matrix w with a random orthogonal matrix (rows of a
- * standard-normal matrix orthonormalised by modified Gram-Schmidt, the
- * Q of a QR with positive diagonal R, as Keras' Orthogonal initialiser). */
-void advml_init_orthogonal(float *w, int n, advml_rng *rng);
-
 /* Setup shared by rnn/lstm/gru. Checks that in_shape is (T, F), units > 0,
  * in_channels (if given) == F and the activation (tanh; relu too when
  * allow_relu), then fills L->out_shape, nviews/views (in the given order,
