@@ -136,3 +136,67 @@ def check_image_ext(parser, out):
     ext = os.path.splitext(out)[1].lower()
     if ext not in (".png", ".pdf", ".svg"):
         parser.error(f"--out {out}: expected a .png, .pdf or .svg file name")
+
+
+# ---- checkpoint checksums (docs/run-file-layout.md, "Checksums") ---------------
+
+_CKPT_INTS = ("format_version", "epoch", "step", "cursor", "seed", "nparams")
+_CKPT_DOUBLES = ("epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds")
+
+
+def _crc(data, crc=0):
+    import zlib
+    return zlib.crc32(data, crc)
+
+
+def checkpoint_checksum(f):
+    """The root checksum of an open checkpoint (h5py.File), computed exactly as
+    advml-train does: crc32 of config_json, the int64 and float64 state
+    attributes, the optimizer's kind and t, and every dataset's path and crc32
+    attribute in visititems order."""
+    crc = _crc(str(_attr(f, "config_json")).encode("utf-8"))
+    for k in _CKPT_INTS:
+        crc = _crc(np.int64(f.attrs[k]).tobytes(), crc)
+    for k in _CKPT_DOUBLES:
+        crc = _crc(np.float64(f.attrs[k]).tobytes(), crc)
+    crc = _crc(str(_attr(f["optimizer"], "kind")).encode("utf-8"), crc)
+    crc = _crc(np.int64(f["optimizer"].attrs["t"]).tobytes(), crc)
+    items = []
+    f.visititems(lambda name, obj: items.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+    for name, d in items:
+        crc = _crc(name.encode("utf-8"), crc)
+        crc = _crc(np.uint32(int(d.attrs["crc32"])).tobytes(), crc)
+    return crc
+
+
+def seal_checkpoint(path):
+    """After editing a checkpoint's weights or attributes (h5py, "r+"): recompute
+    every dataset's crc32 attribute and the root checksum, so that advml-train
+    --resume and advml-predict accept the file again. Without this they refuse
+    an altered checkpoint as damaged."""
+    with h5py.File(path, "r+") as f:
+        def fix(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                a = np.ascontiguousarray(obj[...].astype("<f4"))
+                obj.attrs["crc32"] = np.int64(_crc(a.tobytes()))
+        f.visititems(fix)
+        f.attrs["checksum"] = np.int64(checkpoint_checksum(f))
+
+
+def verify_checkpoint(path):
+    """Return a list of what does not match in the checkpoint at path (empty
+    when every dataset and the root checksum verify)."""
+    bad = []
+    with h5py.File(path, "r") as f:
+        def check(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                a = np.ascontiguousarray(obj[...].astype("<f4"))
+                if "crc32" not in obj.attrs or int(obj.attrs["crc32"]) != _crc(a.tobytes()):
+                    bad.append("/" + name)
+        f.visititems(check)
+        try:
+            if int(f.attrs["checksum"]) != checkpoint_checksum(f):
+                bad.append("checksum")
+        except KeyError as e:
+            bad.append("missing %s" % e)
+    return bad

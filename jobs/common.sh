@@ -7,7 +7,8 @@
 #   - resume from the checkpoint beside the run file when there is one (after a
 #     requeue, a preemption, or a resubmission into the same run directory),
 #   - launch advml-train on every task of the allocation,
-#   - requeue itself when SLURM warns that the time limit is near.
+#   - when SLURM warns that the time limit is near, have advml-train checkpoint
+#     and stop (exit 75), and requeue itself exactly then.
 #
 # Settings (environment variables; the scripts' own defaults come first):
 #   ADVML_SRC       advml source tree (default: the tree of this common.sh)
@@ -192,18 +193,50 @@ advml_launch() {
   return $rc
 }
 
-# SLURM sends USR1 to the batch shell ahead of the time limit (the scripts ask
-# for it with --signal=B:USR1@SECONDS). The job then requeues itself: it keeps
-# its job id, so the requeued run finds its checkpoint and resumes. The trap is
-# set as soon as this file is sourced (USR1 would otherwise end the job), and
-# advml_launch waits for the ranks in a way the trap can interrupt.
-advml_on_time_limit() {
-  advml_log "time limit near: requeueing job ${SLURM_JOB_ID:-?} to resume from the checkpoint"
-  if [ -n "${SLURM_JOB_ID:-}" ]; then
-    scontrol requeue "$SLURM_JOB_ID" || advml_log "scontrol requeue failed; resubmit with ADVML_RUN_DIR=${ADVML_RUN_DIR:-the run directory}"
+# Signals. SLURM sends USR1 to the batch shell ahead of the time limit (the
+# scripts ask for it with --signal=B:USR1@SECONDS). The trap forwards it to the
+# launcher (srun and mpirun both pass USR1 on to every rank): advml-train then
+# finishes the step under way, writes its checkpoint and run file, and exits
+# with 75 ("interrupted, resumable"). advml_train requeues the job exactly
+# then: it keeps its job id, so the requeued run finds its checkpoint and
+# resumes. SIGTERM (scancel, or the time limit itself) reaches the ranks from
+# SLURM directly; they stop the same way, but a job that is being cancelled is
+# never requeued. The traps are set as soon as this file is sourced (USR1
+# would otherwise end the job), and advml_launch waits for the ranks in a way
+# the traps can interrupt.
+ADVML_WARNED=0
+ADVML_TERMINATED=0
+advml_on_warning() {
+  ADVML_WARNED=1
+  if [ -n "${ADVML_CHILD:-}" ]; then
+    advml_log "time limit near (USR1): asking advml-train to checkpoint and stop"
+    kill -USR1 "$ADVML_CHILD" 2>/dev/null || advml_log "could not forward USR1 to $ADVML_CHILD"
+  else
+    advml_log "time limit near (USR1), and advml-train is not running"
   fi
 }
-trap advml_on_time_limit USR1
+advml_on_term() {
+  ADVML_TERMINATED=1
+  advml_log "SIGTERM (scancel or the time limit): advml-train stops after its step; the job is not requeued"
+}
+trap advml_on_warning USR1
+trap advml_on_term TERM
+
+# advml_after_stop RC RUN_FILE: what a job does when advml-train exited with
+# RC: on 75 (stopped by a signal, checkpoint written) it requeues itself under
+# SLURM unless it is being cancelled; any other code is final.
+advml_after_stop() {
+  local rc=$1 run=$2
+  [ "$rc" -eq 75 ] || return 0
+  if [ -z "${SLURM_JOB_ID:-}" ]; then
+    advml_log "interrupted; continue with: $(advml_find_tool advml-train) --resume ${run%.h5}.ckpt.h5 (or run this script again)"
+  elif [ "$ADVML_TERMINATED" = 1 ]; then
+    advml_log "interrupted by SIGTERM: not requeued (cancelled, or past the time limit); resubmit with ADVML_RUN_DIR=$(dirname "$run") to continue"
+  else
+    advml_log "checkpointed and stopped (exit 75): requeueing job $SLURM_JOB_ID to resume"
+    scontrol requeue "$SLURM_JOB_ID" || advml_log "scontrol requeue failed; resubmit with ADVML_RUN_DIR=$(dirname "$run") to continue"
+  fi
+}
 
 # advml_run_status RUN_FILE: prints the run file's status attribute (running,
 # completed, failed), or "unknown" when it cannot be read here (it needs
@@ -254,7 +287,11 @@ advml_train() {
   export ADVML_PROGRESS=${ADVML_PROGRESS:-line}
   advml_launch "$train" "${args[@]}"
   rc=$?
-  if [ $rc -eq 0 ]; then advml_log "done: $run"; else advml_log "advml-train failed (exit $rc): $run"; fi
+  case $rc in
+    0)  advml_log "done: $run" ;;
+    75) advml_after_stop "$rc" "$run" ;;
+    *)  advml_log "advml-train failed (exit $rc): $run" ;;
+  esac
   return $rc
 }
 

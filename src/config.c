@@ -659,7 +659,8 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
 /* ---- training ------------------------------------------------------------- */
 
 static const char *const keys_training[] = {"epochs", "batch_size", "seed", "data", "out", "l2", "clip_norm",
-                                            "max_steps", "checkpoint_steps", "memory_budget_mb", NULL};
+                                            "max_steps", "checkpoint_steps", "memory_budget_mb", "reproducible",
+                                            "slots", NULL};
 
 static advml_status parse_training(const pctx *p, const json_t *o, advml_train_config *t)
 {
@@ -670,7 +671,7 @@ static advml_status parse_training(const pctx *p, const json_t *o, advml_train_c
                     show(o, b, sizeof b));
     if ((s = check_keys(p, o, "training", keys_training, "\"training\"")))
         return s;
-    long long seed = (long long)t->seed, max_steps = t->max_steps, ck = t->checkpoint_steps;
+    long long seed = (long long)t->seed, max_steps = t->max_steps, ck = t->checkpoint_steps, slots = t->slots;
     const char *data = NULL, *out = NULL;
     if ((s = get_posint(p, o, "training", "epochs", 0, &t->epochs)) ||
         (s = get_posint(p, o, "training", "batch_size", 0, &t->batch_size)) ||
@@ -680,8 +681,11 @@ static advml_status parse_training(const pctx *p, const json_t *o, advml_train_c
         (s = get_float(p, o, "training", "l2", 0, 0, INFINITY, 0, &t->l2, NULL)) ||
         (s = get_float(p, o, "training", "clip_norm", 0, 0, INFINITY, 0, &t->clip_norm, NULL)) ||
         (s = get_num(p, o, "training", "memory_budget_mb", 0, 0, 0, INFINITY, 0, &t->memory_budget_mb, NULL)) ||
-        (s = get_str(p, o, "training", "data", 0, &data)) || (s = get_str(p, o, "training", "out", 0, &out)))
+        (s = get_str(p, o, "training", "data", 0, &data)) || (s = get_str(p, o, "training", "out", 0, &out)) ||
+        (s = get_bool(p, o, "training", "reproducible", &t->reproducible)) ||
+        (s = get_int(p, o, "training", "slots", 0, 1, 4096, &slots, NULL)))
         return s;
+    t->slots = (int)slots;
     t->seed = (uint64_t)seed;
     t->max_steps = max_steps;
     t->checkpoint_steps = ck;
@@ -704,6 +708,7 @@ void advml_config_defaults(advml_config *cfg)
     cfg->train.batch_size = 32;
     cfg->train.seed = 42;
     cfg->train.memory_budget_mb = 1024.0;
+    cfg->train.slots = 4;
 }
 
 static const char *const keys_top[] = {"description", "input", "model", "loss", "optimizer", "training", NULL};
@@ -942,6 +947,8 @@ char *advml_config_to_json(const advml_config *cfg)
     json_object_set_new(tr, "max_steps", json_integer(t->max_steps));
     json_object_set_new(tr, "checkpoint_steps", json_integer(t->checkpoint_steps));
     json_object_set_new(tr, "memory_budget_mb", json_real(t->memory_budget_mb));
+    json_object_set_new(tr, "reproducible", json_boolean(t->reproducible));
+    json_object_set_new(tr, "slots", json_integer(t->slots));
     json_object_set_new(root, "training", tr);
 
     /* One section per line and one layer per line: readable in HDFView and h5dump. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Target size of one chunk of a chunked dataset: small enough that reading a
@@ -101,17 +102,52 @@ static int fsync_path(const char *path, int directory)
     return directory ? 0 : rc;
 }
 
+/* When a write failed for lack of space (errno e, or almost nothing free in
+ * the directory), say so: HDF5's own messages do not. */
+static void space_note(const advml_h5out *o, int e, advml_error *err)
+{
+    char dir[ADVML_PATH_MAX];
+    struct statvfs v;
+    dir_of(o->path, dir, sizeof dir);
+    int have = statvfs(dir, &v) == 0;
+    double free_kib = have ? (double)v.f_bavail * (double)v.f_frsize / 1024.0 : -1;
+    if (err && (e == ENOSPC || e == EDQUOT || (have && free_kib < 1024))) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len,
+                 ": %s (the file system holding %s has %.0f KiB free); %s was left as it was",
+                 e == EDQUOT ? "Disk quota exceeded" : "No space left on device", dir, free_kib < 0 ? 0 : free_kib,
+                 o->path);
+    }
+}
+
+advml_status advml_h5out_fail(advml_h5out *o, advml_error *err)
+{
+    int e = errno;
+    advml_h5out_abort(o);
+    space_note(o, e, err);
+    return err ? err->code : ADVML_ERR_IO;
+}
+
 advml_status advml_h5out_commit(advml_h5out *o, advml_error *err)
 {
     if (o->file < 0 || !o->tmp[0])
         return advml_error_set(err, ADVML_ERR_ARG, "%s: commit without an open output file", o->path);
-    herr_t fl = H5Fflush(o->file, H5F_SCOPE_GLOBAL);
+    errno = 0;
+    if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) { /* still open: abort truncates, then closes */
+        int e = errno;
+        advml_error_set(err, ADVML_ERR_IO, "%s: cannot write the temporary file %s", o->path, o->tmp);
+        advml_h5out_abort(o);
+        space_note(o, e, err);
+        return ADVML_ERR_IO;
+    }
     herr_t cl = H5Fclose(o->file);
     o->file = H5I_INVALID_HID;
-    if (fl < 0 || cl < 0) {
+    if (cl < 0) {
+        int e = errno;
         advml_h5out_abort(o);
-        return advml_error_set(err, ADVML_ERR_IO, "%s: cannot flush and close the temporary file %s", o->path,
-                               o->tmp[0] ? o->tmp : "(removed)");
+        advml_error_set(err, ADVML_ERR_IO, "%s: cannot close the temporary file", o->path);
+        space_note(o, e, err);
+        return ADVML_ERR_IO;
     }
     if (fsync_path(o->tmp, 0) != 0) {
         int e = errno;
@@ -134,8 +170,16 @@ advml_status advml_h5out_commit(advml_h5out *o, advml_error *err)
 
 void advml_h5out_abort(advml_h5out *o)
 {
-    if (o->file >= 0)
+    if (o->file >= 0) {
+        /* Empty the file first: a close after a failed write (disk full,
+         * quota) flushes metadata, which then fits; HDF5 would otherwise keep
+         * the half-closed file and fail again, or crash, when it shuts down. */
+        void *h = NULL;
+        if (H5Fget_vfd_handle(o->file, H5P_DEFAULT, &h) >= 0 && h && ftruncate(*(int *)h, 0) != 0) {
+            /* nothing more to do: the close below tries anyway */
+        }
         H5Fclose(o->file);
+    }
     o->file = H5I_INVALID_HID;
     if (o->tmp[0])
         unlink(o->tmp);
@@ -492,6 +536,85 @@ done:
     if (space >= 0)
         H5Sclose(space);
     return st;
+}
+
+/* ---- string datasets ------------------------------------------------------------ */
+
+advml_status advml_h5_write_strings(hid_t loc, const char *path, const char *const *v, size_t n, advml_error *err)
+{
+    hid_t t = vlen_str_type();
+    if (t < 0)
+        return advml_error_set(err, ADVML_ERR_IO, "dataset %s: cannot create its type", path);
+    const char *empty = "";
+    const char **vv = malloc((n ? n : 1) * sizeof *vv);
+    if (!vv) {
+        H5Tclose(t);
+        return advml_error_set(err, ADVML_ERR_NOMEM, "dataset %s: out of memory", path);
+    }
+    for (size_t i = 0; i < n; i++)
+        vv[i] = v[i] ? v[i] : empty;
+    hsize_t dim = (hsize_t)n;
+    advml_status s = advml_h5_write(loc, path, t, t, 1, &dim, n ? (const void *)vv : NULL, 0, 0, NULL, err);
+    free(vv);
+    H5Tclose(t);
+    return s;
+}
+
+advml_status advml_h5_read_strings(hid_t loc, const char *path, char ***v, size_t *n, advml_error *err)
+{
+    *v = NULL;
+    *n = 0;
+    if (link_path_exists(loc, path) <= 0)
+        return advml_error_set(err, ADVML_ERR_FORMAT, "dataset %s is missing", path);
+    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hid_t ft = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    hid_t t = vlen_str_type();
+    advml_status s = ADVML_OK;
+    hsize_t dim = 0;
+    if (d < 0 || sp < 0 || ft < 0 || t < 0 || H5Tget_class(ft) != H5T_STRING || !H5Tis_variable_str(ft) ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &dim, NULL) < 0) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset %s is not a 1-D array of strings", path);
+        goto done;
+    }
+    char **raw = calloc(dim ? (size_t)dim : 1, sizeof *raw);
+    char **out = calloc(dim ? (size_t)dim : 1, sizeof *out);
+    if (!raw || !out) {
+        free(raw);
+        free(out);
+        s = advml_error_set(err, ADVML_ERR_NOMEM, "dataset %s: out of memory", path);
+        goto done;
+    }
+    if (dim && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        free(raw);
+        free(out);
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset %s cannot be read as strings", path);
+        goto done;
+    }
+    for (hsize_t i = 0; i < dim && !s; i++)
+        if (!(out[i] = strdup(raw[i] ? raw[i] : "")))
+            s = advml_error_set(err, ADVML_ERR_NOMEM, "dataset %s: out of memory", path);
+    if (dim)
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, raw);
+    free(raw);
+    if (s) {
+        for (hsize_t i = 0; i < dim; i++)
+            free(out[i]);
+        free(out);
+    } else {
+        *v = out;
+        *n = (size_t)dim;
+    }
+done:
+    if (t >= 0)
+        H5Tclose(t);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return s;
 }
 
 int advml_h5_file_format(const char *path, char **format)

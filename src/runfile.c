@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "advml/config.h"
 #include "advml/h5io.h"
 #include "advml/version.h"
@@ -59,6 +61,7 @@ advml_status advml_run_init(advml_run *r, const char *path, advml_error *err)
     advml_run_ckpt_path(path, r->ckpt_path, sizeof r->ckpt_path);
     advml_iso_time(r->start_time, sizeof r->start_time);
     snprintf(r->status, sizeof r->status, "running");
+    r->stop_step = -1;
     return ADVML_OK;
 }
 
@@ -73,6 +76,11 @@ void advml_run_free(advml_run *r)
     free(r->step_step);
     free(r->step_epoch);
     free(r->step_loss);
+    for (int64_t i = 0; i < r->ninv; i++) {
+        free(r->inv[i].command_line);
+        free(r->inv[i].overrides);
+    }
+    free(r->inv);
     memset(r, 0, sizeof *r);
 }
 
@@ -163,11 +171,51 @@ advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, doubl
     return ADVML_OK;
 }
 
+advml_status advml_run_add_invocation(advml_run *r, const char *command_line, int nranks, int64_t start_step,
+                                      const char *overrides, advml_error *err)
+{
+    advml_invocation *inv = realloc(r->inv, (size_t)(r->ninv + 1) * sizeof *inv);
+    if (!inv)
+        return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", r->path);
+    r->inv = inv;
+    advml_invocation *v = &inv[r->ninv];
+    memset(v, 0, sizeof *v);
+    if (dup_into(&v->command_line, command_line ? command_line : "") ||
+        dup_into(&v->overrides, overrides ? overrides : "")) {
+        free(v->command_line);
+        free(v->overrides);
+        return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", r->path);
+    }
+    advml_iso_time(v->start_time, sizeof v->start_time);
+    snprintf(v->status, sizeof v->status, "running");
+    v->nranks = nranks;
+    v->start_step = start_step;
+    r->ninv++;
+    return ADVML_OK;
+}
+
+static void finish_as(advml_run *r, const char *status, const char *message)
+{
+    snprintf(r->status, sizeof r->status, "%s", status);
+    snprintf(r->message, sizeof r->message, "%s", message ? message : "");
+    advml_iso_time(r->end_time, sizeof r->end_time);
+    if (r->ninv > 0) {
+        advml_invocation *v = &r->inv[r->ninv - 1];
+        snprintf(v->status, sizeof v->status, "%s", status);
+        snprintf(v->end_time, sizeof v->end_time, "%s", r->end_time);
+    }
+}
+
 void advml_run_finish(advml_run *r, advml_status status, const char *message)
 {
-    snprintf(r->status, sizeof r->status, "%s", status == ADVML_OK ? "completed" : "failed");
-    snprintf(r->message, sizeof r->message, "%s", status == ADVML_OK || !message ? "" : message);
-    advml_iso_time(r->end_time, sizeof r->end_time);
+    finish_as(r, status == ADVML_OK ? "completed" : "failed", status == ADVML_OK ? "" : message);
+}
+
+void advml_run_interrupted(advml_run *r, const char *signal_name, int64_t step, const char *message)
+{
+    finish_as(r, "interrupted", message);
+    snprintf(r->stop_signal, sizeof r->stop_signal, "%s", signal_name ? signal_name : "");
+    r->stop_step = step;
 }
 
 /* ---- writing the run file -------------------------------------------------- */
@@ -211,6 +259,57 @@ static advml_status write_column(hid_t g, const char *name, hid_t mtype, hid_t f
     return s;
 }
 
+/* /invocations: one entry per launch, as parallel 1-D datasets. */
+static advml_status write_invocations(const advml_run *r, hid_t f, advml_error *err)
+{
+    size_t n = (size_t)r->ninv, cnt = n ? n : 1;
+    const char **cl = malloc(cnt * sizeof *cl), **ov = malloc(cnt * sizeof *ov), **t0 = malloc(cnt * sizeof *t0),
+               **t1 = malloc(cnt * sizeof *t1), **st = malloc(cnt * sizeof *st);
+    int32_t *nr = malloc(cnt * sizeof *nr);
+    int64_t *ss = malloc(cnt * sizeof *ss);
+    advml_status s = ADVML_OK;
+    hid_t g = H5I_INVALID_HID;
+    if (!cl || !ov || !t0 || !t1 || !st || !nr || !ss) {
+        s = advml_error_set(err, ADVML_ERR_NOMEM, "out of memory writing the invocations");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const advml_invocation *v = &r->inv[i];
+        cl[i] = v->command_line;
+        ov[i] = v->overrides;
+        t0[i] = v->start_time;
+        t1[i] = v->end_time;
+        st[i] = v->status;
+        nr[i] = v->nranks;
+        ss[i] = v->start_step;
+    }
+    hsize_t dim = (hsize_t)n;
+    if ((s = advml_h5_group(f, "invocations", &g, err)) ||
+        (s = advml_h5_attr_string(g, "description",
+                                  "one entry per launch of advml-train on this run (the first, then one per "
+                                  "--resume), oldest first",
+                                  err)) ||
+        (s = advml_h5_write_strings(g, "command_line", cl, n, err)) ||
+        (s = advml_h5_write_strings(g, "start_time", t0, n, err)) ||
+        (s = advml_h5_write_strings(g, "end_time", t1, n, err)) ||
+        (s = advml_h5_write_strings(g, "status", st, n, err)) ||
+        (s = advml_h5_write_strings(g, "overrides", ov, n, err)) ||
+        (s = advml_h5_write(g, "nranks", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &dim, n ? nr : NULL, 0, 0, NULL, err)))
+        goto done;
+    s = advml_h5_write(g, "start_step", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &dim, n ? ss : NULL, 0, 0, NULL, err);
+done:
+    if (g >= 0)
+        H5Gclose(g);
+    free(cl);
+    free(ov);
+    free(t0);
+    free(t1);
+    free(st);
+    free(nr);
+    free(ss);
+    return s;
+}
+
 static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
 {
     advml_status s;
@@ -226,7 +325,9 @@ static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
         (s = advml_h5_attr_string(f, "start_time", r->start_time, err)) ||
         (s = advml_h5_attr_string(f, "end_time", r->end_time, err)) ||
         (s = advml_h5_attr_string(f, "status", r->status, err)) ||
-        (s = advml_h5_attr_string(f, "message", r->message, err)))
+        (s = advml_h5_attr_string(f, "message", r->message, err)) ||
+        (s = advml_h5_attr_string(f, "stop_signal", r->stop_signal, err)) ||
+        (s = advml_h5_attr_int64(f, "stop_step", r->stop_step, err)) || (s = write_invocations(r, f, err)))
         return s;
     const char *slash = strrchr(r->ckpt_path, '/');
     if ((s = advml_h5_attr_string(f, "checkpoint", slash ? slash + 1 : r->ckpt_path, err)))
@@ -299,8 +400,8 @@ advml_status advml_run_write(const advml_run *r, advml_error *err)
     if (s)
         return s;
     if ((s = write_run(r, o.file, err))) {
-        advml_h5out_abort(&o);
-        return advml_error_prefix(err, "%s: ", r->path);
+        advml_error_prefix(err, "%s: ", r->path);
+        return advml_h5out_fail(&o, err);
     }
     return advml_h5out_commit(&o, err);
 }
@@ -375,6 +476,62 @@ static advml_status read_vec(hid_t f, const char *file, const char *name, hid_t 
     return s;
 }
 
+/* The earlier launches of the run file f (a file from before /invocations
+ * existed gives one, from its root attributes), appended to r->inv. */
+static advml_status load_invocations(advml_run *r, hid_t f, advml_error *err)
+{
+    advml_status s = ADVML_OK;
+    if (!path_exists(f, "invocations/command_line")) {
+        char *cl = NULL, *t0 = NULL, *st = NULL;
+        int64_t nr = 0;
+        advml_h5_read_attr_string(f, "command_line", &cl, NULL);
+        advml_h5_read_attr_string(f, "start_time", &t0, NULL);
+        advml_h5_read_attr_string(f, "status", &st, NULL);
+        advml_h5_read_attr_int64(f, "nranks", &nr, NULL);
+        s = advml_run_add_invocation(r, cl ? cl : "", (int)nr, 0, "", err);
+        if (!s) {
+            advml_invocation *v = &r->inv[r->ninv - 1];
+            snprintf(v->start_time, sizeof v->start_time, "%s", t0 ? t0 : "");
+            snprintf(v->status, sizeof v->status, "%s", st ? st : "");
+        }
+        free(cl);
+        free(t0);
+        free(st);
+        return s;
+    }
+    static const char *const names[5] = {"command_line", "overrides", "start_time", "end_time", "status"};
+    char **col[5] = {NULL};
+    size_t n[5] = {0}, i;
+    int32_t *nr = NULL;
+    int64_t *ss = NULL, k1 = 0, k2 = 0;
+    for (i = 0; i < 5 && !s; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "invocations/%s", names[i]);
+        if ((s = advml_h5_read_strings(f, path, &col[i], &n[i], err)))
+            advml_error_prefix(err, "%s: ", r->path);
+    }
+    if (!s && !(s = read_vec(f, r->path, "invocations/nranks", H5T_NATIVE_INT32, (void **)&nr, &k1, err)))
+        s = read_vec(f, r->path, "invocations/start_step", H5T_NATIVE_INT64, (void **)&ss, &k2, err);
+    if (!s && (n[1] != n[0] || n[2] != n[0] || n[3] != n[0] || n[4] != n[0] || (size_t)k1 != n[0] || (size_t)k2 != n[0]))
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: the datasets in /invocations differ in length", r->path);
+    for (i = 0; !s && i < n[0]; i++) {
+        if ((s = advml_run_add_invocation(r, col[0][i], nr[i], ss[i], col[1][i], err)))
+            break;
+        advml_invocation *v = &r->inv[r->ninv - 1];
+        snprintf(v->start_time, sizeof v->start_time, "%s", col[2][i]);
+        snprintf(v->end_time, sizeof v->end_time, "%s", col[3][i]);
+        snprintf(v->status, sizeof v->status, "%s", col[4][i]);
+    }
+    for (int c = 0; c < 5; c++) {
+        for (i = 0; i < n[c]; i++)
+            free(col[c][i]);
+        free(col[c]);
+    }
+    free(nr);
+    free(ss);
+    return s;
+}
+
 advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *found, advml_error *err)
 {
     *found = 0;
@@ -433,6 +590,8 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
     for (int64_t i = 0; i < m && i < k; i++)
         if (sst[i] <= step && (s = advml_run_add_step(r, sst[i], sep[i], sloss[i], err)))
             goto done;
+    if ((s = load_invocations(r, f, err)))
+        goto done;
     snprintf(r->start_time, sizeof r->start_time, "%s", start);
     *found = 1;
 done:
@@ -458,12 +617,124 @@ static void view_path(const advml_model *m, const advml_param_view *v, char *buf
     snprintf(buf, n, "params/layer%02d_%s/%s", L->index, L->kind ? L->kind->name : "layer", v->name);
 }
 
+
+/* ---- checkpoint checksums (docs/run-file-layout.md, "Checksums") ------------
+ * Every dataset carries the crc32 (zlib) of its raw little-endian bytes as an
+ * int64 attribute "crc32"; the root attribute "checksum" is the crc32 of the
+ * file's meaning: config_json, the int64 and float64 state attributes, the
+ * optimizer's kind and t, and every dataset's path and crc32 in the order
+ * h5py's visititems walks them (depth first, names ascending). */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "checkpoint checksums are defined over little-endian bytes: add byte swapping for this host"
+#endif
+
+static uint32_t crc_bytes(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n > 0) { /* zlib's crc32 takes a uInt length */
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, b, k);
+        b += k;
+        n -= k;
+    }
+    return crc;
+}
+
+static uint32_t crc_floats(const float *x, size_t n) { return crc_bytes((uint32_t)crc32(0, Z_NULL, 0), x, n * sizeof *x); }
+
+typedef struct crc_walk {
+    uint32_t crc;
+    int ndatasets;
+    advml_status s;
+    advml_error *err;
+} crc_walk;
+
+static herr_t crc_visit(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    crc_walk *w = data;
+    if (info->type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t d = H5Oopen(obj, name, H5P_DEFAULT);
+    int64_t c = -1;
+    if (d < 0 || !advml_h5_has_attr(d, "crc32") || advml_h5_read_attr_int64(d, "crc32", &c, NULL) || c < 0 ||
+        c > 0xffffffffLL) {
+        w->s = advml_error_set(w->err, ADVML_ERR_FORMAT, "dataset /%s has no valid crc32 attribute", name);
+        if (d >= 0)
+            H5Oclose(d);
+        return -1;
+    }
+    H5Oclose(d);
+    uint32_t c32 = (uint32_t)c;
+    w->crc = crc_bytes(w->crc, name, strlen(name));
+    w->crc = crc_bytes(w->crc, &c32, sizeof c32);
+    w->ndatasets++;
+    return 0;
+}
+
+/* The root checksum of an open checkpoint, from its attributes and its
+ * datasets' crc32 attributes (which must all be present). */
+static advml_status ckpt_checksum(hid_t f, uint32_t *out, advml_error *err)
+{
+    static const char *const ints[] = {"format_version", "epoch", "step", "cursor", "seed", "nparams"};
+    static const char *const dbls[] = {"epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds"};
+    char *cjson = NULL, *kind = NULL;
+    advml_status s;
+    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
+    if ((s = advml_h5_read_attr_string(f, "config_json", &cjson, err)))
+        return s;
+    crc = crc_bytes(crc, cjson, strlen(cjson));
+    free(cjson);
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int64_t v;
+        if ((s = advml_h5_read_attr_int64(f, ints[i], &v, err)))
+            return s;
+        crc = crc_bytes(crc, &v, sizeof v);
+    }
+    for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
+        double v;
+        if ((s = advml_h5_read_attr_double(f, dbls[i], &v, err)))
+            return s;
+        crc = crc_bytes(crc, &v, sizeof v);
+    }
+    hid_t g = H5Lexists(f, "optimizer", H5P_DEFAULT) > 0 ? H5Gopen2(f, "optimizer", H5P_DEFAULT) : H5I_INVALID_HID;
+    if (g < 0)
+        return advml_error_set(err, ADVML_ERR_FORMAT, "group /optimizer is missing");
+    int64_t t = 0;
+    if (!(s = advml_h5_read_attr_string(g, "kind", &kind, err)) && !(s = advml_h5_read_attr_int64(g, "t", &t, err))) {
+        crc = crc_bytes(crc, kind, strlen(kind));
+        crc = crc_bytes(crc, &t, sizeof t);
+    }
+    free(kind);
+    H5Gclose(g);
+    if (s)
+        return advml_error_prefix(err, "/optimizer: ");
+    crc_walk w = {crc, 0, ADVML_OK, err};
+    if (H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, crc_visit, &w, H5O_INFO_BASIC) < 0)
+        return w.s ? w.s : advml_error_set(err, ADVML_ERR_FORMAT, "cannot walk the file's datasets");
+    *out = w.crc;
+    return ADVML_OK;
+}
+
+/* Write a float32 dataset with its crc32 attribute. */
+static advml_status write_f32_crc(hid_t f, const char *path, int rank, const hsize_t *dims, const float *x, size_t n,
+                                  advml_error *err)
+{
+    hid_t d;
+    advml_status s = advml_h5_write(f, path, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, rank, dims, x, 0, 0, &d, err);
+    if (s)
+        return s;
+    s = advml_h5_attr_int64(d, "crc32", (int64_t)crc_floats(x, n), err);
+    H5Dclose(d);
+    return s;
+}
+
 static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimizer *o, const advml_ckpt_state *st,
                                const char *config_json, advml_error *err)
 {
     advml_status s;
     if ((s = advml_h5_attr_string(f, "format", "advml-checkpoint", err)) ||
-        (s = advml_h5_attr_int64(f, "format_version", 1, err)) ||
+        (s = advml_h5_attr_int64(f, "format_version", ADVML_CKPT_FORMAT_VERSION, err)) ||
         (s = advml_h5_attr_string(f, "config_json", config_json, err)) ||
         (s = advml_h5_attr_int64(f, "epoch", st->epoch, err)) || (s = advml_h5_attr_int64(f, "step", st->step, err)) ||
         (s = advml_h5_attr_int64(f, "cursor", st->cursor, err)) || (s = advml_h5_attr_int64(f, "seed", st->seed, err)) ||
@@ -481,8 +752,7 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
         view_path(m, v, path, sizeof path);
         for (int d = 0; d < v->rank; d++)
             dims[d] = (hsize_t)v->dims[d];
-        if ((s = advml_h5_write(f, path, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, v->rank, dims, m->params + v->offset, 0, 0,
-                                NULL, err)))
+        if ((s = write_f32_crc(f, path, v->rank, dims, m->params + v->offset, v->size, err)))
             return s;
     }
     hsize_t n = (hsize_t)m->nparams;
@@ -493,10 +763,9 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
             return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory writing the optimizer state");
     }
     hid_t g;
-    s = advml_h5_write(f, "optimizer/m", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, 1, &n, o->m ? o->m : zeros, 0, 0, NULL, err);
+    s = write_f32_crc(f, "optimizer/m", 1, &n, o->m ? o->m : zeros, m->nparams, err);
     if (!s)
-        s = advml_h5_write(f, "optimizer/v", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, 1, &n, o->v ? o->v : zeros, 0, 0, NULL,
-                           err);
+        s = write_f32_crc(f, "optimizer/v", 1, &n, o->v ? o->v : zeros, m->nparams, err);
     free(zeros);
     if (s || (s = advml_h5_group(f, "optimizer", &g, err)))
         return s;
@@ -509,6 +778,9 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
         !(s = advml_h5_attr_double(g, "eps", advml_float_shortest(c->eps), err)))
         s = advml_h5_attr_double(g, "l2", advml_float_shortest(c->l2), err);
     H5Gclose(g);
+    uint32_t crc;
+    if (!s && !(s = ckpt_checksum(f, &crc, err)))
+        s = advml_h5_attr_int64(f, "checksum", (int64_t)crc, err);
     return s;
 }
 
@@ -520,10 +792,31 @@ advml_status advml_checkpoint_write(const char *path, const advml_model *m, cons
     if (s)
         return s;
     if ((s = write_ckpt(out.file, m, o, st, config_json, err))) {
-        advml_h5out_abort(&out);
-        return advml_error_prefix(err, "%s: ", path);
+        advml_error_prefix(err, "%s: ", path);
+        return advml_h5out_fail(&out, err);
     }
     return advml_h5out_commit(&out, err);
+}
+
+/* Compare the root checksum with the one recomputed from the file. */
+static advml_status verify_checksum(hid_t f, advml_error *err)
+{
+    int64_t stored = -1;
+    uint32_t now;
+    advml_status s;
+    if (!advml_h5_has_attr(f, "checksum") || advml_h5_read_attr_int64(f, "checksum", &stored, NULL))
+        return advml_error_set(err, ADVML_ERR_FORMAT,
+                               "the checksum attribute is missing: the file is damaged or was not written by "
+                               "advml-train; refusing it");
+    if ((s = ckpt_checksum(f, &now, err)))
+        return advml_error_prefix(err, "damaged checkpoint: ");
+    if ((int64_t)now != stored)
+        return advml_error_set(err, ADVML_ERR_FORMAT,
+                               "damaged checkpoint: its attributes (config_json, epoch, step, cursor, seed, ...) or "
+                               "its list of datasets do not match the checksum written with them (stored %08llx, "
+                               "computed %08lx); the file was altered or corrupted after it was written, refusing it",
+                               (unsigned long long)stored, (unsigned long)now);
+    return ADVML_OK;
 }
 
 static advml_status open_ckpt(const char *path, hid_t *f, advml_error *err)
@@ -538,9 +831,12 @@ static advml_status open_ckpt(const char *path, hid_t *f, advml_error *err)
                             "%s: not an advml checkpoint (its \"format\" attribute is %s%s%s); --resume takes the "
                             "RUN.ckpt.h5 file written beside the run file",
                             path, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
-    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver != 1) {
-        s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: checkpoint format_version %lld; this advml reads version 1",
-                            path, (long long)ver);
+    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver != ADVML_CKPT_FORMAT_VERSION) {
+        s = advml_error_set(err, ADVML_ERR_FORMAT,
+                            "%s: checkpoint format_version %lld; this advml reads version %d (checkpoints with "
+                            "checksums)%s",
+                            path, (long long)ver, ADVML_CKPT_FORMAT_VERSION,
+                            ver == 1 ? ": it was written by an older advml; retrain or use that version" : "");
     }
     free(fmt);
     if (s) {
@@ -582,6 +878,8 @@ advml_status advml_checkpoint_read_header(const char *path, advml_ckpt_state *st
         s = advml_error_set(err, ADVML_ERR_FORMAT, "/optimizer: unknown kind \"%s\"", kname);
     if (!s && (st->epoch < 0 || st->step < 0 || st->cursor < 0 || *nparams < 0))
         s = advml_error_set(err, ADVML_ERR_FORMAT, "negative epoch, step, cursor or nparams");
+    if (!s)
+        s = verify_checksum(f, err);
 done:
     free(kname);
     if (g >= 0)
@@ -621,7 +919,21 @@ static advml_status read_f32(hid_t f, const char *name, int rank, const int *wan
             snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%d", i ? ", " : "", want[i]);
         s = advml_error_set(err, ADVML_ERR_FORMAT, "dataset /%s has shape (%s), the model needs (%s)", name, have, exp);
     } else if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
-        s = advml_error_set(err, ADVML_ERR_FORMAT, "cannot read dataset /%s", name);
+        s = advml_error_set(err, ADVML_ERR_FORMAT, "cannot read dataset /%s (the file is damaged)", name);
+    } else {
+        size_t n = 1;
+        for (int i = 0; i < rank; i++)
+            n *= (size_t)want[i];
+        int64_t stored = -1;
+        uint32_t now = crc_floats(dst, n);
+        if (!advml_h5_has_attr(d, "crc32") || advml_h5_read_attr_int64(d, "crc32", &stored, NULL))
+            s = advml_error_set(err, ADVML_ERR_FORMAT, "damaged checkpoint: dataset /%s has no crc32 attribute", name);
+        else if ((int64_t)now != stored)
+            s = advml_error_set(err, ADVML_ERR_FORMAT,
+                                "damaged checkpoint: the values of dataset /%s do not match the crc32 written with "
+                                "them (stored %08llx, computed %08lx); the file was altered or corrupted after it "
+                                "was written, refusing it",
+                                name, (unsigned long long)stored, (unsigned long)now);
     }
     if (sp >= 0)
         H5Sclose(sp);

@@ -8,6 +8,8 @@ set(ADVML_TRAINER_TESTS
   resume       # resumed runs reach the uninterrupted run's weights, same and different N
   layout       # run file and checkpoint read back with h5py; readable while training
   failures     # every failure: message, exit code, no hang
+  faults       # a full disk (tmpfs) keeps the last checkpoint; damaged checkpoints are refused
+  signals      # SIGINT/TERM/USR1/USR2 at a random step: checkpoint, exit 75, bitwise resume; --force
   cli          # --help, --version, progress bar vs plain lines
   e2e)         # the course's MNIST CNN, 1 epoch on 4000 images, >= 85% test accuracy
 foreach(t ${ADVML_TRAINER_TESTS})

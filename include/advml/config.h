@@ -36,6 +36,9 @@ typedef struct advml_train_config {
     int64_t max_steps;            /* 0: no limit; else stop after this many optimizer steps */
     int64_t checkpoint_steps;     /* 0: checkpoint after each epoch only; else also every K steps */
     double memory_budget_mb;      /* 1024: per rank, for holding dataset splits in memory */
+    int reproducible;             /* 0: 1 = bitwise-identical weights for any number of ranks up to
+                                     slots (docs/training.md, "Bit for bit") */
+    int slots;                    /* 4: micro-batch slots per global batch in reproducible mode */
 } advml_train_config;
 
 typedef struct advml_config {

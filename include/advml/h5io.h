@@ -29,6 +29,9 @@ void advml_h5_quiet(void);
 advml_status advml_h5out_create(advml_h5out *o, const char *path, int force, advml_error *err);
 /* Flush, close, fsync, rename over path. o->file is closed afterwards either way. */
 advml_status advml_h5out_commit(advml_h5out *o, advml_error *err);
+/* After a failed write into o: abort, and when the cause was a full disk or
+ * quota (errno, free space), say so in err. Returns err's code. */
+advml_status advml_h5out_fail(advml_h5out *o, advml_error *err);
 /* Close and remove the temporary file (safe to call after a failed commit). */
 void advml_h5out_abort(advml_h5out *o);
 
@@ -64,5 +67,11 @@ int advml_h5_file_format(const char *path, char **format);
 advml_status advml_h5_write(hid_t loc, const char *path, hid_t mem_type, hid_t file_type, int rank,
                             const hsize_t *dims, const void *data, int extendible, int compress,
                             hid_t *dset, advml_error *err);
+
+/* 1-D dataset of n UTF-8 variable-length strings (NULL written as ""). */
+advml_status advml_h5_write_strings(hid_t loc, const char *path, const char *const *v, size_t n, advml_error *err);
+/* Read such a dataset: *v is a malloc'ed array of *n malloc'ed strings; the
+ * caller frees each and the array. */
+advml_status advml_h5_read_strings(hid_t loc, const char *path, char ***v, size_t *n, advml_error *err);
 
 #endif

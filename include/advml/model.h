@@ -13,7 +13,7 @@
 #define ADVML_MAX_LAYERS 64
 /* Extra float slots after the gradients, reduced in the same allreduce by the
  * trainer (non-finite flag, loss sum, correct count, sample count). */
-#define ADVML_GRAD_EXTRA 4
+#define ADVML_GRAD_EXTRA 8
 
 typedef struct advml_model_spec {
     advml_shape input;                          /* per-sample input shape */

@@ -17,6 +17,8 @@
 #include "advml/optim.h"
 
 #define ADVML_RUN_PATH_MAX 4096
+/* The checkpoint layout this advml writes and reads (2: with checksums). */
+#define ADVML_CKPT_FORMAT_VERSION 2
 
 /* One row of /metrics/epoch (NaN where a value does not apply). */
 typedef struct advml_epoch_metrics {
@@ -29,6 +31,17 @@ typedef struct advml_epoch_metrics {
     double images_per_second;   /* training samples per second, all ranks */
 } advml_epoch_metrics;
 
+/* One launch of advml-train on this run (the first, and one per --resume). */
+typedef struct advml_invocation {
+    char *command_line;                  /* argv joined by spaces (owned) */
+    char *overrides;                     /* on --resume: the flags that changed the checkpoint's
+                                            settings, "epochs 3 -> 5; lr 0.001 -> 0.0005" (owned; "" none) */
+    char start_time[32], end_time[32];   /* ISO 8601 UTC; end_time "" while running */
+    char status[16];                     /* as the run's status, for this launch */
+    int32_t nranks;
+    int64_t start_step;                  /* optimizer steps already taken when it started */
+} advml_invocation;
+
 typedef struct advml_run {
     char path[ADVML_RUN_PATH_MAX];       /* RUN.h5 */
     char ckpt_path[ADVML_RUN_PATH_MAX];  /* RUN.ckpt.h5 */
@@ -37,8 +50,12 @@ typedef struct advml_run {
     int nranks;
     int64_t seed, nparams;
     char start_time[32], end_time[32];   /* ISO 8601 UTC; end_time "" while running */
-    char status[16];                     /* "running", "completed", "failed" */
-    char message[ADVML_ERROR_MSG_LEN];   /* the error when status is "failed" */
+    char status[16];                     /* "running", "completed", "interrupted", "failed" */
+    char message[ADVML_ERROR_MSG_LEN];   /* the error when "failed", what stopped it when "interrupted" */
+    char stop_signal[16];                /* "SIGTERM" etc. when "interrupted", else "" */
+    int64_t stop_step;                   /* the step it stopped after when "interrupted", else -1 */
+    advml_invocation *inv;               /* (ninv) every launch, oldest first */
+    int64_t ninv;
     /* metrics history */
     advml_epoch_metrics *epochs;         /* (nepochs) */
     int64_t nepochs, cap_epochs;
@@ -68,9 +85,10 @@ advml_status advml_run_set_provenance(advml_run *r, const char *config_json, con
                                       const char *hostnames, int nranks, int64_t seed, const char *data,
                                       const char *summary, int64_t nparams, advml_error *err);
 
-/* For --resume: read the metrics and start_time of the existing run file at
- * r->path into r, keeping only epochs <= epochs and steps <= step (what the
- * checkpoint covers). *found is 0 (and r unchanged) when the file is absent. */
+/* For --resume: read the metrics, invocations and start_time of the existing
+ * run file at r->path into r, keeping only epochs <= epochs and steps <= step
+ * (what the checkpoint covers). *found is 0 (and r unchanged) when the file is
+ * absent. */
 advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *found, advml_error *err);
 
 /* Make room for more_steps further steps and more_epochs further epochs, so
@@ -83,8 +101,18 @@ advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, doubl
 /* Rewrite the whole run file atomically from r. */
 advml_status advml_run_write(const advml_run *r, advml_error *err);
 
-/* Finish: status "completed" or "failed" (with message), end_time now. */
+/* Record this launch of advml-train (after advml_run_load on --resume, so
+ * that it follows the earlier ones): command line, ranks, the step it starts
+ * from, the overridden settings (NULL or "" for none); start time now. */
+advml_status advml_run_add_invocation(advml_run *r, const char *command_line, int nranks, int64_t start_step,
+                                      const char *overrides, advml_error *err);
+
+/* Finish: status "completed" or "failed" (with message), end_time now; the
+ * same for the current invocation. */
 void advml_run_finish(advml_run *r, advml_status status, const char *message);
+/* Finish as stopped by a signal: status "interrupted", the signal's name
+ * ("SIGTERM") and the step, message (what to do next), end_time now. */
+void advml_run_interrupted(advml_run *r, const char *signal_name, int64_t step, const char *message);
 
 /* ---- checkpoints ----------------------------------------------------------- */
 

@@ -7,12 +7,18 @@
  * block (slice sizes differ by at most one; a rank may get none and still
  * joins every collective). Each rank reads only its samples (or holds the
  * splits in memory within training.memory_budget_mb). The gradient sums and
- * four extra slots (non-finite flag, loss sum, correct count, sample count)
- * are added over ranks in ONE allreduce per step; the optimizer then steps
+ * eight extra slots (non-finite flag, loss sum, correct count, sample count,
+ * and one per stop signal: how many ranks caught SIGINT, SIGTERM, SIGUSR1,
+ * SIGUSR2) are added over ranks in ONE allreduce per step; the optimizer then steps
  * with grad_scale = 1 / (global batch size), identically on every rank.
  * Dropout masks are keyed by (seed, step, global sample index). Validation
  * and test splits are evaluated after every epoch, each rank a contiguous
  * block, with losses and counts summed over ranks (each sample exactly once).
+ *
+ * In reproducible mode (training.reproducible) every global batch is split
+ * into training.slots fixed micro-batches; each is computed alone and the
+ * slots are summed in one fixed order, so the weights are bitwise the same for
+ * any N <= slots; evaluation sums fixed blocks in index order too.
  *
  * Every function here is collective: all ranks call it and all return the same
  * status; on failure the message is on rank 0 (advml_comm_agree).
@@ -20,6 +26,7 @@
 #ifndef ADVML_TRAIN_H
 #define ADVML_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
 #include "advml/status.h"
 #include "advml/config.h"
@@ -46,6 +53,14 @@ typedef struct advml_trainer {
     float *x;                     /* (local_max, in_floats) this rank's inputs */
     float *y;                     /* (local_max, target_floats) its targets */
     int64_t *perm;                /* (train.n) the epoch's permutation */
+    /* reproducible mode (cfg.train.reproducible): global batch k is split into
+     * cfg.train.slots micro-batch slots whose bounds do not depend on N; rank r
+     * computes slots [slot_lo, slot_hi), each into its own zeroed buffer, and
+     * the slots are summed in slot order (advml_comm_ordered_sum_f32) */
+    int slot_lo, slot_hi;
+    float *slot_grads;            /* (slot_hi - slot_lo - 1, nparams + ADVML_GRAD_EXTRA): all but the
+                                     last local slot, which uses model.grads */
+    float **slot_parts;           /* (slot_hi - slot_lo) the local slots' buffers, in slot order */
     int preloaded;                /* splits held in memory (bit 0 train, 1 validation, 2 test) */
     /* where training stands (what a checkpoint saves) */
     int64_t epoch;                /* completed epochs */
@@ -58,6 +73,9 @@ typedef struct advml_trainer {
                                      cleared them), so the next step need not */
     advml_epoch_metrics last;     /* the metrics of the last epoch this process completed */
     int have_last;                /* 1 once last is set */
+    /* stopping on a signal (docs/training.md, "Signals") */
+    const volatile sig_atomic_t *stop_request; /* bit (1 << signo) set by the tool's handler; NULL: none */
+    int stop_signal;              /* after fit / poll_stop: the signal every rank agreed to stop on, 0 none */
     /* outputs, rank 0 only (NULL elsewhere or when there is no run file) */
     advml_run *run;
     advml_progress *progress;
@@ -81,7 +99,9 @@ advml_status advml_trainer_resume(advml_trainer *t, const char *ckpt_path, advml
 void advml_trainer_outputs(advml_trainer *t, advml_run *run, advml_progress *progress);
 
 /* Train until cfg.train.epochs epochs are complete or cfg.train.max_steps
- * steps are taken. A non-finite loss or gradient on any rank stops every rank
+ * steps are taken, or until a rank catches a stop signal: then every rank
+ * finishes the step under way, the checkpoint and run file are written, and
+ * it returns ADVML_OK with t->stop_signal set. A non-finite loss or gradient on any rank stops every rank
  * with ADVML_ERR_NUMERIC and a message naming the step; the last good
  * checkpoint is kept. */
 advml_status advml_trainer_fit(advml_trainer *t, advml_error *err);
@@ -90,6 +110,19 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err);
  * mean loss per sample and accuracy (NaN for regression), over all ranks. */
 advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double *loss, double *accuracy,
                                     advml_error *err);
+
+/* Collectively: has any rank caught a stop signal (t->stop_request)? Sets
+ * t->stop_signal to the agreed signal (0 when none). One small allreduce;
+ * advml_trainer_fit polls by itself (in each step's gradient allreduce, and
+ * after each epoch), so call this only outside it (e.g. before training). */
+advml_status advml_trainer_poll_stop(advml_trainer *t, advml_error *err);
+
+/* "SIGTERM" etc. for the signals training stops on; "signal N" otherwise
+ * (a static string, or buf). */
+const char *advml_signal_name(int signo, char *buf, size_t n);
+
+/* Global batches per epoch: ceil(train samples / batch size). */
+int64_t advml_trainer_batches_per_epoch(const advml_trainer *t);
 
 /* Write a checkpoint of the current state (rank 0 writes, all agree). */
 advml_status advml_trainer_checkpoint(advml_trainer *t, advml_error *err);

@@ -3,12 +3,14 @@
  *
  *   mpirun -np N advml-train --config FILE.json [--data FILE.h5] [--epochs E]
  *       [--batch-size B] [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S]
- *       [--max-steps K] [--out RUN.h5] [--resume FILE]
+ *       [--max-steps K] [--out RUN.h5] [--force]
+ *   mpirun -np N advml-train --resume RUN.ckpt.h5 [flags that override]
  *
  * Every fallible step is agreed on by all ranks (advml_comm_agree): any
  * failure stops every rank, rank 0 prints one message, and all exit with the
  * code advml_exit_code gives (0 ok, 1 other, 2 usage/config, 3 I/O or data,
- * 4 shape, 5 numeric, 6 MPI).
+ * 4 shape, 5 numeric, 6 MPI). SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 stop every
+ * rank after the step under way, with the checkpoint written: exit code 75.
  */
 #include <cblas.h>
 #include <errno.h>
@@ -34,11 +36,12 @@ static const char TOOL[] = "advml-train"; /* in messages: "advml-train: error: .
 static const char usage[] =
     "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
     "                   [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S] [--max-steps K]\n"
-    "                   [--out RUN.h5] [--resume FILE]\n"
+    "                   [--out RUN.h5] [--force]\n"
+    "       advml-train --resume RUN.ckpt.h5 [the flags above, to override the run's settings]\n"
     "       mpirun -np N advml-train ...   (data-parallel over N ranks)\n"
     "\n"
     "Train the model a JSON config describes (docs/training.md). Flags override the config.\n"
-    "  --config FILE.json  model, loss, optimizer and training settings (required)\n"
+    "  --config FILE.json  model, loss, optimizer and training settings (required unless --resume)\n"
     "  --data FILE.h5      dataset made by advml-data (training.data)\n"
     "  --epochs E          epochs to train in all (training.epochs)\n"
     "  --batch-size B      GLOBAL batch size, summed over all ranks (training.batch_size)\n"
@@ -48,17 +51,23 @@ static const char usage[] =
     "  --seed S            seed of initialisation, data order and dropout (training.seed)\n"
     "  --max-steps K       stop after K optimizer steps in all (training.max_steps)\n"
     "  --out RUN.h5        run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5\n"
-    "  --resume FILE       continue from the checkpoint FILE (RUN.ckpt.h5); the run file\n"
+    "  --force             replace an existing run (its run file and checkpoint)\n"
+    "  --resume FILE       continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
+    "                      it was started with; flags given override them (recorded in the run\n"
+    "                      file); --config, if given, must describe the same model. The run file\n"
     "                      (--out, else RUN.h5 beside it) is continued\n"
     "  --help, --version\n"
     "\n"
+    "SIGINT (Ctrl-C), SIGTERM, SIGUSR1 and SIGUSR2 stop every rank after the step under way;\n"
+    "the checkpoint and run file are written first. A second Ctrl-C within 5 s stops at once.\n"
     "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 I/O or data file, 4 shape mismatch,\n"
-    "5 non-finite loss or gradient, 6 MPI. ADVML_PROGRESS=bar|line|none sets the progress display.\n";
+    "5 non-finite loss or gradient, 6 MPI, 75 interrupted by a signal (continue with --resume).\n"
+    "ADVML_PROGRESS=bar|line|none sets the progress display.\n";
 
 typedef struct options {
     const char *config, *data, *optimizer, *out, *resume;
     const char *epochs, *batch_size, *lr, *l2, *seed, *max_steps; /* as typed; parsed later */
-    int help, version;
+    int help, version, force;
 } options;
 
 /* ---- command line -------------------------------------------------------------- */
@@ -72,26 +81,70 @@ static advml_status parse_args(int argc, char **argv, options *o, advml_error *e
         {"--l2", offsetof(options, l2), 0},               {"--seed", offsetof(options, seed), 0},
         {"--max-steps", offsetof(options, max_steps), 0}, {"--out", offsetof(options, out), 0},
         {"--resume", offsetof(options, resume), 0},       {"--help", offsetof(options, help), 1},
-        {"--version", offsetof(options, version), 1}};
+        {"--version", offsetof(options, version), 1},     {"--force", offsetof(options, force), 1}};
     memset(o, 0, sizeof *o);
     advml_status s = advml_cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0], o, err);
     if (s)
         return s;
-    if (!o->help && !o->version && !o->config)
+    if (!o->help && !o->version && !o->config && !o->resume)
         return advml_error_set(err, ADVML_ERR_ARG, "--config FILE.json is required (see --help)");
+    if (o->force && o->resume)
+        return advml_error_set(err, ADVML_ERR_ARG,
+                               "--force starts the run again from scratch; it cannot be combined with --resume");
     return ADVML_OK;
 }
 
-/* Load the config and apply the flags over it. */
-static advml_status load_config(const options *o, advml_config *cfg, advml_error *err)
+/* Note "NAME OLD -> NEW" in the overrides list when a flag changed a setting. */
+static void note_override(char *list, size_t n, const char *name, double before, double after)
 {
-    advml_status s = advml_config_load(cfg, o->config, err);
-    if (s)
+    if (before == after)
+        return;
+    size_t len = strlen(list);
+    snprintf(list + len, n - len, "%s%s %.9g -> %.9g", len ? "; " : "", name, before, after);
+}
+
+/* The settings of this launch: the config file's, or on --resume the ones the
+ * run was started with (base_json, from the checkpoint), with the flags
+ * applied over them. On --resume, every flag that changes a setting is noted
+ * in overrides ("epochs 3 -> 5; lr 0.001 -> 0.0005"). */
+static advml_status load_config(const options *o, const char *base_json, advml_config *cfg, char *overrides,
+                                size_t olen, advml_error *err)
+{
+    advml_status s;
+    overrides[0] = '\0';
+    if (base_json) {
+        char src[ADVML_RUN_PATH_MAX + 32];
+        snprintf(src, sizeof src, "%s (its config_json)", o->resume);
+        if ((s = advml_config_parse(cfg, base_json, src, err)))
+            return s;
+        if (o->config) { /* a config given with --resume must be for the same model */
+            advml_config given;
+            char why[512];
+            if ((s = advml_config_load(&given, o->config, err)))
+                return s;
+            if (!advml_config_same_model(cfg, &given, why, sizeof why))
+                return advml_error_set(err, ADVML_ERR_CONFIG,
+                                       "%s was written for a different model than %s: %s (checkpoint vs config); "
+                                       "resume without --config (the checkpoint holds the run's config), or start "
+                                       "a new run",
+                                       o->resume, o->config, why);
+        }
+    } else if ((s = advml_config_load(cfg, o->config, err))) {
         return s;
+    }
+    if (base_json) /* --max-steps limits the launch it is given to, not the run */
+        cfg->train.max_steps = 0;
+    const advml_config before = *cfg;
     long long iv;
     double dv;
-    if (o->data)
+    if (o->data) {
+        if (base_json && strcmp(o->data, cfg->train.data) != 0) {
+            size_t len = strlen(overrides);
+            snprintf(overrides + len, olen - len, "%sdata %.400s -> %.400s", len ? "; " : "", cfg->train.data, o->data);
+        }
         snprintf(cfg->train.data, sizeof cfg->train.data, "%s", o->data);
+    }
+    cfg->train.out[0] = '\0'; /* --out, else beside --resume's checkpoint (main) */
     if (o->out)
         snprintf(cfg->train.out, sizeof cfg->train.out, "%s", o->out);
     if (o->epochs) {
@@ -125,6 +178,11 @@ static advml_status load_config(const options *o, advml_config *cfg, advml_error
             float lr = cfg->optim.lr;
             cfg->optim = advml_optim_defaults(k);
             cfg->optim.lr = lr;
+            if (base_json) {
+                size_t len = strlen(overrides);
+                snprintf(overrides + len, olen - len, "%soptimizer %s -> %s", len ? "; " : "",
+                         advml_optim_name(before.optim.kind), advml_optim_name(k));
+            }
         }
     }
     if (o->lr) {
@@ -138,14 +196,50 @@ static advml_status load_config(const options *o, advml_config *cfg, advml_error
         cfg->train.l2 = (float)dv;
     }
     cfg->optim.l2 = cfg->train.l2;
+    if (base_json) {
+        note_override(overrides, olen, "epochs", before.train.epochs, cfg->train.epochs);
+        note_override(overrides, olen, "batch_size", before.train.batch_size, cfg->train.batch_size);
+        note_override(overrides, olen, "seed", (double)before.train.seed, (double)cfg->train.seed);
+        note_override(overrides, olen, "lr", advml_float_shortest(before.optim.lr),
+                      advml_float_shortest(cfg->optim.lr));
+        note_override(overrides, olen, "l2", advml_float_shortest(before.train.l2),
+                      advml_float_shortest(cfg->train.l2));
+    }
     return advml_config_validate(cfg, err);
+}
+
+/* On --resume: the config the run was started with, from the checkpoint's
+ * header (read by rank 0, sent to all). *json is malloc'ed on every rank (the
+ * caller frees) when the status is ADVML_OK. */
+static advml_status checkpoint_config(advml_comm *comm, const char *ckpt, char **json, advml_error *err)
+{
+    *json = NULL;
+    advml_status s = ADVML_OK;
+    uint64_t len = 0;
+    if (advml_comm_rank(comm) == 0) {
+        advml_ckpt_state st;
+        advml_optim_kind kind;
+        int64_t nparams;
+        s = advml_checkpoint_read_header(ckpt, &st, json, &kind, &nparams, err);
+        if (!s)
+            len = strlen(*json) + 1;
+    }
+    if ((s = advml_comm_agree(comm, s, err)) || (s = advml_comm_bcast(comm, &len, sizeof len, 0, err)))
+        return s;
+    if (advml_comm_rank(comm) != 0 && !(*json = malloc(len)))
+        s = advml_error_set(err, ADVML_ERR_NOMEM, "out of memory");
+    if ((s = advml_comm_agree(comm, s, err)) || (s = advml_comm_bcast(comm, *json, len, 0, err))) {
+        free(*json);
+        *json = NULL;
+    }
+    return s;
 }
 
 /* ---- outputs -------------------------------------------------------------------- */
 
 /* Rank 0, before any work: the run file's directory must be writable, and a
  * fresh run must not overwrite an earlier run's files. */
-static advml_status check_out(const char *out, const char *resume, advml_error *err)
+static advml_status check_out(const char *out, const char *resume, int force, advml_error *err)
 {
     if (!out[0])
         return ADVML_OK;
@@ -171,13 +265,19 @@ static advml_status check_out(const char *out, const char *resume, advml_error *
     unlink(probe);
     char ckpt[ADVML_RUN_PATH_MAX];
     advml_run_ckpt_path(out, ckpt, sizeof ckpt);
-    if (!resume) {
-        const char *exists = access(out, F_OK) == 0 ? out : access(ckpt, F_OK) == 0 ? ckpt : NULL;
-        if (exists)
+    if (!resume && !force) {
+        int have_run = access(out, F_OK) == 0, have_ckpt = access(ckpt, F_OK) == 0;
+        if (have_ckpt)
             return advml_error_set(err, ADVML_ERR_IO,
                                    "%s exists (from an earlier run) and is not overwritten; continue that run with "
-                                   "--resume %s, or choose another --out, or delete it",
-                                   exists, ckpt);
+                                   "--resume %s, or replace it with --force, or choose another --out",
+                                   have_run ? out : ckpt, ckpt);
+        if (have_run)
+            return advml_error_set(err, ADVML_ERR_IO,
+                                   "%s exists (from an earlier run that left no checkpoint, so it cannot be "
+                                   "resumed) and is not overwritten; replace it with --force, or choose another "
+                                   "--out",
+                                   out);
     }
     return ADVML_OK;
 }
@@ -195,7 +295,7 @@ static char *summary_text(const advml_model *m)
     return buf;
 }
 
-static void print_settings(const advml_trainer *t, const char *resume, int blas_threads)
+static void print_settings(const advml_trainer *t, const char *resume, int blas_threads, const char *overrides)
 {
     const advml_config *c = &t->cfg;
     const advml_optim_config *o = &t->opt.cfg;
@@ -242,140 +342,214 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     if (resume)
         printf("  resume     %s: %lld epochs and %lld steps done (batch %lld of epoch %lld)\n", resume,
                (long long)t->epoch, (long long)t->step, (long long)t->cursor, (long long)t->epoch + 1);
+    if (resume && overrides[0])
+        printf("  overrides  %s\n", overrides);
     printf("\n");
     advml_model_summary(&t->model, stdout);
     printf("\n");
     fflush(stdout);
 }
 
-/* ---- main ------------------------------------------------------------------------ */
+/* ---- the run file ------------------------------------------------------------------ */
 
-int main(int argc, char **argv)
+/* Rank 0's run file for this launch: a new one (--force: the old run file and
+ * checkpoint removed first), or on --resume the existing one continued, with
+ * this invocation appended. *have_run is 1 when run must be freed. */
+static advml_status open_run(advml_trainer *t, const options *o, const char *out, const char *overrides, int argc,
+                             char **argv, advml_run *run, int *have_run, advml_error *err)
 {
-    advml_comm *comm = NULL;
-    int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
-    if (rc)
-        return rc;
-    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
-    advml_error err;
-    advml_error_clear(&err);
-    advml_status s;
-    int blas_threads = openblas_get_num_threads();
-
-    options opt;
-    s = parse_args(argc, argv, &opt, &err);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-    if (opt.help || opt.version)
-        return advml_tool_info(TOOL, comm, opt.version, usage);
-
-    /* Config and flags, then the outputs' directory: before touching any data. */
-    advml_config cfg;
-    s = load_config(&opt, &cfg, &err);
-    char out[ADVML_RUN_PATH_MAX] = "";
-    if (!s && cfg.train.out[0])
-        snprintf(out, sizeof out, "%s", cfg.train.out);
-    else if (!s && opt.resume)
-        advml_run_path_from_ckpt(opt.resume, out, sizeof out);
-    if (!s && rank == 0)
-        s = check_out(out, opt.resume, &err);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-    snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
-
-    /* Data, model, optimizer; then the checkpoint to resume from. */
-    advml_trainer t;
-    if ((s = advml_trainer_setup(&t, &cfg, comm, &err))) {
-        advml_trainer_free(&t);
-        return advml_tool_fail(TOOL, comm, s, &err);
-    }
-    if (opt.resume && (s = advml_trainer_resume(&t, opt.resume, &err))) {
-        advml_trainer_free(&t);
-        return advml_tool_fail(TOOL, comm, s, &err);
-    }
-
-    /* Rank 0's outputs: the run file (continued on resume) and the progress display. */
     char *hosts = NULL;
-    s = advml_comm_hostnames(comm, &hosts, &err);
-    advml_run run;
-    int have_run = 0;
-    memset(&run, 0, sizeof run);
-    if (!s && rank == 0 && out[0]) {
-        char *cmd = advml_cli_join_args(argc, argv), *summary = summary_text(&t.model);
+    advml_status s = advml_comm_hostnames(t->comm, &hosts, err);
+    memset(run, 0, sizeof *run);
+    *have_run = 0;
+    if (!s && t->rank == 0 && out[0]) {
+        char *cmd = advml_cli_join_args(argc, argv), *summary = summary_text(&t->model);
         int found = 0;
-        s = advml_run_init(&run, out, &err);
-        have_run = 1;
+        s = advml_run_init(run, out, err);
+        *have_run = 1;
+        if (!s && o->force) { /* checked writable before; a failed unlink shows in the writes */
+            unlink(run->path);
+            unlink(run->ckpt_path);
+        }
         if (!s)
-            s = advml_run_set_provenance(&run, t.config_json, cmd, hosts, nranks, (int64_t)t.cfg.train.seed,
-                                         t.cfg.train.data, summary, (int64_t)t.model.nparams, &err);
-        if (!s && opt.resume)
-            s = advml_run_load(&run, t.epoch, t.step, &found, &err);
+            s = advml_run_set_provenance(run, t->config_json, cmd, hosts, t->nranks, (int64_t)t->cfg.train.seed,
+                                         t->cfg.train.data, summary, (int64_t)t->model.nparams, err);
+        if (!s && o->resume)
+            s = advml_run_load(run, t->epoch, t->step, &found, err);
         if (!s)
-            s = advml_run_write(&run, &err);
+            s = advml_run_add_invocation(run, cmd, t->nranks, t->step, overrides, err);
+        if (!s)
+            s = advml_run_write(run, err);
         free(cmd);
         free(summary);
     }
     free(hosts);
-    if ((s = advml_comm_agree(comm, s, &err))) {
+    return advml_comm_agree(t->comm, s, err);
+}
+
+/* ---- the end ------------------------------------------------------------------------ */
+
+/* Rank 0: record the outcome in the run file (its write failing turns a
+ * success into a failure) and print the summary; then all agree. */
+static advml_status report(advml_trainer *t, advml_run *run, int have_run, const char *resume, advml_status s,
+                           double seconds, advml_error *err)
+{
+    const int64_t nb = advml_trainer_batches_per_epoch(t);
+    char sname[32], cont[2 * ADVML_RUN_PATH_MAX + 200] = "";
+    const char *sig = advml_signal_name(t->stop_signal, sname, sizeof sname);
+    char where[96];
+    if (t->cursor == 0)
+        snprintf(where, sizeof where, "the end of epoch %lld", (long long)t->epoch);
+    else
+        snprintf(where, sizeof where, "epoch %lld, batch %lld of %lld", (long long)t->epoch + 1, (long long)t->cursor,
+                 (long long)nb);
+    if (t->rank == 0 && have_run && s == ADVML_OK && t->stop_signal)
+        snprintf(cont, sizeof cont, "interrupted by %s after step %lld (%s); checkpoint %s; continue with: advml-train "
+                 "--resume %s",
+                 sig, (long long)t->step, where, run->ckpt_path, run->ckpt_path);
+    if (t->rank == 0 && have_run) {
+        advml_error werr;
+        if (s == ADVML_OK && t->stop_signal)
+            advml_run_interrupted(run, sig, t->step, cont);
+        else
+            advml_run_finish(run, s, err->msg);
+        if (advml_run_write(run, &werr) && s == ADVML_OK) {
+            s = werr.code;
+            *err = werr;
+        }
+    }
+    if (t->rank == 0 && s == ADVML_OK) {
+        if (t->stop_signal && have_run)
+            printf("advml-train: %s\n", cont);
+        else if (t->stop_signal)
+            printf("advml-train: interrupted by %s after step %lld: nothing was saved (no --out)\n", sig,
+                   (long long)t->step);
+        else if (t->cursor > 0)
+            printf("stopped at --max-steps %lld: epoch %lld, batch %lld of %lld (%.1f s)\n",
+                   (long long)t->cfg.train.max_steps, (long long)t->epoch + 1, (long long)t->cursor, (long long)nb,
+                   seconds);
+        else
+            printf("done: %lld epochs, %lld steps in %.1f s (allreduce %.1f s on rank 0)\n", (long long)t->epoch,
+                   (long long)t->step, seconds, t->allreduce_seconds);
+        if (!t->stop_signal && t->have_last && t->cursor == 0) {
+            const advml_epoch_metrics *e = &t->last;
+            if (isfinite(e->val_accuracy))
+                printf("validation accuracy: %.4f\n", e->val_accuracy);
+            if (isfinite(e->test_accuracy))
+                printf("test accuracy: %.4f\n", e->test_accuracy);
+            else if (isfinite(e->test_loss))
+                printf("test loss: %.6g\n", e->test_loss);
+        }
+        if (have_run && !t->stop_signal)
+            printf("run file: %s\ncheckpoint: %s\n", run->path, run->ckpt_path);
+        fflush(stdout);
+    }
+    (void)resume;
+    return advml_comm_agree(t->comm, s, err); /* rank 0 may have failed writing the final run file */
+}
+
+/* The exit code after a clean end: 0, or ADVML_EXIT_INTERRUPTED when a signal
+ * stopped training with the state saved (128 + signal without --out). */
+static int stop_code(const advml_trainer *t, int have_out)
+{
+    if (!t->stop_signal)
+        return 0;
+    return have_out ? ADVML_EXIT_INTERRUPTED : 128 + t->stop_signal;
+}
+
+/* A signal that came before the first step: nothing was written. */
+static int stopped_before_start(advml_trainer *t, advml_comm *comm, const char *resume)
+{
+    char sname[32];
+    if (t->rank == 0) {
+        printf("advml-train: interrupted by %s before the first step: nothing was written", 
+               advml_signal_name(t->stop_signal, sname, sizeof sname));
+        if (resume)
+            printf("; %s is unchanged: continue with advml-train --resume %s\n", resume, resume);
+        else
+            printf("; run the same command again to start\n");
+        fflush(stdout);
+    }
+    advml_trainer_free(t);
+    advml_comm_finalize(comm);
+    return ADVML_EXIT_INTERRUPTED;
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    /* Prologue: MPI, signals, flags, the settings and where the outputs go. */
+    const volatile sig_atomic_t *stop = advml_tool_catch_stop_signals(); /* from the very start */
+    advml_comm *comm = NULL;
+    int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
+    if (rc)
+        return rc;
+    advml_error err;
+    advml_error_clear(&err);
+    options opt;
+    advml_status s = parse_args(argc, argv, &opt, &err);
+    if ((s = advml_comm_agree(comm, s, &err)))
+        return advml_tool_fail(TOOL, comm, s, &err);
+    if (opt.help || opt.version)
+        return advml_tool_info(TOOL, comm, opt.version, usage);
+    char *base = NULL, overrides[1024], out[ADVML_RUN_PATH_MAX] = "";
+    advml_config cfg;
+    if (opt.resume && (s = checkpoint_config(comm, opt.resume, &base, &err)))
+        return advml_tool_fail(TOOL, comm, s, &err);
+    s = load_config(&opt, base, &cfg, overrides, sizeof overrides, &err);
+    free(base);
+    if (!s && cfg.train.out[0])
+        snprintf(out, sizeof out, "%s", cfg.train.out);
+    else if (!s && opt.resume)
+        advml_run_path_from_ckpt(opt.resume, out, sizeof out);
+    if (!s && advml_comm_rank(comm) == 0)
+        s = check_out(out, opt.resume, opt.force, &err);
+    if ((s = advml_comm_agree(comm, s, &err)))
+        return advml_tool_fail(TOOL, comm, s, &err);
+    snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
+
+    /* Data, model, optimizer; the checkpoint to resume from; a signal so far? */
+    advml_trainer t;
+    if ((s = advml_trainer_setup(&t, &cfg, comm, &err)) || (opt.resume && (s = advml_trainer_resume(&t, opt.resume, &err))) ||
+        (t.stop_request = stop, s = advml_trainer_poll_stop(&t, &err))) {
+        advml_trainer_free(&t);
+        return advml_tool_fail(TOOL, comm, s, &err);
+    }
+    if (t.stop_signal)
+        return stopped_before_start(&t, comm, opt.resume);
+
+    /* Rank 0's outputs: the run file (continued on resume) and the progress display. */
+    advml_run run;
+    int have_run = 0;
+    if ((s = open_run(&t, &opt, out, overrides, argc, argv, &run, &have_run, &err))) {
         if (have_run)
             advml_run_free(&run);
         advml_trainer_free(&t);
         return advml_tool_fail(TOOL, comm, s, &err);
     }
     advml_progress progress;
-    advml_progress_init(&progress, stdout, rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
+    advml_progress_init(&progress, stdout, t.rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
     if (t.cfg.model.input.rank != 3)
         progress.unit = "samples/s";
     advml_trainer_outputs(&t, have_run ? &run : NULL, &progress);
-    if (rank == 0)
-        print_settings(&t, opt.resume, blas_threads);
+    if (t.rank == 0)
+        print_settings(&t, opt.resume, openblas_get_num_threads(), overrides);
 
-    /* Train. */
+    /* Train (until done, --max-steps, a failure or a stop signal). */
     double t0 = advml_comm_wtime();
     s = advml_trainer_fit(&t, &err);
-    double seconds = advml_comm_wtime() - t0;
-
-    /* Record the outcome (rank 0) and report. */
-    if (rank == 0) {
+    if (t.rank == 0)
         advml_progress_clear(&progress);
-        if (have_run) {
-            advml_error werr;
-            advml_run_finish(&run, s, err.msg);
-            if (advml_run_write(&run, &werr) && s == ADVML_OK) {
-                s = werr.code;
-                err = werr;
-            }
-        }
-        if (s == ADVML_OK) {
-            const int64_t nb = (t.train.n + t.cfg.train.batch_size - 1) / t.cfg.train.batch_size;
-            if (t.cursor > 0)
-                printf("stopped at --max-steps %lld: epoch %lld, batch %lld of %lld (%.1f s)\n",
-                       (long long)t.cfg.train.max_steps, (long long)t.epoch + 1, (long long)t.cursor,
-                       (long long)nb, seconds);
-            else
-                printf("done: %lld epochs, %lld steps in %.1f s (allreduce %.1f s on rank 0)\n", (long long)t.epoch,
-                       (long long)t.step, seconds, t.allreduce_seconds);
-            if (t.have_last && t.cursor == 0) {
-                const advml_epoch_metrics *e = &t.last;
-                if (isfinite(e->val_accuracy))
-                    printf("validation accuracy: %.4f\n", e->val_accuracy);
-                if (isfinite(e->test_accuracy))
-                    printf("test accuracy: %.4f\n", e->test_accuracy);
-                else if (isfinite(e->test_loss))
-                    printf("test loss: %.6g\n", e->test_loss);
-            }
-            if (have_run)
-                printf("run file: %s\ncheckpoint: %s\n", run.path, run.ckpt_path);
-            fflush(stdout);
-        }
-    }
-    /* rank 0 may have failed writing the final run file */
-    s = advml_comm_agree(comm, s, &err);
+
+    /* Epilogue: record the outcome, report, exit. */
+    s = report(&t, &run, have_run, opt.resume, s, advml_comm_wtime() - t0, &err);
+    rc = s ? 0 : stop_code(&t, have_run || out[0]);
     if (have_run)
         advml_run_free(&run);
     advml_trainer_free(&t);
     if (s)
         return advml_tool_fail(TOOL, comm, s, &err);
     advml_comm_finalize(comm);
-    return 0;
+    return rc;
 }

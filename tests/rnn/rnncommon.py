@@ -15,6 +15,9 @@ from common import (BIN, DATA_TOOL, check, cleanup, fail, max_diff, params, run,
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+from advml_runs import seal_checkpoint  # noqa: E402
+
 PREDICT = os.path.join(BIN, "advml-predict")
 
 
@@ -71,3 +74,4 @@ def set_params(ckpt, values):
             d = f["params"][k]
             v = np.asarray(v, dtype=np.float32).reshape(d.shape)
             d[...] = v
+    seal_checkpoint(ckpt)  # a deliberate edit: record the new checksums

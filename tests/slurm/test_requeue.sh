@@ -2,8 +2,9 @@
 # test_requeue.sh - a digits job is interrupted twice and must resume from its
 # checkpoint each time: first by `scontrol requeue` (what preemption does),
 # then by USR1 to its batch shell (what --signal=B:USR1@120 sends ahead of the
-# time limit; the job requeues itself). It keeps its job id, so its run file
-# and checkpoint stay in results/digits_cnn-ID.
+# time limit): the shell forwards it to the ranks, which checkpoint the step
+# they are in and exit 75, and the job requeues itself. It keeps its job id,
+# so its run file and checkpoint stay in results/digits_cnn-ID.
 . "$(dirname "$0")/lib.sh"
 
 # 100 epochs of batch 10 take about 12 s on 2 ranks here: long enough to be
@@ -46,7 +47,9 @@ t_check [ "$(t_state "$id")" = COMPLETED ] "job $id: state $(t_state "$id"), exp
 t_check [ "$(restarts "$id")" = 2 ] "job $id: $(restarts "$id") restarts, expected 2"
 t_check grep -q "starting a new run" "$log" "first launch did not start a new run"
 t_check grep -q "resuming from $ckpt (restart count 1)" "$log" "no resume after scontrol requeue"
-t_check grep -q "time limit near: requeueing job $id" "$log" "the USR1 trap did not run"
+t_check grep -q "time limit near (USR1): asking advml-train to checkpoint and stop" "$log" "the USR1 trap did not run"
+t_check grep -q "interrupted by SIGUSR1 after step" "$log" "advml-train did not stop on the forwarded USR1"
+t_check grep -q "checkpointed and stopped (exit 75): requeueing job $id" "$log" "the job did not requeue on exit 75"
 t_check grep -q "resuming from $ckpt (restart count 2)" "$log" "no resume after the self-requeue"
 t_check [ "$(grep -c 'starting a new run' "$log")" = 1 ] "the job started from scratch more than once"
 t_check [ "$(grep -cE "^epoch +1/$epochs:" "$log")" = 1 ] "epoch 1 was trained more than once"

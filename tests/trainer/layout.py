@@ -8,11 +8,15 @@ import re
 import subprocess
 import sys
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+import advml_runs  # noqa: E402
 
 CONFIG = """{
   "model": [
@@ -96,7 +100,13 @@ def main():
 
         with h5py.File(os.path.join(d, "run.ckpt.h5"), "r") as c:
             a = c.attrs
-            common.check(a["format"] == "advml-checkpoint" and a["format_version"] == 1, "checkpoint format v1")
+            common.check(a["format"] == "advml-checkpoint" and a["format_version"] == 2, "checkpoint format v2")
+            # checksums recomputed here from the documented definition (zlib.crc32 of
+            # the raw little-endian bytes; the root over attributes and dataset crcs)
+            common.check(advml_runs.verify_checkpoint(os.path.join(d, "run.ckpt.h5")) == [],
+                         "checkpoint checksums verify with analysis/advml_runs.py")
+            k = c["params/layer00_conv2d/kernel"]
+            common.check(int(k.attrs["crc32"]) == zlib.crc32(k[...].astype("<f4").tobytes()), "kernel crc32")
             common.check(a["epoch"] == 3 and a["step"] == steps and a["cursor"] == 0 and a["seed"] == 3 and
                          a["nparams"] == nparams, "checkpoint counters")
             common.check(json.loads(a["config_json"])["model"] == cfgj["model"], "checkpoint config_json")

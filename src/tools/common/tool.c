@@ -2,8 +2,12 @@
 #include "tool.h"
 
 #include <cblas.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "advml/version.h"
 
@@ -53,4 +57,43 @@ int advml_tool_info(const char *tool, advml_comm *comm, int version, const char 
     }
     advml_comm_finalize(comm);
     return 0;
+}
+
+/* ---- stop signals ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_bits;     /* bit (1 << signo) per caught signal */
+static volatile sig_atomic_t first_int_sec; /* CLOCK_MONOTONIC second of the first SIGINT */
+
+static void on_stop_signal(int signo)
+{
+    if (signo == SIGINT) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe (POSIX) */
+        if ((stop_bits >> SIGINT) & 1) {
+            if (now.tv_sec - first_int_sec <= 5) {
+                static const char msg[] = "advml-train: second interrupt: stopping at once (the last checkpoint "
+                                          "written is kept whole)\n";
+                ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+                (void)w;
+                _exit(130);
+            }
+        }
+        first_int_sec = (sig_atomic_t)now.tv_sec;
+    }
+    stop_bits |= (sig_atomic_t)1 << signo; /* the other stop signals are blocked while this runs */
+}
+
+const volatile sig_atomic_t *advml_tool_catch_stop_signals(void)
+{
+    static const int sigs[4] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* file and MPI calls go on; the flag is read between steps */
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 4; i++)
+        sigaddset(&sa.sa_mask, sigs[i]);
+    for (int i = 0; i < 4; i++)
+        sigaction(sigs[i], &sa, NULL);
+    return &stop_bits;
 }

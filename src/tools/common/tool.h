@@ -5,9 +5,16 @@
 #ifndef ADVML_TOOL_H
 #define ADVML_TOOL_H
 
+#include <signal.h>
+
 #include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/status.h"
+
+/* Exit code of a run that a signal stopped after saving its checkpoint: run
+ * the same command again (or --resume) to continue. EX_TEMPFAIL of sysexits.h;
+ * job scripts requeue exactly on it. */
+#define ADVML_EXIT_INTERRUPTED 75
 
 /* The start of an MPI tool's main(): advml_comm_init, then one OpenBLAS
  * thread per rank unless OPENBLAS_NUM_THREADS is set (the ranks are the
@@ -27,5 +34,12 @@ int advml_tool_info(const char *tool, advml_comm *comm, int version, const char 
 
 /* advml_tool_info with the help text of the tool's command line (cli.h). */
 int advml_tool_help(const char *tool, advml_comm *comm, int version, const advml_cli_spec *spec);
+
+/* Catch SIGINT, SIGTERM, SIGUSR1 and SIGUSR2: the handler only sets bit
+ * (1 << signo) in the returned flag word (async-signal-safe), which the
+ * trainer reads at step boundaries. A second SIGINT within 5 seconds of the
+ * first ends the process at once (_exit(130), as Ctrl-C twice does): files
+ * are written to PATH.tmp and renamed, so no checkpoint is ever damaged. */
+const volatile sig_atomic_t *advml_tool_catch_stop_signals(void);
 
 #endif
