@@ -14,7 +14,9 @@ bench_build() {
             die "$build is a sanitizer build; point BUILD_DIR elsewhere"
         fi
     else
-        cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DADVML_SANITIZE=OFF >/dev/null ||
+        # the benchmarks measure this host: -march=native (ADVML_NATIVE=OFF for the portable build)
+        cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DADVML_SANITIZE=OFF \
+            -DADVML_NATIVE="${ADVML_NATIVE:-ON}" >/dev/null ||
             die "cmake configure failed in $build"
     fi
     cmake --build "$build" --target "$@" -j "$jobs" >/dev/null ||
