@@ -7,7 +7,7 @@
 #   scripts/setup.sh --sanitize   # ASan + UBSan build in build-asan/
 #
 # Environment: ADVML_BUILD_DIR overrides the build directory,
-# ADVML_CMAKE_ARGS adds CMake arguments (e.g. -DADVML_NATIVE=OFF).
+# ADVML_CMAKE_ARGS adds CMake arguments (e.g. -DADVML_NATIVE=ON for -march=native).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -183,13 +183,10 @@ static advml_status gru_setup(advml_layer *L, advml_shape in_shape, int max_batc
 
 static void gru_init(advml_layer *L, float *params, advml_rng *rng)
 {
-    const int F = L->in_shape.d[1], H = L->spec.units;
-    float *w_hh = params + L->views[1].offset;
-    advml_init_glorot(params + L->views[0].offset, L->views[0].size, F, 3 * H, rng);
-    for (int gate = 0; gate < 3; gate++)
-        advml_init_orthogonal(w_hh + (size_t)gate * H * H, H, rng);
-    memset(params + L->views[2].offset, 0, L->views[2].size * sizeof(float));
-    memset(params + L->views[3].offset, 0, L->views[3].size * sizeof(float));
+    const int H = L->spec.units;
+    advml_rnn_init_weights(L, 3, params + L->views[0].offset, params + L->views[1].offset, rng);
+    advml_rnn_init_bias(params + L->views[2].offset, L->views[2].size, L->spec.bias_init, H, 1, rng);
+    advml_rnn_init_bias(params + L->views[3].offset, L->views[3].size, L->spec.bias_init, H, 1, rng);
 }
 
 static void gru_forward(advml_layer *L, float *z, const float *in, const float *params,

@@ -187,14 +187,13 @@ static advml_status lstm_setup(advml_layer *L, advml_shape in_shape, int max_bat
 
 static void lstm_init(advml_layer *L, float *params, advml_rng *rng)
 {
-    const int F = L->in_shape.d[1], H = L->spec.units;
-    float *w_ih = params + L->views[0].offset, *w_hh = params + L->views[1].offset;
+    const int H = L->spec.units;
     float *bias = params + L->views[2].offset;
-    advml_init_glorot(w_ih, L->views[0].size, F, 4 * H, rng);
-    for (int gate = 0; gate < 4; gate++)
-        advml_init_orthogonal(w_hh + (size_t)gate * H * H, H, rng);
-    for (int j = 0; j < 4 * H; j++)
-        bias[j] = (j >= H && j < 2 * H) ? 1.0f : 0.0f; /* forget-gate bias 1 */
+    advml_rnn_init_weights(L, 4, params + L->views[0].offset, params + L->views[1].offset, rng);
+    advml_rnn_init_bias(bias, L->views[2].size, L->spec.bias_init, H, 2, rng);
+    if (L->spec.bias_init == ADVML_INIT_AUTO)
+        for (int j = H; j < 2 * H; j++)
+            bias[j] = 1.0f; /* forget-gate bias 1 (Keras' unit_forget_bias) */
 }
 
 static void lstm_forward(advml_layer *L, float *z, const float *in, const float *params,

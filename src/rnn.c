@@ -265,12 +265,41 @@ static advml_status rnn_setup(advml_layer *L, advml_shape in_shape, int max_batc
     return ADVML_OK;
 }
 
-static void rnn_init(advml_layer *L, float *params, advml_rng *rng)
+void advml_rnn_init_weights(const advml_layer *L, int G, float *w_ih, float *w_hh, advml_rng *rng)
 {
     const int F = L->in_shape.d[1], H = L->spec.units;
-    advml_init_glorot(params + L->views[0].offset, L->views[0].size, F, H, rng);
-    advml_init_orthogonal(params + L->views[1].offset, H, rng);
-    memset(params + L->views[2].offset, 0, L->views[2].size * sizeof(float));
+    const size_t nih = (size_t)G * H * F, nhh = (size_t)G * H * H;
+    const advml_init k = L->spec.kernel_init, r = L->spec.recurrent_init;
+    if (k == ADVML_INIT_AUTO)
+        advml_init_glorot(w_ih, nih, F, G * H, rng);
+    else /* torch: U(+-1/sqrt(H)), PyTorch's for every weight of a recurrent cell */
+        advml_init_fill(w_ih, nih, k, k == ADVML_INIT_TORCH ? H : F, G * H, ADVML_ACT_IDENTITY, rng);
+    if (r == ADVML_INIT_AUTO)
+        for (int gate = 0; gate < G; gate++)
+            advml_init_orthogonal(w_hh + (size_t)gate * H * H, H, rng);
+    else
+        advml_init_fill(w_hh, nhh, r, H, G * H, ADVML_ACT_IDENTITY, rng);
+}
+
+void advml_rnn_init_bias(float *b, size_t n, advml_init kind, int H, int nsum, advml_rng *rng)
+{
+    memset(b, 0, n * sizeof *b);
+    if (kind != ADVML_INIT_TORCH)
+        return;
+    const double lim = 1.0 / sqrt(H > 0 ? H : 1);
+    for (size_t j = 0; j < n; j++) {
+        double v = 0.0;
+        for (int k = 0; k < nsum; k++)
+            v += lim * (2.0 * advml_rng_uniform(rng) - 1.0); /* b_ih + b_hh, each U(+-1/sqrt(H)) */
+        b[j] = (float)v;
+    }
+}
+
+static void rnn_init(advml_layer *L, float *params, advml_rng *rng)
+{
+    const int H = L->spec.units;
+    advml_rnn_init_weights(L, 1, params + L->views[0].offset, params + L->views[1].offset, rng);
+    advml_rnn_init_bias(params + L->views[2].offset, L->views[2].size, L->spec.bias_init, H, 2, rng);
 }
 
 static void rnn_forward(advml_layer *L, float *z, const float *in, const float *params,
@@ -296,6 +325,7 @@ static const advml_layer_key rnn_keys[] = {
     ADVML_KEY_ROW_RETURN_SEQUENCES,
     ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_TANH), /* the cell's: tanh (Keras SimpleRNN, torch.nn.RNN) or relu */
     ADVML_KEY_ROW_IN("in_features"),
+    ADVML_KEY_ROWS_RECURRENT_INITIALIZERS,
     {.name = NULL}};
 
 const advml_layer_kind advml_rnn_kind = {
@@ -319,4 +349,5 @@ const advml_layer_key advml_rnn_gated_keys[] = {
     ADVML_KEY_ROW_UNITS("units", "out_features", "hidden_size"),
     ADVML_KEY_ROW_RETURN_SEQUENCES,
     ADVML_KEY_ROW_IN("in_features"),
+    ADVML_KEY_ROWS_RECURRENT_INITIALIZERS,
     {.name = NULL}};

@@ -4,6 +4,8 @@
 #   pypkg_readers        Run, Checkpoint, Dataset, Predictions (and pandas) on the
 #                        real files of the analysis_runs fixture; python3 -m advml
 #   pypkg_install        pip install -e python into a venv; the console scripts
+#   pypkg_init           advml-train --max-steps 0 (the initial weights); the jobs that
+#                        are PyTorch models start as PyTorch does (recurrent initialisers)
 add_test(NAME pypkg_torch_interop
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/pypkg/test_torch_interop.py)
 set_tests_properties(pypkg_torch_interop PROPERTIES ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 900)
@@ -13,3 +15,5 @@ set_tests_properties(pypkg_readers PROPERTIES FIXTURES_REQUIRED advml_analysis_r
   ENVIRONMENT "${ADVML_TEST_ENV};ADVML_ANALYSIS_WORK=${ADVML_ANALYSIS_WORK}" LABELS python TIMEOUT 600)
 add_test(NAME pypkg_install COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pypkg/test_install.sh)
 set_tests_properties(pypkg_install PROPERTIES ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
+add_test(NAME pypkg_init COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/pypkg/test_init.py)
+set_tests_properties(pypkg_init PROPERTIES ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 900)

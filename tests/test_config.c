@@ -221,8 +221,10 @@ static void t_layer_errors(void)
                  "model[0].algorithm: not a parameter of dense", NULL);
     expect_error(M("{\"type\": \"dense\", \"units\": 4, \"kernel_initializer\": 1}"), ADVML_ERR_CONFIG,
                  "model[0].kernel_initializer: expected a string, got 1", NULL);
-    expect_error(M("{\"type\": \"lstm\", \"units\": 4, \"kernel_initializer\": \"torch\"}"), ADVML_ERR_CONFIG,
-                 "model[0].kernel_initializer: not a parameter of lstm", NULL);
+    expect_error(M("{\"type\": \"lstm\", \"units\": 4, \"recurrent_initializer\": \"bogus\"}"), ADVML_ERR_CONFIG,
+                 "model[0].recurrent_initializer: expected one of", NULL);
+    expect_error(M("{\"type\": \"dense\", \"units\": 4, \"recurrent_initializer\": \"torch\"}"), ADVML_ERR_CONFIG,
+                 "model[0].recurrent_initializer: not a parameter of dense", NULL);
     expect_error(M("{\"type\": \"dense\", \"units\": 4, \"kernel_init\": \"torch\"}"), ADVML_ERR_CONFIG,
                  "model[0].kernel_init: unknown key (did you mean \"kernel_initializer\"?)", NULL);
 }

@@ -75,8 +75,11 @@ typedef struct advml_layer_spec {
     int use_bias;         /* conv2d/dense: 1 (default) adds a bias vector */
     int in_channels;      /* optional declared input channels (conv2d) or features
                              (dense, rnn); 0 = infer. A mismatch is an error. */
-    advml_init kernel_init; /* conv2d/dense: how the kernel starts (AUTO by default) */
-    advml_init bias_init;   /* conv2d/dense: how the bias starts (AUTO = zeros) */
+    advml_init kernel_init; /* conv2d/dense: how the kernel starts; rnn/lstm/gru: the input
+                               weights (AUTO by default) */
+    advml_init bias_init;   /* conv2d/dense/rnn/lstm/gru: how the bias starts (AUTO = zeros;
+                               lstm: forget gate 1) */
+    advml_init recurrent_init; /* rnn/lstm/gru: the recurrent weights (AUTO = orthogonal) */
     advml_conv_algo algorithm; /* conv2d: ADVML_CONV_AUTO (default), _IM2COL or _WINOGRAD
                                   (the config's "algorithm": "auto", "im2col", "winograd") */
 } advml_layer_spec;

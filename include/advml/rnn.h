@@ -79,6 +79,29 @@ extern const advml_layer_kind advml_rnn_kind;
 /* The config keys of lstm and gru (units, return_sequences, in_features) and
  * their defaults hook (the cell's activation is a fixed tanh). */
 extern const advml_layer_key advml_rnn_gated_keys[];
+
+/* The initialiser keys of the recurrent kinds: kernel_initializer (the input
+ * weights), recurrent_initializer, bias_initializer. "torch" is PyTorch's
+ * nn.RNN/LSTM/GRU: every weight U(+-1/sqrt(H)), and each of its two biases
+ * too, so that advml's one bias of rnn and lstm is the sum of two such draws. */
+#define ADVML_KEY_ROWS_RECURRENT_INITIALIZERS                                                       \
+    ADVML_KEY_ROWS_INITIALIZERS,                                                                    \
+    {.name = "recurrent_initializer", .type = ADVML_KEY_INIT,                                       \
+     .offset = offsetof(advml_layer_spec, recurrent_init),                                          \
+     .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = ADVML_INIT_AUTO,                \
+     .aliases = ADVML_NAMES("recurrent_init")}
+
+/* Fill a recurrent layer's weights as its spec's initialisers say: w_ih
+ * (G*H, F) by kernel_init (AUTO: Glorot-uniform, fans F and G*H; torch:
+ * U(+-1/sqrt(H)); the others with fan_in F), w_hh (G*H, H) by recurrent_init
+ * (AUTO: each (H, H) gate block orthogonal; torch: U(+-1/sqrt(H)); the
+ * others with fan_in H). */
+void advml_rnn_init_weights(const advml_layer *L, int G, float *w_ih, float *w_hh, advml_rng *rng);
+
+/* A bias b (n) with bias_init "torch": the sum of nsum draws of U(+-1/sqrt(H))
+ * per value (2 for rnn's and lstm's bias, PyTorch's bias_ih + bias_hh; 1 for
+ * each of gru's); otherwise zeros. */
+void advml_rnn_init_bias(float *b, size_t n, advml_init kind, int H, int nsum, advml_rng *rng);
 void advml_rnn_gated_defaults(advml_layer_spec *s);
 
 /* Branch-free float exp, sigmoid and tanh for the gate loops. libm's expf

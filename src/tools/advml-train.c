@@ -49,7 +49,8 @@ static const char usage[] =
     "  --lr ETA            learning rate (optimizer.lr)\n"
     "  --l2 LAMBDA         L2 penalty (LAMBDA/2)*||w||^2 on the weights (training.l2)\n"
     "  --seed S            seed of initialisation, data order and dropout (training.seed)\n"
-    "  --max-steps K       stop after K optimizer steps in all (training.max_steps)\n"
+    "  --max-steps K       stop after K optimizer steps in all (training.max_steps); 0 writes the\n"
+    "                      initial weights (the checkpoint at step 0, e.g. for PyTorch) and stops\n"
     "  --out RUN.h5        run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5\n"
     "  --force             replace an existing run (its run file and checkpoint)\n"
     "  --resume FILE       continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
@@ -164,7 +165,7 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
         cfg->train.seed = (uint64_t)iv;
     }
     if (o->max_steps) {
-        if ((s = advml_cli_int("--max-steps", o->max_steps, 1, LLONG_MAX, &iv, err)))
+        if ((s = advml_cli_int("--max-steps", o->max_steps, 0, LLONG_MAX, &iv, err))) /* 0: init only (main) */
             return s;
         cfg->train.max_steps = iv;
     }
@@ -510,6 +511,14 @@ int main(int argc, char **argv)
         snprintf(out, sizeof out, "%s", cfg.train.out);
     else if (!s && opt.resume)
         advml_run_path_from_ckpt(opt.resume, out, sizeof out);
+    /* --max-steps 0: the initial weights only, into a new run's checkpoint */
+    const int init_only = !s && opt.max_steps && cfg.train.max_steps == 0;
+    if (init_only && opt.resume)
+        s = advml_error_set(&err, ADVML_ERR_ARG, "--max-steps 0 writes the initial weights of a new run; a resumed "
+                                                 "run has its weights already (give --max-steps K > 0)");
+    else if (init_only && !out[0])
+        s = advml_error_set(&err, ADVML_ERR_ARG, "--max-steps 0 writes the initial weights to the checkpoint of "
+                                                 "--out RUN.h5 (RUN.ckpt.h5): give --out");
     if (!s && advml_comm_rank(comm) == 0)
         s = check_out(out, opt.resume, opt.force, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
@@ -546,7 +555,9 @@ int main(int argc, char **argv)
 
     /* Train (until done, --max-steps, a failure or a stop signal). */
     double t0 = advml_comm_wtime();
-    s = advml_trainer_fit(&t, &err);
+    s = init_only ? advml_trainer_checkpoint(&t, &err) : advml_trainer_fit(&t, &err);
+    if (!s && init_only && t.rank == 0)
+        printf("--max-steps 0: wrote the initial weights (step 0), no training step\n");
     if (t.rank == 0)
         advml_progress_clear(&progress);
 
