@@ -172,7 +172,7 @@ advml_ensure_data() {
 #   for a link that drops every packet);
 # - under SLURM "SlurmdTimeout+60 5 3" (375 s with SLURM's default of 300 s):
 #   SLURM notices the dead node first (DOWN after SlurmdTimeout, measured
-#   SlurmdTimeout + 16-19 s), ends the job as a node failure and requeues it
+#   SlurmdTimeout + 15-19 s), ends the job as a node failure and requeues it
 #   (--requeue), as it does with srun; a keepalive below that would end the
 #   job first as FAILED (exit 205), which SLURM does not requeue. The
 #   keepalive is then the bound for what SLURM cannot see: a link that only
