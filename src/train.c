@@ -11,6 +11,10 @@
  */
 #include "advml/train.h"
 
+#include <cblas.h>
+
+#include "advml/bigbuf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +165,8 @@ static advml_status build(advml_trainer *t, advml_error *err)
 {
     advml_status s;
     t->local_max = (t->cfg.train.batch_size + t->nranks - 1) / t->nranks;
+    if (t->cfg.train.reproducible) /* one slot at a time: at most ceil(B / slots) samples */
+        t->local_max = (t->cfg.train.batch_size + t->cfg.train.slots - 1) / t->cfg.train.slots;
     if ((s = advml_model_build(&t->model, &t->cfg.model, t->local_max, err)))
         return advml_error_prefix(err, "%s: ", t->cfg.source);
     if ((s = advml_model_check_targets(&t->model, t->train.num_classes, t->train.target_dim, err)))
@@ -176,6 +182,30 @@ static advml_status build(advml_trainer *t, advml_error *err)
     if (!t->x || !t->y || !t->perm)
         return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the step buffers (%d samples of %zu floats)",
                                t->local_max, t->in_floats);
+    if (t->cfg.train.reproducible) {
+        /* OpenBLAS splits a GEMM differently on 2 threads than on 1 (measured:
+         * other weights after 10 steps), so the mode fixes one thread per rank */
+        openblas_set_num_threads(1);
+        if (t->cfg.train.slots < t->nranks)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: training.slots is %d, but the run has %d ranks; reproducible mode needs at "
+                                   "least one slot per rank (raise training.slots; the weights then differ from "
+                                   "runs with another slot count)",
+                                   t->cfg.source, t->cfg.train.slots, t->nranks);
+        int64_t lo, hi;
+        advml_split_range(t->cfg.train.slots, t->rank, t->nranks, &lo, &hi);
+        t->slot_lo = (int)lo;
+        t->slot_hi = (int)hi;
+        size_t extra = (size_t)(t->slot_hi - t->slot_lo - 1), stride = t->model.nparams + ADVML_GRAD_EXTRA;
+        t->slot_parts = malloc((extra + 1) * sizeof *t->slot_parts);
+        if (!t->slot_parts || (extra > 0 && !(t->slot_grads = advml_bigbuf_alloc(extra * stride * sizeof(float)))))
+            return advml_error_set(err, ADVML_ERR_NOMEM,
+                                   "out of memory for %zu slot gradients of %zu floats (reproducible mode)", extra,
+                                   t->model.nparams);
+        for (size_t i = 0; i < extra; i++)
+            t->slot_parts[i] = t->slot_grads + i * stride;
+        t->slot_parts[extra] = t->model.grads;
+    }
     return ADVML_OK;
 }
 
@@ -251,6 +281,8 @@ void advml_trainer_free(advml_trainer *t)
     free(t->x);
     free(t->y);
     free(t->perm);
+    free(t->slot_grads);
+    free(t->slot_parts);
     free(t->config_json);
     memset(t, 0, sizeof *t);
 }
@@ -365,6 +397,25 @@ static advml_status write_run(advml_trainer *t, advml_error *err)
 
 /* ---- evaluation ---------------------------------------------------------------- */
 
+/* Loss and correct sums of rows [i, i + B) of a split (one forward). */
+static advml_status eval_block(advml_trainer *t, const char *split, int64_t i, int B, double *loss, double *correct,
+                               advml_error *err)
+{
+    advml_status s = advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err);
+    if (s)
+        return s;
+    advml_ctx ctx = {0};
+    ctx.training = 0;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.scratch = t->model.scratch;
+    ctx.B = B;
+    advml_model_forward(&t->model, t->x, &ctx);
+    *loss = advml_model_loss(&t->model, t->y, B);
+    *correct = advml_model_correct(&t->model, t->y, B);
+    return ADVML_OK;
+}
+
 advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double *loss, double *accuracy,
                                     advml_error *err)
 {
@@ -372,30 +423,61 @@ advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double 
     advml_status s = advml_dataset_info(t->ds, split, &info, err);
     if ((s = agree(t, s, err)))
         return s;
-    int64_t lo, hi;
-    advml_split_range(info.n, t->rank, t->nranks, &lo, &hi);
+    const int64_t E = t->local_max;
     double sums[4] = {0, 0, 0, 0}; /* loss, correct, count, failed */
-    advml_ctx ctx = {0};
-    ctx.training = 0;
-    ctx.seed = t->cfg.train.seed;
-    ctx.step = (uint64_t)t->step;
-    ctx.scratch = t->model.scratch;
     advml_status local = ADVML_OK;
-    for (int64_t i = lo; i < hi; i += t->local_max) {
-        int B = (int)(hi - i < t->local_max ? hi - i : t->local_max);
-        if ((local = advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err)))
-            break;
-        ctx.B = B;
-        advml_model_forward(&t->model, t->x, &ctx);
-        sums[0] += advml_model_loss(&t->model, t->y, B);
-        sums[1] += advml_model_correct(&t->model, t->y, B);
-        sums[2] += B;
+    if (!t->cfg.train.reproducible) {
+        int64_t lo, hi;
+        advml_split_range(info.n, t->rank, t->nranks, &lo, &hi);
+        for (int64_t i = lo; i < hi && !local; i += E) {
+            int B = (int)(hi - i < E ? hi - i : E);
+            double l, c;
+            if (!(local = eval_block(t, split, i, B, &l, &c, err))) {
+                sums[0] += l;
+                sums[1] += c;
+                sums[2] += B;
+            }
+        }
+    } else {
+        /* fixed blocks of E rows whatever N is; each block's sums go to its own
+         * place (one contributor: the allreduce adds zeros, exactly), and every
+         * rank adds the blocks up in index order */
+        const int64_t nb = (info.n + E - 1) / E;
+        double *v = calloc((size_t)(2 * nb + 1), sizeof *v);
+        s = v ? ADVML_OK : advml_error_set(err, ADVML_ERR_NOMEM, "out of memory evaluating %s", split);
+        if ((s = agree(t, s, err))) {
+            free(v);
+            return s;
+        }
+        int64_t lo = 0, hi = 0;
+        advml_split_range(nb, t->rank, t->nranks, &lo, &hi);
+        for (int64_t b = lo; b < hi && !local; b++) {
+            int B = (int)(info.n - b * E < E ? info.n - b * E : E);
+            local = eval_block(t, split, b * E, B, &v[2 * b], &v[2 * b + 1], err);
+        }
+        v[2 * nb] = local != ADVML_OK;
+        double failed = 1;
+        if (!(s = advml_comm_allreduce_sum_f64(t->comm, v, (size_t)(2 * nb + 1), err))) {
+            for (int64_t b = 0; b < nb; b++) {
+                sums[0] += v[2 * b];
+                sums[1] += v[2 * b + 1];
+            }
+            sums[2] = (double)info.n;
+            failed = v[2 * nb];
+        }
+        free(v);
+        if (s)
+            return s;
+        if (failed > 0) /* a rank's read failed: carry its message to rank 0 */
+            return agree(t, local, err);
+        goto done;
     }
     sums[3] = local != ADVML_OK;
     if ((s = advml_comm_allreduce_sum_f64(t->comm, sums, 4, err)))
         return s;
     if (sums[3] > 0) /* a rank's read failed: carry its message to rank 0 */
         return agree(t, local, err);
+done:
     *loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
     *accuracy = (t->cfg.model.loss == ADVML_LOSS_MSE || sums[2] <= 0) ? NAN : sums[1] / sums[2];
     return ADVML_OK;
@@ -424,6 +506,39 @@ static advml_status nonfinite_error(const advml_trainer *t, const char *what, in
                            t->rank == 0 ? kept : "");
 }
 
+/* Forward and backward of the nloc samples ids into m->grads (which the
+ * caller zeroed), with the extra slots flag, loss, correct and count set in
+ * extra. A failed read sets the READ_FAIL flag and is returned. */
+static advml_status micro_batch(advml_trainer *t, const int64_t *ids, int nloc, float *extra, advml_error *err)
+{
+    advml_model *m = &t->model;
+    for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
+        extra[i] = 0.0f;
+    if (nloc <= 0)
+        return ADVML_OK;
+    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
+    if (local) {
+        extra[X_FLAG] = READ_FAIL;
+        return local;
+    }
+    advml_ctx ctx = {0};
+    ctx.B = nloc;
+    ctx.training = 1;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.sample_ids = ids;
+    ctx.scratch = m->scratch;
+    advml_model_forward(m, t->x, &ctx);
+    double l = advml_model_loss(m, t->y, nloc);
+    double c = advml_model_correct(m, t->y, nloc);
+    advml_model_backward(m, t->x, t->y, &ctx);
+    extra[X_FLAG] = isfinite(l) ? 0.0f : 1.0f;
+    extra[X_LOSS] = (float)l;
+    extra[X_CORRECT] = (float)c;
+    extra[X_COUNT] = (float)nloc;
+    return ADVML_OK;
+}
+
 /* One optimizer step on global batch k of the epoch. Every status it returns
  * is the same on all ranks (a failed read is agreed on; the finiteness test
  * reads the reduced sums, which are identical everywhere). */
@@ -432,43 +547,41 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     advml_model *m = &t->model;
     const int64_t B = t->cfg.train.batch_size, n = t->train.n;
     const int64_t start = k * B, bsz = (n - start < B) ? n - start : B;
-    int64_t lo, hi;
-    advml_split_range(bsz, t->rank, t->nranks, &lo, &hi);
-    int nloc = (int)(hi - lo);
-    const int64_t *ids = t->perm + start + lo;
-
-    if (!t->grads_clear)
-        advml_model_zero_grads(m);
-    t->grads_clear = 0;
+    const size_t stride = m->nparams + ADVML_GRAD_EXTRA;
     float *extra = m->grads + m->nparams;
-    for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
-        extra[i] = 0.0f;
-    advml_status local = ADVML_OK;
-    if (nloc > 0) {
-        local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
-        if (local == ADVML_OK) {
-            advml_ctx ctx = {0};
-            ctx.B = nloc;
-            ctx.training = 1;
-            ctx.seed = t->cfg.train.seed;
-            ctx.step = (uint64_t)t->step;
-            ctx.sample_ids = ids;
-            ctx.scratch = m->scratch;
-            advml_model_forward(m, t->x, &ctx);
-            double l = advml_model_loss(m, t->y, nloc);
-            double c = advml_model_correct(m, t->y, nloc);
-            advml_model_backward(m, t->x, t->y, &ctx);
-            extra[X_FLAG] = isfinite(l) ? 0.0f : 1.0f;
-            extra[X_LOSS] = (float)l;
-            extra[X_CORRECT] = (float)c;
-            extra[X_COUNT] = (float)nloc;
-        } else {
-            extra[X_FLAG] = READ_FAIL;
+    advml_status local = ADVML_OK, s;
+    double t0;
+    if (!t->cfg.train.reproducible) {
+        int64_t lo, hi;
+        advml_split_range(bsz, t->rank, t->nranks, &lo, &hi);
+        if (!t->grads_clear)
+            advml_model_zero_grads(m);
+        local = micro_batch(t, t->perm + start + lo, (int)(hi - lo), extra, err);
+        local_stops(t, extra + X_STOP); /* a caught signal travels with the gradients */
+        t0 = advml_comm_wtime();
+        s = advml_comm_allreduce_sum_f32(t->comm, m->grads, stride, err);
+    } else {
+        /* slot j of S holds samples [bsz j / S, bsz (j + 1) / S) of the batch,
+         * whatever N is; each is computed into its own zeroed buffer */
+        float *main = m->grads;
+        const int S = t->cfg.train.slots, nparts = t->slot_hi - t->slot_lo;
+        for (int j = t->slot_lo; j < t->slot_hi; j++) {
+            float *buf = t->slot_parts[j - t->slot_lo];
+            if (buf != main || !t->grads_clear)
+                memset(buf, 0, stride * sizeof *buf);
+            m->grads = buf;
+            int64_t a, b;
+            advml_split_range(bsz, j, S, &a, &b);
+            advml_status ls = micro_batch(t, t->perm + start + a, (int)(b - a), buf + m->nparams, err);
+            if (ls && !local)
+                local = ls;
         }
+        m->grads = main;
+        local_stops(t, extra + X_STOP);
+        t0 = advml_comm_wtime();
+        s = advml_comm_ordered_sum_f32(t->comm, t->slot_parts, nparts, main, stride, err);
     }
-    local_stops(t, extra + X_STOP); /* a caught signal travels with the gradients */
-    double t0 = advml_comm_wtime();
-    advml_status s = advml_comm_allreduce_sum_f32(t->comm, m->grads, m->nparams + ADVML_GRAD_EXTRA, err);
+    t->grads_clear = 0;
     t->allreduce_seconds += advml_comm_wtime() - t0;
     if (s)
         return s;

@@ -15,6 +15,11 @@
  * and test splits are evaluated after every epoch, each rank a contiguous
  * block, with losses and counts summed over ranks (each sample exactly once).
  *
+ * In reproducible mode (training.reproducible) every global batch is split
+ * into training.slots fixed micro-batches; each is computed alone and the
+ * slots are summed in one fixed order, so the weights are bitwise the same for
+ * any N <= slots; evaluation sums fixed blocks in index order too.
+ *
  * Every function here is collective: all ranks call it and all return the same
  * status; on failure the message is on rank 0 (advml_comm_agree).
  */
@@ -48,6 +53,14 @@ typedef struct advml_trainer {
     float *x;                     /* (local_max, in_floats) this rank's inputs */
     float *y;                     /* (local_max, target_floats) its targets */
     int64_t *perm;                /* (train.n) the epoch's permutation */
+    /* reproducible mode (cfg.train.reproducible): global batch k is split into
+     * cfg.train.slots micro-batch slots whose bounds do not depend on N; rank r
+     * computes slots [slot_lo, slot_hi), each into its own zeroed buffer, and
+     * the slots are summed in slot order (advml_comm_ordered_sum_f32) */
+    int slot_lo, slot_hi;
+    float *slot_grads;            /* (slot_hi - slot_lo - 1, nparams + ADVML_GRAD_EXTRA): all but the
+                                     last local slot, which uses model.grads */
+    float **slot_parts;           /* (slot_hi - slot_lo) the local slots' buffers, in slot order */
     int preloaded;                /* splits held in memory (bit 0 train, 1 validation, 2 test) */
     /* where training stands (what a checkpoint saves) */
     int64_t epoch;                /* completed epochs */
