@@ -30,7 +30,7 @@ if [ "$launcher" = mpirun ]; then
   command -v iptables >/dev/null || mh_install iptables || mh_fail "iptables is missing and could not be installed"
 fi
 export ADVML_LAUNCHER=$launcher
-STEPS=${MH_NODEFAIL_STEPS:-3000}
+STEPS=${MH_NODEFAIL_STEPS:-2000}
 mh_up
 s2_up
 cat > cnn.json <<'EOF'
