@@ -7,10 +7,12 @@
 # only where this machine cannot create a network namespace or a veth pair.
 # Each removes every namespace, process, daemon and file it made, also when it
 # fails; tests/multihost/run.sh bounds each one (ADVML_MH_TIMEOUT, below
-# ctest's TIMEOUT) and cleans up after one it had to stop. They take about
-# 6 minutes together, one at a time (RESOURCE_LOCK: their time bounds are
-# measured, so they do not share the cores with each other or with the slurm
-# label's clusters). Skip them with `ctest -LE multihost`.
+# ctest's TIMEOUT) and cleans up after one it had to stop. They run one at a
+# time (RESOURCE_LOCK: their time bounds are measured, so they do not share
+# the cores with each other or with the slurm label's clusters); the SLURM
+# time-limit test alone takes about 3 minutes, and the label took 14 minutes on
+# a 2-core machine busy with other work (load about 10). Skip them with
+# `ctest -LE multihost`.
 #
 #   multihost_ninvariance     1 rank vs 2 and 4 ranks on two hosts: the weights of tests/trainer/ninvariance.py
 #   multihost_mnist           the MNIST CNN (13 MB allreduce) on one host vs two hosts: step time, same weights
