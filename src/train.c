@@ -11,6 +11,8 @@
  */
 #include "advml/train.h"
 
+#include <cblas.h>
+
 #include "advml/bigbuf.h"
 #include "advml/numfmt.h"
 
@@ -178,6 +180,9 @@ static advml_status build(advml_trainer *t, advml_error *err)
         return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the step buffers (%d samples of %zu floats)",
                                t->local_max, t->in_floats);
     if (t->cfg.train.reproducible) {
+        /* OpenBLAS splits a GEMM differently on 2 threads than on 1 (measured:
+         * other weights after 10 steps), so the mode fixes one thread per rank */
+        openblas_set_num_threads(1);
         if (t->cfg.train.slots < t->nranks)
             return advml_error_set(err, ADVML_ERR_CONFIG,
                                    "%s: training.slots is %d, but the run has %d ranks; reproducible mode needs at "
