@@ -671,8 +671,12 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
         em.train_loss = t->ep_samples > 0 ? t->ep_loss / t->ep_samples : NAN;
         em.train_accuracy = classify && t->ep_samples > 0 ? t->ep_correct / t->ep_samples : NAN;
         em.val_loss = em.val_accuracy = em.test_loss = em.test_accuracy = NAN;
+        if (t->progress && t->has_val)
+            advml_progress_note(t->progress, "evaluating validation");
         if (t->has_val && (s = advml_trainer_evaluate(t, SPLIT_VAL, &em.val_loss, &em.val_accuracy, err)))
             return s;
+        if (t->progress && t->has_test)
+            advml_progress_note(t->progress, "evaluating test");
         if (t->has_test && (s = advml_trainer_evaluate(t, SPLIT_TEST, &em.test_loss, &em.test_accuracy, err)))
             return s;
         em.learning_rate = advml_float_shortest(t->opt.cfg->lr);

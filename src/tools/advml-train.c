@@ -79,7 +79,8 @@ static const advml_cli_spec command_line = {
     "the checkpoint and run file are written first. A second Ctrl-C within 5 s stops at once.\n"
     "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 I/O or data file, 4 shape mismatch,\n"
     "5 non-finite loss or gradient, 6 MPI, 75 interrupted by a signal (continue with --resume).\n"
-    "ADVML_PROGRESS=bar|line|none sets the progress display.\n"};
+    "ADVML_PROGRESS=bar|line|none sets the progress display; ADVML_PROGRESS_SECONDS=S the seconds between\n"
+    "time-stamped lines within an epoch in a log (default 60; 0: every step).\n"};
 
 static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
 {
@@ -539,6 +540,7 @@ int main(int argc, char **argv)
     advml_progress_init(&progress, stdout, t.rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
     if (t.cfg.model.input.rank != 3)
         progress.unit = "samples/s";
+    advml_progress_set_batch(&progress, t.cfg.train.batch_size);
     advml_trainer_outputs(&t, have_run ? &run : NULL, &progress);
     if (t.rank == 0)
         print_settings(&t, opt.resume, openblas_get_num_threads(), overrides);
