@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "advml/h5io.h"
+#include "advml/numfmt.h"
 #include "advml/version.h"
 
 static advml_status write_ds(hid_t f, const char *name, hid_t mtype, hid_t ftype, int rank, hsize_t d0, hsize_t d1,

@@ -14,7 +14,9 @@
 #include <cblas.h>
 
 #include "advml/bigbuf.h"
+#include "advml/numfmt.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,10 +84,13 @@ advml_status advml_trainer_poll_stop(advml_trainer *t, advml_error *err)
     return ADVML_OK;
 }
 
-void advml_split_range(int64_t n, int r, int N, int64_t *lo, int64_t *hi)
+/* The slice [*lo, *hi) of n items (samples, slots, blocks) that rank r of N
+ * takes: the one rank split (advml_dataset_shard). */
+static void share(int64_t n, int r, int N, int64_t *lo, int64_t *hi)
 {
-    *lo = n * r / N;
-    *hi = n * (r + 1) / N;
+    int64_t count;
+    advml_dataset_shard(n, r, N, lo, &count);
+    *hi = *lo + count;
 }
 
 /* Agree on a status over all ranks (returns the agreed one). */
@@ -100,14 +105,6 @@ static advml_status agree(advml_trainer *t, advml_status local, advml_error *err
 }
 
 /* ---- setup -------------------------------------------------------------------- */
-
-static void shape_text(const advml_shape *s, char *buf, size_t n)
-{
-    int len = snprintf(buf, n, "[");
-    for (int i = 0; i < s->rank; i++)
-        len += snprintf(buf + len, n - (size_t)len, "%s%d", i ? ", " : "", s->d[i]);
-    snprintf(buf + len, n - (size_t)len, "]");
-}
 
 /* Check the splits against each other and the config (no collective calls). */
 static advml_status check_data(advml_trainer *t, advml_error *err)
@@ -132,8 +129,8 @@ static advml_status check_data(advml_trainer *t, advml_error *err)
         c->model.input = t->train.input;
         c->has_input = 1;
     } else if (!advml_shape_equal(&c->model.input, &t->train.input)) {
-        shape_text(&t->train.input, a, sizeof a);
-        shape_text(&c->model.input, b, sizeof b);
+        advml_shape_list_str(&t->train.input, a, sizeof a);
+        advml_shape_list_str(&c->model.input, b, sizeof b);
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "%s: the train inputs are %s per sample, but %s has \"input\": %s; use a dataset "
                                "made for this model or fix \"input\" (or leave it out to take the data's shape)",
@@ -145,8 +142,8 @@ static advml_status check_data(advml_trainer *t, advml_error *err)
         if (!other[i])
             continue;
         if (!advml_shape_equal(&other[i]->input, &t->train.input)) {
-            shape_text(&other[i]->input, a, sizeof a);
-            shape_text(&t->train.input, b, sizeof b);
+            advml_shape_list_str(&other[i]->input, a, sizeof a);
+            advml_shape_list_str(&t->train.input, b, sizeof b);
             return advml_error_set(err, ADVML_ERR_FORMAT, "%s: the %s inputs are %s per sample, the train inputs %s",
                                    path, names[i], a, b);
         }
@@ -193,7 +190,7 @@ static advml_status build(advml_trainer *t, advml_error *err)
                                    "runs with another slot count)",
                                    t->cfg.source, t->cfg.train.slots, t->nranks);
         int64_t lo, hi;
-        advml_split_range(t->cfg.train.slots, t->rank, t->nranks, &lo, &hi);
+        share(t->cfg.train.slots, t->rank, t->nranks, &lo, &hi);
         t->slot_lo = (int)lo;
         t->slot_hi = (int)hi;
         size_t extra = (size_t)(t->slot_hi - t->slot_lo - 1), stride = t->model.nparams + ADVML_GRAD_EXTRA;
@@ -242,8 +239,10 @@ advml_status advml_trainer_setup(advml_trainer *t, const advml_config *cfg, advm
     t->rank = advml_comm_rank(comm);
     t->nranks = advml_comm_size(comm);
     t->last_ckpt_step = -1;
-    advml_status s = advml_config_validate(&t->cfg, err);
-    if (!s && !t->cfg.train.data[0])
+    /* cfg was checked by advml_config_validate, the one place settings are validated */
+    assert(cfg->train.epochs >= 1 && cfg->train.batch_size >= 1 && !advml_optim_check(&cfg->optim));
+    advml_status s = ADVML_OK;
+    if (!t->cfg.train.data[0])
         s = advml_error_set(err, ADVML_ERR_ARG, "%s: no dataset: give --data FILE.h5 or \"training\": {\"data\": ...}",
                             t->cfg.source);
     if ((s = agree(t, s, err)))
@@ -328,7 +327,7 @@ static advml_status resume_read(advml_trainer *t, const char *path, advml_ckpt_s
                                "%d; resume with --batch-size %d",
                                path, (long long)st->epoch + 1, old.train.batch_size, t->cfg.train.batch_size,
                                old.train.batch_size);
-    int64_t nb = (t->train.n + t->cfg.train.batch_size - 1) / t->cfg.train.batch_size;
+    const int64_t nb = advml_trainer_batches_per_epoch(t);
     if (st->cursor > nb) /* cursor == nb: stopped after an epoch's last step, before its evaluation */
         return advml_error_set(err, ADVML_ERR_FORMAT,
                                "%s: cursor %lld is past the %lld batches of an epoch of %s", path,
@@ -428,7 +427,7 @@ advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double 
     advml_status local = ADVML_OK;
     if (!t->cfg.train.reproducible) {
         int64_t lo, hi;
-        advml_split_range(info.n, t->rank, t->nranks, &lo, &hi);
+        share(info.n, t->rank, t->nranks, &lo, &hi);
         for (int64_t i = lo; i < hi && !local; i += E) {
             int B = (int)(hi - i < E ? hi - i : E);
             double l, c;
@@ -450,7 +449,7 @@ advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double 
             return s;
         }
         int64_t lo = 0, hi = 0;
-        advml_split_range(nb, t->rank, t->nranks, &lo, &hi);
+        share(nb, t->rank, t->nranks, &lo, &hi);
         for (int64_t b = lo; b < hi && !local; b++) {
             int B = (int)(info.n - b * E < E ? info.n - b * E : E);
             local = eval_block(t, split, b * E, B, &v[2 * b], &v[2 * b + 1], err);
@@ -489,8 +488,8 @@ done:
  * on every rank; only rank 0's names the checkpoint it keeps). */
 static advml_status nonfinite_error(const advml_trainer *t, const char *what, int64_t k, advml_error *err)
 {
-    const int64_t B = t->cfg.train.batch_size, nb = (t->train.n + B - 1) / B;
-    char kept[ADVML_RUN_PATH_MAX + 96];
+    const int64_t nb = advml_trainer_batches_per_epoch(t);
+    char kept[ADVML_PATH_MAX + 96];
     if (t->last_ckpt_step >= 0 && t->run)
         snprintf(kept, sizeof kept, "; the last good checkpoint (after step %lld) is kept in %s",
                  (long long)t->last_ckpt_step, t->run->ckpt_path);
@@ -553,7 +552,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     double t0;
     if (!t->cfg.train.reproducible) {
         int64_t lo, hi;
-        advml_split_range(bsz, t->rank, t->nranks, &lo, &hi);
+        share(bsz, t->rank, t->nranks, &lo, &hi);
         if (!t->grads_clear)
             advml_model_zero_grads(m);
         local = micro_batch(t, t->perm + start + lo, (int)(hi - lo), extra, err);
@@ -571,7 +570,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
                 memset(buf, 0, stride * sizeof *buf);
             m->grads = buf;
             int64_t a, b;
-            advml_split_range(bsz, j, S, &a, &b);
+            share(bsz, j, S, &a, &b);
             advml_status ls = micro_batch(t, t->perm + start + a, (int)(b - a), buf + m->nparams, err);
             if (ls && !local)
                 local = ls;
@@ -614,7 +613,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
 advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
 {
     const advml_train_config *tc = &t->cfg.train;
-    const int64_t B = tc->batch_size, n = t->train.n, nb = (n + B - 1) / B;
+    const int64_t B = tc->batch_size, n = t->train.n, nb = advml_trainer_batches_per_epoch(t);
     const int classify = t->cfg.model.loss != ADVML_LOSS_MSE;
     advml_status s;
     while (t->epoch < tc->epochs) {
@@ -680,7 +679,7 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
             advml_progress_note(t->progress, "evaluating test");
         if (t->has_test && (s = advml_trainer_evaluate(t, SPLIT_TEST, &em.test_loss, &em.test_accuracy, err)))
             return s;
-        em.learning_rate = advml_float_shortest(t->opt.cfg.lr);
+        em.learning_rate = advml_float_shortest(t->opt.cfg->lr);
         em.epoch_seconds = t->ep_seconds;
         em.images_per_second = t->ep_seconds > 0 ? t->ep_samples / t->ep_seconds : NAN;
         t->last = em;

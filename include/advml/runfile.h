@@ -16,7 +16,6 @@
 #include "advml/model.h"
 #include "advml/optim.h"
 
-#define ADVML_RUN_PATH_MAX 4096
 /* The checkpoint layout this advml writes and reads (2: with checksums). */
 #define ADVML_CKPT_FORMAT_VERSION 2
 
@@ -43,8 +42,8 @@ typedef struct advml_invocation {
 } advml_invocation;
 
 typedef struct advml_run {
-    char path[ADVML_RUN_PATH_MAX];       /* RUN.h5 */
-    char ckpt_path[ADVML_RUN_PATH_MAX];  /* RUN.ckpt.h5 */
+    char path[ADVML_PATH_MAX];       /* RUN.h5 */
+    char ckpt_path[ADVML_PATH_MAX];  /* RUN.ckpt.h5 */
     /* provenance (owned strings; NULL is written as "") */
     char *config_json, *command_line, *hostnames, *data, *summary;
     int nranks;
@@ -74,8 +73,6 @@ void advml_run_ckpt_path(const char *run_path, char *out, size_t n);
  * not ending in ".ckpt.h5" gets ".run.h5" appended. */
 void advml_run_path_from_ckpt(const char *ckpt_path, char *out, size_t n);
 
-/* Current UTC time as "2024-05-01T12:34:56Z". */
-void advml_iso_time(char *buf, size_t n);
 
 /* Empty run for path, status "running", start_time now. Nothing is written
  * yet. Release with advml_run_free. */

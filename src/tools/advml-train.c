@@ -25,6 +25,7 @@
 #include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/config.h"
+#include "advml/numfmt.h"
 #include "advml/progress.h"
 #include "advml/runfile.h"
 #include "advml/train.h"
@@ -33,30 +34,47 @@
 
 static const char TOOL[] = "advml-train"; /* in messages: "advml-train: error: ..." */
 
-static const char usage[] =
+typedef struct options {
+    const char *config, *data, *optimizer, *out, *resume;
+    const char *epochs, *batch_size, *lr, *l2, *seed, *max_steps; /* as typed; parsed later */
+    int help, version, force;
+} options;
+
+/* ---- command line: one table for parsing and --help (src/cli.c) ------------------- */
+
+#define FLAG(name, field, arg, help) {name, offsetof(options, field), 0, ADVML_CLI_STRING, arg, help}
+#define SWITCH(name, field, help) {name, offsetof(options, field), 1, ADVML_CLI_STRING, NULL, help}
+static const advml_cli_flag flags[] = {
+    FLAG("--config", config, "FILE.json", "model, loss, optimizer and training settings (required unless --resume)"),
+    FLAG("--data", data, "FILE.h5", "dataset made by advml-data (training.data)"),
+    FLAG("--epochs", epochs, "E", "epochs to train in all (training.epochs)"),
+    FLAG("--batch-size", batch_size, "B", "GLOBAL batch size, summed over all ranks (training.batch_size)"),
+    FLAG("--optimizer", optimizer, "NAME", "sgd, momentum, adagrad, adagrad_momentum, rmsprop, adam (optimizer.name)"),
+    FLAG("--lr", lr, "ETA", "learning rate (optimizer.lr)"),
+    FLAG("--l2", l2, "LAMBDA", "L2 penalty (LAMBDA/2)*||w||^2 on the weights (training.l2)"),
+    FLAG("--seed", seed, "S", "seed of initialisation, data order and dropout (training.seed)"),
+    FLAG("--max-steps", max_steps, "K",
+         "stop after K optimizer steps in all (training.max_steps); 0 writes the\n"
+         "                      initial weights (the checkpoint at step 0, e.g. for PyTorch) and stops"),
+    FLAG("--out", out, "RUN.h5", "run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5"),
+    SWITCH("--force", force, "replace an existing run (its run file and checkpoint)"),
+    FLAG("--resume", resume, "FILE",
+         "continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
+         "                      it was started with; flags given override them (recorded in the run\n"
+         "                      file); --config, if given, must describe the same model. The run file\n"
+         "                      (--out, else RUN.h5 beside it) is continued"),
+    SWITCH("--help", help, NULL),
+    SWITCH("--version", version, NULL)};
+static const advml_cli_spec command_line = {
+    NULL, flags, sizeof flags / sizeof flags[0],
     "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
     "                   [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S] [--max-steps K]\n"
     "                   [--out RUN.h5] [--force]\n"
     "       advml-train --resume RUN.ckpt.h5 [the flags above, to override the run's settings]\n"
     "       mpirun -np N advml-train ...   (data-parallel over N ranks)\n"
     "\n"
-    "Train the model a JSON config describes (docs/training.md). Flags override the config.\n"
-    "  --config FILE.json  model, loss, optimizer and training settings (required unless --resume)\n"
-    "  --data FILE.h5      dataset made by advml-data (training.data)\n"
-    "  --epochs E          epochs to train in all (training.epochs)\n"
-    "  --batch-size B      GLOBAL batch size, summed over all ranks (training.batch_size)\n"
-    "  --optimizer NAME    sgd, momentum, adagrad, adagrad_momentum, rmsprop, adam (optimizer.name)\n"
-    "  --lr ETA            learning rate (optimizer.lr)\n"
-    "  --l2 LAMBDA         L2 penalty (LAMBDA/2)*||w||^2 on the weights (training.l2)\n"
-    "  --seed S            seed of initialisation, data order and dropout (training.seed)\n"
-    "  --max-steps K       stop after K optimizer steps in all (training.max_steps); 0 writes the\n"
-    "                      initial weights (the checkpoint at step 0, e.g. for PyTorch) and stops\n"
-    "  --out RUN.h5        run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5\n"
-    "  --force             replace an existing run (its run file and checkpoint)\n"
-    "  --resume FILE       continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
-    "                      it was started with; flags given override them (recorded in the run\n"
-    "                      file); --config, if given, must describe the same model. The run file\n"
-    "                      (--out, else RUN.h5 beside it) is continued\n"
+    "Train the model a JSON config describes (docs/training.md). Flags override the config.\n",
+    19,
     "  --help, --version\n"
     "\n"
     "SIGINT (Ctrl-C), SIGTERM, SIGUSR1 and SIGUSR2 stop every rank after the step under way;\n"
@@ -64,32 +82,16 @@ static const char usage[] =
     "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 I/O or data file, 4 shape mismatch,\n"
     "5 non-finite loss or gradient, 6 MPI, 75 interrupted by a signal (continue with --resume).\n"
     "ADVML_PROGRESS=bar|line|none sets the progress display; ADVML_PROGRESS_SECONDS=S the seconds between\n"
-    "time-stamped lines within an epoch in a log (default 60; 0: every step).\n";
-
-typedef struct options {
-    const char *config, *data, *optimizer, *out, *resume;
-    const char *epochs, *batch_size, *lr, *l2, *seed, *max_steps; /* as typed; parsed later */
-    int help, version, force;
-} options;
-
-/* ---- command line -------------------------------------------------------------- */
+    "time-stamped lines within an epoch in a log (default 60; 0: every step).\n"};
 
 static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
 {
-    static const advml_cli_flag flags[] = {
-        {"--config", offsetof(options, config), 0},       {"--data", offsetof(options, data), 0},
-        {"--epochs", offsetof(options, epochs), 0},       {"--batch-size", offsetof(options, batch_size), 0},
-        {"--optimizer", offsetof(options, optimizer), 0}, {"--lr", offsetof(options, lr), 0},
-        {"--l2", offsetof(options, l2), 0},               {"--seed", offsetof(options, seed), 0},
-        {"--max-steps", offsetof(options, max_steps), 0}, {"--out", offsetof(options, out), 0},
-        {"--resume", offsetof(options, resume), 0},       {"--help", offsetof(options, help), 1},
-        {"--version", offsetof(options, version), 1},     {"--force", offsetof(options, force), 1}};
     memset(o, 0, sizeof *o);
-    advml_status s = advml_cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0], o, err);
+    advml_status s = advml_cli_parse_spec(&command_line, argc, argv, o, err);
     if (s)
         return s;
-    if (!o->help && !o->version && !o->config && !o->resume)
-        return advml_error_set(err, ADVML_ERR_ARG, "--config FILE.json is required (see --help)");
+    if (!o->help && !o->version && !o->resume && (s = advml_cli_required(&command_line, o->config, "--config FILE.json", err)))
+        return s;
     if (o->force && o->resume)
         return advml_error_set(err, ADVML_ERR_ARG,
                                "--force starts the run again from scratch; it cannot be combined with --resume");
@@ -115,7 +117,7 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
     advml_status s;
     overrides[0] = '\0';
     if (base_json) {
-        char src[ADVML_RUN_PATH_MAX + 32];
+        char src[ADVML_PATH_MAX + 32];
         snprintf(src, sizeof src, "%s (its config_json)", o->resume);
         if ((s = advml_config_parse(cfg, base_json, src, err)))
             return s;
@@ -176,10 +178,11 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
                                    "--optimizer: unknown optimizer \"%s\"; expected one of sgd, momentum, adagrad, "
                                    "adagrad_momentum, rmsprop, adam",
                                    o->optimizer);
-        if (k != cfg->optim.kind) { /* the new kind's defaults; keep eta */
-            float lr = cfg->optim.lr;
+        if (k != cfg->optim.kind) { /* the new kind's defaults; keep eta and l2 */
+            float lr = cfg->optim.lr, l2 = cfg->optim.l2;
             cfg->optim = advml_optim_defaults(k);
             cfg->optim.lr = lr;
+            cfg->optim.l2 = l2;
             if (base_json) {
                 size_t len = strlen(overrides);
                 snprintf(overrides + len, olen - len, "%soptimizer %s -> %s", len ? "; " : "",
@@ -195,17 +198,16 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
     if (o->l2) {
         if ((s = advml_cli_num("--l2", o->l2, 0, &dv, err)))
             return s;
-        cfg->train.l2 = (float)dv;
+        cfg->optim.l2 = (float)dv;
     }
-    cfg->optim.l2 = cfg->train.l2;
     if (base_json) {
         note_override(overrides, olen, "epochs", before.train.epochs, cfg->train.epochs);
         note_override(overrides, olen, "batch_size", before.train.batch_size, cfg->train.batch_size);
         note_override(overrides, olen, "seed", (double)before.train.seed, (double)cfg->train.seed);
         note_override(overrides, olen, "lr", advml_float_shortest(before.optim.lr),
                       advml_float_shortest(cfg->optim.lr));
-        note_override(overrides, olen, "l2", advml_float_shortest(before.train.l2),
-                      advml_float_shortest(cfg->train.l2));
+        note_override(overrides, olen, "l2", advml_float_shortest(before.optim.l2),
+                      advml_float_shortest(cfg->optim.l2));
     }
     return advml_config_validate(cfg, err);
 }
@@ -245,7 +247,7 @@ static advml_status check_out(const char *out, const char *resume, int force, ad
 {
     if (!out[0])
         return ADVML_OK;
-    char dir[ADVML_RUN_PATH_MAX];
+    char dir[ADVML_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", out);
     char *slash = strrchr(dir, '/');
     if (!slash)
@@ -257,7 +259,7 @@ static advml_status check_out(const char *out, const char *resume, int force, ad
     if (access(dir, F_OK) != 0)
         return advml_error_set(err, ADVML_ERR_IO, "--out %s: the directory %s does not exist", out, dir);
     /* Probe by creating a file: access() says yes to root even on read-only mounts. */
-    char probe[ADVML_RUN_PATH_MAX + 64];
+    char probe[ADVML_PATH_MAX + 64];
     snprintf(probe, sizeof probe, "%s/.advml-train-probe-%ld", dir, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
@@ -265,7 +267,7 @@ static advml_status check_out(const char *out, const char *resume, int force, ad
                                strerror(errno));
     close(fd);
     unlink(probe);
-    char ckpt[ADVML_RUN_PATH_MAX];
+    char ckpt[ADVML_PATH_MAX];
     advml_run_ckpt_path(out, ckpt, sizeof ckpt);
     if (!resume && !force) {
         int have_run = access(out, F_OK) == 0, have_ckpt = access(ckpt, F_OK) == 0;
@@ -300,7 +302,7 @@ static char *summary_text(const advml_model *m)
 static void print_settings(const advml_trainer *t, const char *resume, int blas_threads, const char *overrides)
 {
     const advml_config *c = &t->cfg;
-    const advml_optim_config *o = &t->opt.cfg;
+    const advml_optim_config *o = t->opt.cfg;
     char shape[64];
     printf("advml-train %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
     printf("  config     %s\n", c->source);
@@ -315,7 +317,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     else
         printf(", %d target values", t->train.target_dim);
     printf("%s\n", (t->preloaded & 1) ? " (held in memory)" : " (read from disk per step)");
-    int64_t B = c->train.batch_size, nb = (t->train.n + B - 1) / B;
+    const int64_t B = c->train.batch_size, nb = advml_trainer_batches_per_epoch(t);
     printf("  ranks      %d, OpenBLAS threads per rank %d\n", t->nranks, blas_threads);
     if (c->train.reproducible)
         printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
@@ -403,7 +405,7 @@ static advml_status report(advml_trainer *t, advml_run *run, int have_run, const
                            double seconds, advml_error *err)
 {
     const int64_t nb = advml_trainer_batches_per_epoch(t);
-    char sname[32], cont[2 * ADVML_RUN_PATH_MAX + 200] = "";
+    char sname[32], cont[2 * ADVML_PATH_MAX + 200] = "";
     const char *sig = advml_signal_name(t->stop_signal, sname, sizeof sname);
     char where[96];
     if (t->cursor == 0)
@@ -500,8 +502,8 @@ int main(int argc, char **argv)
     if ((s = advml_comm_agree(comm, s, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
     if (opt.help || opt.version)
-        return advml_tool_info(TOOL, comm, opt.version, usage);
-    char *base = NULL, overrides[1024], out[ADVML_RUN_PATH_MAX] = "";
+        return advml_tool_help(TOOL, comm, opt.version, &command_line);
+    char *base = NULL, overrides[1024], out[ADVML_PATH_MAX] = "";
     advml_config cfg;
     if (opt.resume && (s = checkpoint_config(comm, opt.resume, &base, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
