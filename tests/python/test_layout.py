@@ -241,8 +241,9 @@ class Layout(unittest.TestCase):
         cwd = os.getcwd()
         os.chdir(self.d)
         try:
-            run("mnist", "--from", "docs_idx", "--out", "mnist.h5", "--force")
-            run("oscillator", "--out", "oscillator.h5", "--force")
+            os.makedirs("data", exist_ok=True)  # the snippets read data/*.h5, as after scripts/fetch-data.sh
+            run("mnist", "--from", "docs_idx", "--out", "data/mnist.h5", "--force")
+            run("oscillator", "--out", "data/oscillator.h5", "--force")
             for code in blocks:
                 if "import pandas" in code:
                     try:
