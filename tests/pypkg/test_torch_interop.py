@@ -270,6 +270,34 @@ class CourseCNN(Base):
         self.assertAlmostEqual(c.optimizer["l2"], 2e-4)
 
 
+class Shapes(Base):
+    """Every CNN layer kind and option the jobs do not use: Keras "same" padding
+    with an odd total (the extra zero at the bottom/right), strides, even and
+    non-square kernels, average pooling, overlapping max pooling, a relu
+    shorthand layer, leaky_relu's alpha, sigmoid, and softmax as a layer."""
+
+    def test_odd_padding_and_kinds(self):
+        cfg = {"input": [2, 9, 10], "loss": "categorical_crossentropy",
+               "model": [{"type": "conv2d", "filters": 3, "kernel": [4, 3], "stride": [2, 1], "padding": "same",
+                          "activation": "leaky_relu", "alpha": 0.1},
+                         {"type": "avgpool2d", "pool": [2, 2]},
+                         {"type": "conv2d", "filters": 4, "kernel": 2, "padding": "same", "activation": "tanh"},
+                         {"type": "maxpool2d", "pool": [2, 2], "stride": [1, 1]},
+                         {"type": "relu"}, {"type": "dropout", "rate": 0.3}, {"type": "flatten"},
+                         {"type": "dense", "units": 6, "activation": "sigmoid"},
+                         {"type": "dense", "units": 5, "use_bias": False},
+                         {"type": "activation", "activation": "softmax"}]}
+        torch.manual_seed(11)
+        net = to_torch(cfg)
+        self.assertEqual(net.layer00_conv2d.asym_pad, (1, 1, 1, 2))  # left, right, top, bottom
+        d = os.path.join(WORK, "shapes")
+        os.makedirs(d, exist_ok=True)
+        data = make_data(os.path.join(d, "data.h5"), (2, 9, 10), classes=5)
+        ck = save_checkpoint(net, cfg, os.path.join(d, "c.ckpt.h5"))
+        x, _ = advml.Dataset(data).split("test").arrays()
+        self.assertClose(predict(ck, data, os.path.join(d, "p.h5")), torch_out(net, x), "odd padding and kinds")
+
+
 class Errors(Base):
     CFG = {"input": [1, 8, 8], "loss": "categorical_crossentropy",
            "model": [{"type": "conv2d", "filters": 4, "kernel": [3, 3]}, {"type": "flatten"},
