@@ -98,9 +98,9 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
 {
     /* A pipeline along the ranks: rank r receives chunk k of the running sum
      * from r - 1, adds its parts, sends it on to r + 1; the last rank then
-     * holds the total and broadcasts it. Chunks of 64 Ki floats keep every
+     * holds the total and broadcasts it. Chunks of 256 Ki floats keep every
      * link busy while the next chunk is summed. */
-    enum { CH = 1 << 16 };
+    enum { CH = 1 << 18 };
     const int r = c->rank, N = c->size;
     float *acc = malloc(2 * CH * sizeof *acc);
     if (!acc)
