@@ -142,6 +142,10 @@ def check_image_ext(parser, out):
 
 _CKPT_INTS = ("format_version", "epoch", "step", "cursor", "seed", "nparams")
 _CKPT_DOUBLES = ("epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds")
+# added in format_version 3: the learning-rate schedule's and the monitors' state
+_CKPT_INTS_3 = ("plateau_wait", "plateau_cooldown", "early_stopping_wait", "early_stopping_best_epoch",
+                "best_checkpoint_epoch", "stopped_early_epoch", "restored_epoch")
+_CKPT_DOUBLES_3 = ("lr", "plateau_scale", "plateau_best", "early_stopping_best", "best_checkpoint_value")
 
 
 def _crc(data, crc=0):
@@ -152,12 +156,14 @@ def _crc(data, crc=0):
 def checkpoint_checksum(f):
     """The root checksum of an open checkpoint (h5py.File), computed exactly as
     advml-train does: crc32 of config_json, the int64 and float64 state
-    attributes, the optimizer's kind and t, and every dataset's path and crc32
+    attributes (those of format 2, then, from format 3, the training
+    controls'), the optimizer's kind and t, and every dataset's path and crc32
     attribute in visititems order."""
     crc = _crc(str(_attr(f, "config_json")).encode("utf-8"))
-    for k in _CKPT_INTS:
+    v3 = int(f.attrs["format_version"]) >= 3
+    for k in _CKPT_INTS + (_CKPT_INTS_3 if v3 else ()):
         crc = _crc(np.int64(f.attrs[k]).tobytes(), crc)
-    for k in _CKPT_DOUBLES:
+    for k in _CKPT_DOUBLES + (_CKPT_DOUBLES_3 if v3 else ()):
         crc = _crc(np.float64(f.attrs[k]).tobytes(), crc)
     crc = _crc(str(_attr(f["optimizer"], "kind")).encode("utf-8"), crc)
     crc = _crc(np.int64(f["optimizer"].attrs["t"]).tobytes(), crc)

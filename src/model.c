@@ -267,9 +267,21 @@ double advml_model_loss(const advml_model *m, const float *targets, int B)
     int K = (int)advml_shape_size(&m->out_shape);
     const float *x = loss_input(m);
     switch (m->spec.loss) {
-    case ADVML_LOSS_CCE: return advml_softmax_xent_forward(NULL, x, targets, B, K);
-    case ADVML_LOSS_BCE: return advml_bce_forward(x, targets, B, K, m->fused);
+    case ADVML_LOSS_CCE: return advml_softmax_xent_forward_w(NULL, x, targets, B, K, m->class_weight);
+    case ADVML_LOSS_BCE: return advml_bce_forward_w(x, targets, B, K, m->fused, m->class_weight);
     case ADVML_LOSS_MSE: return advml_mse_forward(x, targets, B, K);
+    }
+    return NAN;
+}
+
+double advml_model_sample_loss(const advml_model *m, const float *targets, int b)
+{
+    int K = (int)advml_shape_size(&m->out_shape);
+    const float *x = loss_input(m) + (size_t)b * K;
+    switch (m->spec.loss) {
+    case ADVML_LOSS_CCE: return advml_softmax_xent_forward(NULL, x, targets + b, 1, K);
+    case ADVML_LOSS_BCE: return advml_bce_forward(x, targets + (size_t)b * K, 1, K, m->fused);
+    case ADVML_LOSS_MSE: return advml_mse_forward(x, targets + (size_t)b * K, 1, K);
     }
     return NAN;
 }
@@ -325,8 +337,8 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
     float *dx = m->fused ? last->dz : last->dout; /* (B, K) what the loss adds into */
     memset(dx, 0, (size_t)B * K * sizeof(float));
     switch (m->spec.loss) {
-    case ADVML_LOSS_CCE: advml_softmax_xent_backward(dx, x, targets, B, K, 1.0f); break;
-    case ADVML_LOSS_BCE: advml_bce_backward(dx, x, targets, B, K, m->fused, 1.0f); break;
+    case ADVML_LOSS_CCE: advml_softmax_xent_backward_w(dx, x, targets, B, K, 1.0f, m->class_weight); break;
+    case ADVML_LOSS_BCE: advml_bce_backward_w(dx, x, targets, B, K, m->fused, 1.0f, m->class_weight); break;
     case ADVML_LOSS_MSE: advml_mse_backward(dx, x, targets, B, K, 1.0f); break;
     }
     for (int i = m->nlayers - 1; i >= 0; i--) {

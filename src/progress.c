@@ -144,6 +144,15 @@ void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics 
 #undef ADD
 }
 
+void advml_progress_note(advml_progress *p, const char *line)
+{
+    if (p->mode == ADVML_PROGRESS_NONE)
+        return;
+    advml_progress_clear(p);
+    fprintf(p->f, "  %s\n", line);
+    fflush(p->f);
+}
+
 void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m)
 {
     if (p->mode == ADVML_PROGRESS_NONE)
@@ -151,6 +160,9 @@ void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m)
     advml_progress_clear(p);
     char line[512];
     advml_progress_format_epoch(line, sizeof line, m, p->epochs, p->unit);
-    fprintf(p->f, "%s\n", line);
+    if (p->show_lr)
+        fprintf(p->f, "%s | lr %.3g\n", line, m->learning_rate);
+    else
+        fprintf(p->f, "%s\n", line);
     fflush(p->f);
 }

@@ -34,6 +34,7 @@ typedef struct advml_progress {
     double last_draw;        /* monotonic time of the last redraw */
     int last_len;            /* characters of the bar now on screen (0: none) */
     const char *unit;        /* throughput unit: "img/s" (default) or "samples/s" */
+    int show_lr;             /* 1: the epoch line ends with the learning rate (a schedule is on) */
 } advml_progress;
 
 /* The mode from ADVML_PROGRESS and the terminal test above. */
@@ -50,6 +51,10 @@ void advml_progress_update(advml_progress *p, int64_t done, double loss, double 
 
 /* The epoch's line (clears the bar first). */
 void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m);
+
+/* A line about training control ("reduce-on-plateau: lr 0.001 -> 0.0001"),
+ * indented under the epoch's line (clears the bar first). */
+void advml_progress_note(advml_progress *p, const char *line);
 
 /* Clear the bar so that another message can be printed cleanly. */
 void advml_progress_clear(advml_progress *p);
