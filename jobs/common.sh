@@ -157,9 +157,40 @@ advml_ensure_data() {
   rm -f "$file.lock"
 }
 
+# advml_mpirun_mca: prints the Open MPI options advml_launch gives mpirun so
+# that a dead host or a cut link ends the job in bounded time. mpirun talks to
+# the Open MPI daemon (orted) on every other host over one TCP connection that
+# is idle while training runs. By default Linux would notice a peer that
+# vanished without closing it (power loss, a cut link, a crashed switch) only
+# after Open MPI's keepalive of 300 s + 9 probes x 20 s, i.e. 8 minutes; ranks
+# blocked in the allreduce meanwhile spin at 100 % CPU. With keepalive after
+# T s idle, then P probes I s apart (ADVML_KEEPALIVE="T I P", default "10 5 3"),
+# mpirun declares the daemon lost at most T + P*I = 25 s after the last sign of
+# life, kills every rank and exits (status 205, or the signal of a dead rank).
+# Measured on two network-namespace hosts (tests/multihost/, docs/slurm.md):
+# kill -9 of a rank ends mpirun in about 2-3 s, of every process of a host in
+# about 2 s, a cut link in 15-25 s. The probes are a few bytes every I s.
+advml_mpirun_mca() {
+  local ka
+  read -r -a ka <<<"${ADVML_KEEPALIVE:-10 5 3}"
+  [ ${#ka[@]} -eq 3 ] && [[ "${ka[0]}${ka[1]}${ka[2]}" =~ ^[0-9]+$ ]] ||
+    advml_die "ADVML_KEEPALIVE=${ADVML_KEEPALIVE:-}: expected three whole numbers: idle seconds, probe interval, probes"
+  echo "--mca oob_tcp_keepalive_time ${ka[0]} --mca oob_tcp_keepalive_intvl ${ka[1]} --mca oob_tcp_keepalive_probes ${ka[2]}"
+}
+
 # advml_launch CMD ARGS...: runs CMD on every rank of the allocation with the
 # chosen launcher, in the background, and waits for it so that the USR1 trap
 # below can run while training goes on. Returns the launcher's exit status.
+#
+# A rank, a host or the link to a host that dies ends the whole job:
+# - mpirun: a rank that dies kills the others (orte_abort_on_non_zero_status,
+#   the default); a lost host or link is found by the keepalive above.
+# - srun: --kill-on-bad-exit=1 ends the step when a rank dies (about 1 s).
+#   A host that stops answering is found by SLURM itself: slurmctld marks the
+#   node DOWN after SlurmdTimeout (the site's setting, 300 s by default), kills
+#   the job (state NODE_FAIL) and requeues it when it may be requeued
+#   (--requeue, as the scripts ask); until then the other ranks wait in the
+#   allreduce. advml's tests measure both (docs/slurm.md, "Several nodes").
 advml_launch() {
   local launcher=${ADVML_LAUNCHER:-}
   if [ -z "$launcher" ]; then
@@ -172,9 +203,12 @@ advml_launch() {
   case "$launcher" in
     srun)   if [ "$cpt" -gt 1 ]; then set -- srun --mpi=pmix --kill-on-bad-exit=1 --cpus-per-task="$cpt" "$@"
             else set -- srun --mpi=pmix --kill-on-bad-exit=1 "$@"; fi ;;
-    mpirun) if [ -n "${SLURM_JOB_ID:-}" ] && [ "$cpt" -gt 1 ]; then set -- mpirun --bind-to none "$@"
-            elif [ -n "${SLURM_JOB_ID:-}" ]; then set -- mpirun "$@"
-            else set -- mpirun -np "${ADVML_NP:-1}" "$@"; fi ;;
+    mpirun) local mca
+            mca=$(advml_mpirun_mca) || exit 1
+            # shellcheck disable=SC2086
+            if [ -n "${SLURM_JOB_ID:-}" ] && [ "$cpt" -gt 1 ]; then set -- mpirun $mca --bind-to none "$@"
+            elif [ -n "${SLURM_JOB_ID:-}" ]; then set -- mpirun $mca "$@"
+            else set -- mpirun $mca -np "${ADVML_NP:-1}" "$@"; fi ;;
     none)   ;;
     *) advml_die "ADVML_LAUNCHER=$launcher: expected srun, mpirun or none" ;;
   esac

@@ -205,6 +205,14 @@ static void activation_backward(advml_layer *L, float *dinp, float *dparams, con
         dinp[i] += dz[i];
 }
 
+/* {"type": "activation", "activation": "relu"}, or the shorthand {"type": "relu"} */
+static const advml_layer_key activation_keys[] = {
+    {.name = "activation", .type = ADVML_KEY_ACT, .offset = offsetof(advml_layer_spec, act),
+     .flags = ADVML_KEY_REQUIRED, .dflt = ADVML_ACT_IDENTITY,
+     .missing = "an activation layer needs \"activation\" (e.g. \"relu\")"},
+    ADVML_KEY_ROW_ALPHA,
+    {.name = NULL}};
+
 const advml_layer_kind advml_activation_kind = {
     .name = "activation",
     .class_name = "Activation",
@@ -213,4 +221,7 @@ const advml_layer_kind advml_activation_kind = {
     .init = activation_init,
     .forward = activation_forward,
     .backward = activation_backward,
+    .keys = activation_keys,
+    .shorthands = ADVML_NAMES("relu", "leaky_relu", "sigmoid", "tanh", "softmax"),
+    .shorthand_key = "activation",
 };

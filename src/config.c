@@ -6,6 +6,7 @@
  * keys its section (or layer type, or optimizer) allows.
  */
 #include "advml/config.h"
+#include "advml/numfmt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -98,17 +99,15 @@ static int edit_distance(const char *a, const char *b)
     return d[la][lb];
 }
 
-/* Names users bring from Keras and PyTorch, mapped to ours. */
+/* Names users bring from Keras and PyTorch for the sections' keys, mapped to
+ * ours (a layer key's own are in its kind's table: advml_layer_key.aliases). */
 static const char *const alias_table[][2] = {
-    {"kernel_size", "kernel"}, {"strides", "stride"},   {"pool_size", "pool"},
-    {"learning_rate", "lr"},   {"out_features", "units"}, {"hidden_size", "units"},
-    {"out_channels", "filters"}, {"batch", "batch_size"}, {"batchsize", "batch_size"},
-    {"weight_decay", "l2"},    {"lambda", "l2"},         {"lmbd", "l2"},
-    {"p", "rate"},             {"dropout", "rate"},      {"epsilon", "eps"},
-    {"beta_1", "beta1"},       {"beta_2", "beta2"},      {"bias", "use_bias"},
-    {"kind", "type"},          {"layers", "model"},      {"optimiser", "optimizer"},
+    {"learning_rate", "lr"}, {"batch", "batch_size"}, {"batchsize", "batch_size"},
+    {"weight_decay", "l2"},  {"lambda", "l2"},         {"lmbd", "l2"},
+    {"epsilon", "eps"},      {"beta_1", "beta1"},      {"beta_2", "beta2"},
+    {"kind", "type"},        {"layers", "model"},      {"optimiser", "optimizer"},
+    {"cost", "loss"},        {"clipnorm", "clip_norm"}, {"dataset", "data"},
     {"scheduler", "schedule"}, {"lr_scheduler", "schedule"}, {"lr_schedule", "schedule"},
-    {"cost", "loss"},          {"clipnorm", "clip_norm"},
     {"type", "name"},          {"T_max", "decay_steps"}, {"eta_min", "min_lr"},  {"threshold", "min_delta"},
     {"decay_rate", "gamma"},   {"warmup", "warmup_steps"}, {"val_split", "validation_split"},
     {"class_weights", "class_weight"}, {"augmentation", "augment"}, {"early_stop", "early_stopping"},
@@ -116,8 +115,7 @@ static const char *const alias_table[][2] = {
     {"restore_best", "restore_best_weights"}, {"flip", "horizontal_flip"}, {"hflip", "horizontal_flip"},
     {"gaussian_noise", "noise"}, {"translate", "shift"}, {"padding", "shift"}, {"k", "top_k"},
     {"init", "init_from"},     {"pretrained", "init_from"}, {"initial_weights", "init_from"},
-    {"dataset", "data"},       {"kernel_init", "kernel_initializer"}, {"weight_init", "kernel_initializer"},
-    {"bias_init", "bias_initializer"}, {NULL, NULL}};
+    {NULL, NULL}};
 
 /* 1 if key is one of the names users bring for target. */
 static int alias_of(const char *key, const char *target)
@@ -146,14 +144,18 @@ static void list_text(char *buf, size_t n, const char *const *list)
 }
 
 /* Error for key (not in allowed) of the object at path. what names the
- * object ("conv2d", "the optimizer adam") for the list of allowed keys. */
+ * object ("a conv2d layer", "the optimizer adam") for the list of allowed
+ * keys; kind (NULL outside layers) adds its keys' aliases to the hints. */
 static advml_status unknown_key(const pctx *p, const char *path, const char *key, const char *const *allowed,
-                                const char *what)
+                                const char *what, const advml_layer_kind *kind)
 {
     char kp[256], keys[512], hint[160] = "";
     join_path(kp, sizeof kp, path, key);
     list_text(keys, sizeof keys, allowed);
-    for (int i = 0; alias_table[i][0]; i++)
+    for (const advml_layer_key *k = kind ? kind->keys : NULL; k && k->name && !hint[0]; k++)
+        if (k->aliases && in_list(key, k->aliases) && in_list(k->name, allowed))
+            snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", k->name);
+    for (int i = 0; !hint[0] && alias_table[i][0]; i++)
         if (!strcmp(key, alias_table[i][0]) && in_list(alias_table[i][1], allowed)) {
             snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", alias_table[i][1]);
             break;
@@ -179,7 +181,7 @@ static advml_status check_keys(const pctx *p, const json_t *obj, const char *pat
     json_object_foreach((json_t *)obj, key, v) {
         (void)v;
         if (!in_list(key, allowed))
-            return unknown_key(p, path, key, allowed, what);
+            return unknown_key(p, path, key, allowed, what, NULL);
     }
     return ADVML_OK;
 }
@@ -320,17 +322,20 @@ static advml_status copy_text(const pctx *p, const char *path, const char *s, ch
     return ADVML_OK;
 }
 
-/* ---- layers --------------------------------------------------------------- */
+/* ---- layers ----------------------------------------------------------------
+ *
+ * Read, checked, written back and compared from the kinds' key tables
+ * (advml_layer_key in include/advml/layer.h): nothing here knows a kind. */
 
-/* model[i].kernel_initializer / .bias_initializer: an advml_init name. A bias
- * takes only "auto", "zeros" or "torch" (the fan-scaled kinds are for kernels). */
+/* kernel_initializer / bias_initializer: an advml_init name. A bias takes
+ * only "auto", "zeros" or "torch" (the fan-scaled kinds are for kernels). */
 static int init_allowed(int kind, int bias)
 {
     return !bias || kind == ADVML_INIT_AUTO || kind == ADVML_INIT_ZEROS || kind == ADVML_INIT_TORCH;
 }
 
 static advml_status parse_init(const pctx *p, const json_t *o, const char *path, const char *key, int bias,
-                               advml_init *out)
+                               int *out)
 {
     const char *name = NULL;
     advml_status s = get_str(p, o, path, key, 0, &name);
@@ -338,7 +343,7 @@ static advml_status parse_init(const pctx *p, const json_t *o, const char *path,
         return s;
     int k = advml_init_by_name(name);
     if (k >= 0 && init_allowed(k, bias)) {
-        *out = (advml_init)k;
+        *out = k;
         return ADVML_OK;
     }
     char kp[256], names[256] = "";
@@ -351,38 +356,28 @@ static advml_status parse_init(const pctx *p, const json_t *o, const char *path,
     return fail(p, kp, "expected one of %s, got \"%s\"", names, name);
 }
 
-/* A string-valued key with a fixed set of values. */
-typedef struct choice {
-    const char *name;
-    int value;
-} choice;
-
-static const choice padding_choices[] = {{"same", ADVML_PAD_SAME}, {"valid", ADVML_PAD_VALID}};
-static const choice algo_choices[] = {
-    {"auto", ADVML_CONV_AUTO}, {"im2col", ADVML_CONV_IM2COL}, {"winograd", ADVML_CONV_WINOGRAD}};
-
-/* The name of value v among choices[0..n) (NULL if none). */
-static const char *choice_name(const choice *choices, int n, int v)
+/* The name of value v among choices (NULL if none). */
+static const char *choice_name(const advml_key_choice *choices, int v)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; choices[i].name; i++)
         if (choices[i].value == v)
             return choices[i].name;
     return NULL;
 }
 
-/* o[key], when present, one of choices[0..n): *out = its value. Otherwise an
- * error listing them ('expected "a", "b" or "c", got "x"'); *out is left alone
- * when the key is absent. */
+/* o[key], when present, one of choices: *out = its value. Otherwise an error
+ * listing them ('expected "a", "b" or "c", got "x"'). */
 static advml_status parse_choice(const pctx *p, const json_t *o, const char *path, const char *key,
-                                 const choice *choices, int n, int *out)
+                                 const advml_key_choice *choices, int *out)
 {
     const char *name = NULL;
     advml_status s = get_str(p, o, path, key, 0, &name);
     if (s || !name)
         return s;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(name, choices[i].name)) {
-            *out = choices[i].value;
+    int n = 0;
+    for (; choices[n].name; n++)
+        if (!strcmp(name, choices[n].name)) {
+            *out = choices[n].value;
             return ADVML_OK;
         }
     char kp[256], names[256] = "";
@@ -395,229 +390,209 @@ static advml_status parse_choice(const pctx *p, const json_t *o, const char *pat
     return fail(p, kp, "expected %s, got \"%s\"", names, name);
 }
 
-static const char *const layer_names[ADVML_LAYER_NTYPES] = {
-    [ADVML_LAYER_CONV2D] = "conv2d",   [ADVML_LAYER_MAXPOOL2D] = "maxpool2d",
-    [ADVML_LAYER_AVGPOOL2D] = "avgpool2d", [ADVML_LAYER_FLATTEN] = "flatten",
-    [ADVML_LAYER_DENSE] = "dense",     [ADVML_LAYER_DROPOUT] = "dropout",
-    [ADVML_LAYER_ACTIVATION] = "activation", [ADVML_LAYER_RNN] = "rnn",
-    [ADVML_LAYER_LSTM] = "lstm",       [ADVML_LAYER_GRU] = "gru"};
-
-const char *advml_config_layer_name(advml_layer_type type)
-{
-    return (type >= 0 && type < ADVML_LAYER_NTYPES) ? layer_names[type] : NULL;
-}
-
-static const char *const keys_conv[] = {"type", "filters", "kernel", "stride", "padding", "activation", "alpha",
-                                        "use_bias", "in_channels", "kernel_initializer", "bias_initializer", "algorithm",
-                                        NULL};
-static const char *const keys_pool[] = {"type", "pool", "stride", NULL}; /* valid windows only */
-static const char *const keys_flatten[] = {"type", NULL};
-static const char *const keys_dense[] = {"type", "units", "activation", "alpha", "use_bias", "in_features",
-                                         "kernel_initializer", "bias_initializer", NULL};
-static const char *const keys_dropout[] = {"type", "rate", NULL};
-static const char *const keys_activation[] = {"type", "activation", "alpha", NULL};
-static const char *const keys_act_short[] = {"type", NULL};
-static const char *const keys_leaky_short[] = {"type", "alpha", NULL};
-static const char *const keys_rnn[] = {"type", "units", "return_sequences", "activation", "in_features", NULL};
-static const char *const keys_gated[] = {"type", "units", "return_sequences", "in_features", NULL};
-
-static const char *const *layer_keys(advml_layer_type t)
-{
-    switch (t) {
-    case ADVML_LAYER_CONV2D: return keys_conv;
-    case ADVML_LAYER_MAXPOOL2D:
-    case ADVML_LAYER_AVGPOOL2D: return keys_pool;
-    case ADVML_LAYER_FLATTEN: return keys_flatten;
-    case ADVML_LAYER_DENSE: return keys_dense;
-    case ADVML_LAYER_DROPOUT: return keys_dropout;
-    case ADVML_LAYER_ACTIVATION: return keys_activation;
-    case ADVML_LAYER_RNN: return keys_rnn;
-    case ADVML_LAYER_LSTM:
-    case ADVML_LAYER_GRU: return keys_gated;
-    case ADVML_LAYER_NTYPES: break;
-    }
-    return keys_flatten;
-}
-
-/* "type": "relu" etc.: an activation layer with that function. */
-static const char *const act_shorthands[] = {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", NULL};
-
-static advml_status parse_activation(const pctx *p, const json_t *o, const char *path, advml_act *act)
+static advml_status parse_activation(const pctx *p, const json_t *o, const char *path, const char *key, int *out)
 {
     const char *name = NULL;
-    advml_status s = get_str(p, o, path, "activation", 0, &name);
+    advml_status s = get_str(p, o, path, key, 0, &name);
     if (s || !name)
         return s;
-    if (advml_act_from_name(name, act) != 0) {
+    advml_act act;
+    if (advml_act_from_name(name, &act) != 0) {
         char kp[256];
-        join_path(kp, sizeof kp, path, "activation");
+        join_path(kp, sizeof kp, path, key);
         return fail(p, kp, "unknown activation \"%s\"; expected one of linear, relu, leaky_relu, sigmoid, "
                            "tanh, softmax", name);
+    }
+    *out = (int)act;
+    return ADVML_OK;
+}
+
+static const advml_layer_key *find_key(const advml_layer_kind *kind, const char *name)
+{
+    for (const advml_layer_key *k = kind->keys; k->name; k++)
+        if (!strcmp(k->name, name))
+            return k;
+    return NULL;
+}
+
+/* The value of key k in s as a double (a PAIR's element i). */
+static double key_value(const advml_layer_key *k, const advml_layer_spec *s, int i)
+{
+    const char *field = (const char *)s + k->offset;
+    if (k->type == ADVML_KEY_FLOAT)
+        return *(const float *)(const void *)field;
+    return ((const int *)(const void *)field)[k->type == ADVML_KEY_PAIR ? i : 0];
+}
+
+static int key_same(const advml_layer_key *k, const advml_layer_spec *a, const advml_layer_spec *b)
+{
+    return key_value(k, a, 0) == key_value(k, b, 0) && key_value(k, a, 1) == key_value(k, b, 1);
+}
+
+/* Read key k of the layer object o (path "model[i]") into L. */
+static advml_status parse_key(const pctx *p, const json_t *o, const char *path, const advml_layer_kind *kind,
+                              const advml_layer_key *k, advml_layer_spec *L)
+{
+    int *iv = advml_key_int(k, L);
+    if (!json_object_get(o, k->name)) {
+        char kp[256];
+        join_path(kp, sizeof kp, path, k->name);
+        if ((k->flags & ADVML_KEY_REQUIRED) && k->missing)
+            return fail(p, path, "%s", k->missing);
+        if (k->flags & ADVML_KEY_REQUIRED)
+            return fail(p, kp, "missing (required)%s",
+                        k->type == ADVML_KEY_PAIR ? ": expected an array of 2 positive integers" : "");
+        const advml_layer_key *from = k->dflt_key ? find_key(kind, k->dflt_key) : NULL;
+        if (from) /* e.g. a pooling stride: the window */
+            memcpy(iv, advml_key_int(from, L), (k->type == ADVML_KEY_PAIR ? 2 : 1) * sizeof(int));
+        return ADVML_OK;
+    }
+    const int lo_open = (k->flags & ADVML_KEY_LO_OPEN) != 0, hi_open = (k->flags & ADVML_KEY_HI_OPEN) != 0;
+    switch (k->type) {
+    case ADVML_KEY_POSINT: return get_posint(p, o, path, k->name, 0, iv);
+    case ADVML_KEY_PAIR: return get_pair(p, o, path, k->name, 0, iv, NULL);
+    case ADVML_KEY_BOOL: return get_bool(p, o, path, k->name, iv);
+    case ADVML_KEY_FLOAT:
+        return get_float(p, o, path, k->name, k->lo, lo_open, k->hi, hi_open, advml_key_float(k, L), NULL);
+    case ADVML_KEY_ACT: return parse_activation(p, o, path, k->name, iv);
+    case ADVML_KEY_CHOICE: return parse_choice(p, o, path, k->name, k->choices, iv);
+    case ADVML_KEY_INIT:
+    case ADVML_KEY_BIAS_INIT: return parse_init(p, o, path, k->name, k->type == ADVML_KEY_BIAS_INIT, iv);
     }
     return ADVML_OK;
 }
 
+/* The kind (and its *type) whose name, or one of whose shorthands
+ * (*shorthand), is name; NULL if none. */
+static const advml_layer_kind *kind_named(const char *name, advml_layer_type *type, const char **shorthand)
+{
+    *shorthand = NULL;
+    const advml_layer_kind *kind = advml_layer_kind_by_name(name, type);
+    for (int t = 0; !kind && t < ADVML_LAYER_NTYPES; t++) {
+        const advml_layer_kind *k = advml_layer_kind_of((advml_layer_type)t);
+        if (k->shorthands && in_list(name, k->shorthands)) {
+            kind = k;
+            *type = (advml_layer_type)t;
+            *shorthand = name;
+        }
+    }
+    return kind;
+}
+
+/* 'model[i].type: unknown layer type "x" (did you mean "y"?); expected one
+ * of ...'. The hint: another library's name for a kind, else the first kind
+ * name, then shorthand, within two edits. The list: each kind's name
+ * followed by its shorthands. */
+static advml_status unknown_type(const pctx *p, const char *path, const char *tname)
+{
+    char kp[256], hint[64] = "", names[512] = "";
+    const char *known[64];
+    int nk = 0;
+    for (int t = 0; t < ADVML_LAYER_NTYPES; t++) {
+        const advml_layer_kind *k = advml_layer_kind_of((advml_layer_type)t);
+        known[nk++] = k->name;
+        if (k->aliases && in_list(tname, k->aliases))
+            snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", k->name);
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", k->name);
+        for (int a = 0; k->shorthands && k->shorthands[a]; a++) {
+            len = strlen(names);
+            snprintf(names + len, sizeof names - len, ", %s", k->shorthands[a]);
+        }
+    }
+    for (int t = 0; t < ADVML_LAYER_NTYPES; t++) {
+        const advml_layer_kind *k = advml_layer_kind_of((advml_layer_type)t);
+        for (int a = 0; k->shorthands && k->shorthands[a] && nk < 64; a++)
+            known[nk++] = k->shorthands[a];
+    }
+    for (int a = 0; a < nk && !hint[0]; a++)
+        if (edit_distance(tname, known[a]) <= 2)
+            snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", known[a]);
+    join_path(kp, sizeof kp, path, "type");
+    return fail(p, kp, "unknown layer type \"%s\"%s; expected one of %s", tname, hint, names);
+}
+
+/* A key the layer does not take: "not a parameter of <kind>" when another
+ * kind takes it (with the kind's note for it), else an unknown key. */
+static advml_status foreign_key(const pctx *p, const char *path, const char *key, const advml_layer_kind *kind,
+                                const char *const *allowed, const char *what)
+{
+    for (int t = 0; t < ADVML_LAYER_NTYPES; t++)
+        if (find_key(advml_layer_kind_of((advml_layer_type)t), key)) {
+            char kp[256], keys[512], note[160] = "";
+            list_text(keys, sizeof keys, allowed);
+            join_path(kp, sizeof kp, path, key);
+            for (const advml_key_note *n = kind->notes; n && n->key; n++)
+                if (!strcmp(n->key, key))
+                    snprintf(note, sizeof note, " (%s)", n->note);
+            return fail(p, kp, "not a parameter of %s%s; %s takes: %s", kind->name, note, what, keys);
+        }
+    return unknown_key(p, path, key, allowed, what, kind);
+}
+
+#define MAX_LAYER_KEYS 30
+
 static advml_status parse_layer(const pctx *p, const json_t *o, int i, advml_layer_spec *L)
 {
-    char path[64], kp[256], b[64];
+    char path[64], kp[256], b[64], what[64];
     snprintf(path, sizeof path, "model[%d]", i);
     if (!json_is_object(o))
         return fail(p, path, "expected a layer object such as {\"type\": \"dense\", \"units\": 10}, got %s",
                     show(o, b, sizeof b));
-    const char *tname = NULL;
+    const char *tname = NULL, *shorthand = NULL;
     advml_status s = get_str(p, o, path, "type", 1, &tname);
     if (s)
         return s;
-    int type = -1, shorthand = -1;
-    for (int t = 0; t < ADVML_LAYER_NTYPES; t++)
-        if (!strcmp(tname, layer_names[t]))
-            type = t;
-    for (int a = 0; act_shorthands[a]; a++)
-        if (!strcmp(tname, act_shorthands[a]))
-            shorthand = a;
-    if (type < 0 && shorthand < 0) {
-        char hint[64] = "";
-        static const char *const known[] = {"conv2d", "maxpool2d", "avgpool2d", "flatten", "dense",
-                                            "dropout", "activation", "rnn", "lstm", "gru", "relu",
-                                            "leaky_relu", "sigmoid", "tanh", "softmax", NULL};
-        static const char *const kalias[][2] = {{"conv", "conv2d"}, {"conv2D", "conv2d"}, {"Conv2D", "conv2d"},
-                                                {"maxpool", "maxpool2d"}, {"max_pooling2d", "maxpool2d"},
-                                                {"MaxPooling2D", "maxpool2d"}, {"avgpool", "avgpool2d"},
-                                                {"average_pooling2d", "avgpool2d"}, {"linear", "dense"},
-                                                {"Dense", "dense"}, {"fc", "dense"}, {"simplernn", "rnn"},
-                                                {"SimpleRNN", "rnn"}, {"LSTM", "lstm"}, {"GRU", "gru"},
-                                                {"Flatten", "flatten"}, {"Dropout", "dropout"}, {NULL, NULL}};
-        for (int a = 0; kalias[a][0]; a++)
-            if (!strcmp(tname, kalias[a][0]))
-                snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", kalias[a][1]);
-        if (!hint[0])
-            for (int a = 0; known[a]; a++)
-                if (edit_distance(tname, known[a]) <= 2) {
-                    snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", known[a]);
-                    break;
-                }
-        join_path(kp, sizeof kp, path, "type");
-        return fail(p, kp, "unknown layer type \"%s\"%s; expected one of conv2d, maxpool2d, avgpool2d, flatten, "
-                           "dense, dropout, activation, relu, leaky_relu, sigmoid, tanh, softmax, rnn, lstm, gru",
-                    tname, hint);
-    }
+    advml_layer_type type;
+    const advml_layer_kind *kind = kind_named(tname, &type, &shorthand);
+    if (!kind)
+        return unknown_type(p, path, tname);
+    *L = advml_layer_spec_default(type);
 
-    if (shorthand >= 0) {
-        *L = advml_layer_spec_default(ADVML_LAYER_ACTIVATION);
-        advml_act_from_name(act_shorthands[shorthand], &L->act);
-        int leaky = L->act == ADVML_ACT_LEAKY_RELU;
-        char what[64];
+    /* the keys it takes: all of its kind's, or a shorthand's LEAKY_ONLY ones */
+    const advml_layer_key *keys[MAX_LAYER_KEYS];
+    const char *allowed[MAX_LAYER_KEYS + 2] = {"type"};
+    int n = 0;
+    if (shorthand) {
+        const advml_layer_key *sk = find_key(kind, kind->shorthand_key);
+        json_t *jv = json_pack("{ss}", sk->name, shorthand); /* as if {"activation": "relu"} */
+        s = jv ? parse_key(p, jv, path, kind, sk, L) : advml_error_set(p->err, ADVML_ERR_NOMEM, "out of memory");
+        json_decref(jv);
+        if (s)
+            return s;
+        for (const advml_layer_key *k = kind->keys; k->name; k++)
+            if ((k->flags & ADVML_KEY_LEAKY_ONLY) && L->act == ADVML_ACT_LEAKY_RELU)
+                keys[n++] = k;
         snprintf(what, sizeof what, "a \"%s\" layer", tname);
-        if ((s = check_keys(p, o, path, leaky ? keys_leaky_short : keys_act_short, what)))
-            return s;
-        if (leaky && (s = get_float(p, o, path, "alpha", 0, 0, INFINITY, 0, &L->alpha, NULL)))
-            return s;
-        return ADVML_OK;
+    } else {
+        for (const advml_layer_key *k = kind->keys; k->name && n < MAX_LAYER_KEYS; k++)
+            keys[n++] = k;
+        snprintf(what, sizeof what, "a %s layer", tname);
     }
+    for (int k = 0; k < n; k++)
+        allowed[k + 1] = keys[k]->name;
+    allowed[n + 1] = NULL;
 
-    advml_layer_type t = (advml_layer_type)type;
-    *L = advml_layer_spec_default(t);
-    char what[64];
-    snprintf(what, sizeof what, "a %s layer", tname);
-    /* A key that belongs to another layer type gets a message saying so. */
     const char *key;
     json_t *v;
-    const char *const *allowed = layer_keys(t);
     json_object_foreach((json_t *)o, key, v) {
         (void)v;
         if (in_list(key, allowed))
             continue;
-        for (int u = 0; u < ADVML_LAYER_NTYPES; u++)
-            if (in_list(key, layer_keys((advml_layer_type)u))) {
-                char keys[512];
-                list_text(keys, sizeof keys, allowed);
-                join_path(kp, sizeof kp, path, key);
-                const char *note = "";
-                if (t == ADVML_LAYER_CONV2D && !strcmp(key, "units"))
-                    note = " (conv2d counts its output maps in \"filters\")";
-                else if (t == ADVML_LAYER_DENSE && !strcmp(key, "filters"))
-                    note = " (dense counts its outputs in \"units\")";
-                else if ((t == ADVML_LAYER_MAXPOOL2D || t == ADVML_LAYER_AVGPOOL2D) && !strcmp(key, "kernel"))
-                    note = " (pooling windows are given by \"pool\")";
-                return fail(p, kp, "not a parameter of %s%s; %s takes: %s", tname, note, what, keys);
-            }
-        return unknown_key(p, path, key, allowed, what);
+        if (shorthand)
+            return unknown_key(p, path, key, allowed, what, kind);
+        return foreign_key(p, path, key, kind, allowed, what);
     }
-
-    int has_act = 0, has_alpha = 0, has_stride = 0;
-    switch (t) {
-    case ADVML_LAYER_CONV2D: {
-        if ((s = get_posint(p, o, path, "filters", 1, &L->units)) ||
-            (s = get_pair(p, o, path, "kernel", 1, L->kernel, NULL)) ||
-            (s = get_pair(p, o, path, "stride", 0, L->stride, NULL)) ||
-            (s = get_posint(p, o, path, "in_channels", 0, &L->in_channels)) ||
-            (s = get_bool(p, o, path, "use_bias", &L->use_bias)))
+    for (int k = 0; k < n; k++)
+        if ((s = parse_key(p, o, path, kind, keys[k], L)))
             return s;
-        break;
-    }
-    case ADVML_LAYER_MAXPOOL2D:
-    case ADVML_LAYER_AVGPOOL2D:
-        if ((s = get_pair(p, o, path, "pool", 1, L->kernel, NULL)) ||
-            (s = get_pair(p, o, path, "stride", 0, L->stride, &has_stride)))
-            return s;
-        if (!has_stride) { /* pooling windows do not overlap unless asked to */
-            L->stride[0] = L->kernel[0];
-            L->stride[1] = L->kernel[1];
-        }
-        break;
-    case ADVML_LAYER_FLATTEN: break;
-    case ADVML_LAYER_DENSE:
-        if ((s = get_posint(p, o, path, "units", 1, &L->units)) ||
-            (s = get_posint(p, o, path, "in_features", 0, &L->in_channels)) ||
-            (s = get_bool(p, o, path, "use_bias", &L->use_bias)))
-            return s;
-        break;
-    case ADVML_LAYER_DROPOUT:
-        if (!json_object_get(o, "rate"))
-            return fail(p, path, "a dropout layer needs \"rate\" (the fraction of units dropped, in [0, 1))");
-        if ((s = get_float(p, o, path, "rate", 0, 0, 1, 1, &L->rate, NULL)))
-            return s;
-        break;
-    case ADVML_LAYER_ACTIVATION:
-        if (!json_object_get(o, "activation"))
-            return fail(p, path, "an activation layer needs \"activation\" (e.g. \"relu\")");
-        break;
-    case ADVML_LAYER_RNN:
-    case ADVML_LAYER_LSTM:
-    case ADVML_LAYER_GRU:
-        if ((s = get_posint(p, o, path, "units", 1, &L->units)) ||
-            (s = get_posint(p, o, path, "in_features", 0, &L->in_channels)) ||
-            (s = get_bool(p, o, path, "return_sequences", &L->return_sequences)))
-            return s;
-        if (t == ADVML_LAYER_RNN && !json_object_get(o, "activation"))
-            L->act = ADVML_ACT_TANH; /* Keras SimpleRNN and torch.nn.RNN default */
-        break;
-    case ADVML_LAYER_NTYPES: break;
-    }
-    int pad = L->padding, algo = L->algorithm;
-    if ((in_list("padding", allowed) && (s = parse_choice(p, o, path, "padding", padding_choices, 2, &pad))) ||
-        (in_list("algorithm", allowed) && (s = parse_choice(p, o, path, "algorithm", algo_choices, 3, &algo))))
-        return s;
-    L->padding = (advml_padding)pad;
-    L->algorithm = (advml_conv_algo)algo;
-    if (in_list("kernel_initializer", allowed) &&
-        ((s = parse_init(p, o, path, "kernel_initializer", 0, &L->kernel_init)) ||
-         (s = parse_init(p, o, path, "bias_initializer", 1, &L->bias_init))))
-        return s;
-    if (in_list("activation", allowed)) {
-        has_act = json_object_get(o, "activation") != NULL;
-        if ((s = parse_activation(p, o, path, &L->act)))
-            return s;
-    }
-    if (in_list("alpha", allowed)) {
-        if ((s = get_float(p, o, path, "alpha", 0, 0, INFINITY, 0, &L->alpha, &has_alpha)))
-            return s;
-        if (has_alpha && L->act != ADVML_ACT_LEAKY_RELU) {
-            join_path(kp, sizeof kp, path, "alpha");
+    for (int k = 0; k < n; k++)
+        if ((keys[k]->flags & ADVML_KEY_LEAKY_ONLY) && json_object_get(o, keys[k]->name) &&
+            L->act != ADVML_ACT_LEAKY_RELU) {
+            join_path(kp, sizeof kp, path, keys[k]->name);
             return fail(p, kp, "only used with \"activation\": \"leaky_relu\" (this layer's activation is %s)",
-                        has_act ? advml_act_name(L->act) : "linear");
+                        advml_act_name(L->act));
         }
-    }
     return ADVML_OK;
 }
 
@@ -692,7 +667,7 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
             return fail(p, kp, "not a parameter of %s; it takes: %s", name, keys);
         char what[64];
         snprintf(what, sizeof what, "the optimizer %s", name);
-        return unknown_key(p, "optimizer", key, allowed, what);
+        return unknown_key(p, "optimizer", key, allowed, what, NULL);
     }
     if ((s = get_float(p, o, "optimizer", "lr", 0, 1, INFINITY, 0, &oc->lr, NULL)) ||
         (s = get_float(p, o, "optimizer", "momentum", 0, 0, 1, 1, &oc->momentum, NULL)) ||
@@ -707,8 +682,9 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
 
 /* ---- training control: schedules, monitors (docs/training.md) ------------- */
 
-static const choice unit_choices[] = {{"epoch", 0}, {"step", 1}};
-static const choice mode_choices[] = {{"auto", ADVML_MODE_AUTO}, {"min", ADVML_MODE_MIN}, {"max", ADVML_MODE_MAX}};
+static const advml_key_choice unit_choices[] = {{"epoch", 0}, {"step", 1}, {NULL, 0}};
+static const advml_key_choice mode_choices[] = {
+    {"auto", ADVML_MODE_AUTO}, {"min", ADVML_MODE_MIN}, {"max", ADVML_MODE_MAX}, {NULL, 0}};
 
 static const char *const keys_sched[ADVML_SCHED_NKINDS][10] = {
     [ADVML_SCHED_CONSTANT] = {"name", "warmup_steps", NULL},
@@ -761,7 +737,7 @@ static advml_status parse_monitor_metric(const pctx *p, const json_t *o, const c
         mc->metric = (advml_metric)m;
     }
     int mode = ADVML_MODE_AUTO;
-    if ((s = parse_choice(p, o, path, "mode", mode_choices, 3, &mode)))
+    if ((s = parse_choice(p, o, path, "mode", mode_choices, &mode)))
         return s;
     mc->mode = advml_monitor_resolve(mc->metric, (advml_mode)mode);
     return ADVML_OK;
@@ -784,7 +760,7 @@ static advml_status check_kind_keys(const pctx *p, const json_t *o, const char *
             list_text(keys, sizeof keys, allowed);
             return fail(p, kp, "not a parameter of %s; it takes: %s", what, keys);
         }
-        return unknown_key(p, path, key, allowed, what);
+        return unknown_key(p, path, key, allowed, what, NULL);
     }
     return ADVML_OK;
 }
@@ -851,7 +827,7 @@ static advml_status parse_schedule(const pctx *p, const json_t *o, advml_schedul
     if ((s = get_int64(p, o, path, "warmup_steps", 0, &sc->warmup_steps)) ||
         (s = get_int64(p, o, path, "step_size", 1, &sc->step_size)) ||
         (s = get_num(p, o, path, "gamma", k == ADVML_SCHED_EXPONENTIAL, 0, 1, 1, 0, &sc->gamma, NULL)) ||
-        (s = parse_choice(p, o, path, "unit", unit_choices, 2, &unit)) ||
+        (s = parse_choice(p, o, path, "unit", unit_choices, &unit)) ||
         (s = get_num(p, o, path, "min_lr", 0, 0, 0, INFINITY, 0, &sc->min_lr, NULL)) ||
         (s = get_int64(p, o, path, "decay_steps", 1, &sc->decay_steps)) ||
         (s = get_int64(p, o, path, "total_steps", 1, &sc->total_steps)) ||
@@ -1011,8 +987,8 @@ static advml_status parse_init_layers(const pctx *p, const json_t *o, int nlayer
 
 static const char *const keys_training[] = {
     "epochs", "batch_size", "seed", "data", "out", "l2", "clip_norm", "max_steps", "checkpoint_steps",
-    "memory_budget_mb", "validation_split", "test_every_epoch", "top_k", "early_stopping", "best_checkpoint",
-    "class_weight", "augment", "init_from", "init_layers", NULL};
+    "memory_budget_mb", "reproducible", "slots", "validation_split", "test_every_epoch", "top_k", "early_stopping",
+    "best_checkpoint", "class_weight", "augment", "init_from", "init_layers", NULL};
 
 static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, advml_train_config *t)
 {
@@ -1023,7 +999,7 @@ static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, 
                     show(o, b, sizeof b));
     if ((s = check_keys(p, o, "training", keys_training, "\"training\"")))
         return s;
-    long long seed = (long long)t->seed, max_steps = t->max_steps, ck = t->checkpoint_steps;
+    long long seed = (long long)t->seed, max_steps = t->max_steps, ck = t->checkpoint_steps, slots = t->slots;
     const char *data = NULL, *out = NULL;
     if ((s = get_posint(p, o, "training", "epochs", 0, &t->epochs)) ||
         (s = get_posint(p, o, "training", "batch_size", 0, &t->batch_size)) ||
@@ -1033,8 +1009,11 @@ static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, 
         (s = get_float(p, o, "training", "l2", 0, 0, INFINITY, 0, &t->l2, NULL)) ||
         (s = get_float(p, o, "training", "clip_norm", 0, 0, INFINITY, 0, &t->clip_norm, NULL)) ||
         (s = get_num(p, o, "training", "memory_budget_mb", 0, 0, 0, INFINITY, 0, &t->memory_budget_mb, NULL)) ||
-        (s = get_str(p, o, "training", "data", 0, &data)) || (s = get_str(p, o, "training", "out", 0, &out)))
+        (s = get_str(p, o, "training", "data", 0, &data)) || (s = get_str(p, o, "training", "out", 0, &out)) ||
+        (s = get_bool(p, o, "training", "reproducible", &t->reproducible)) ||
+        (s = get_int(p, o, "training", "slots", 0, 1, 4096, &slots, NULL)))
         return s;
+    t->slots = (int)slots;
     t->seed = (uint64_t)seed;
     t->max_steps = max_steps;
     t->checkpoint_steps = ck;
@@ -1083,6 +1062,7 @@ void advml_config_defaults(advml_config *cfg)
     cfg->train.batch_size = 32;
     cfg->train.seed = 42;
     cfg->train.memory_budget_mb = 1024.0;
+    cfg->train.slots = 4;
     cfg->train.test_every_epoch = 1;
     cfg->train.top_k = 5;
     for (int i = 0; i < ADVML_MAX_CLASS_WEIGHTS; i++)
@@ -1289,87 +1269,43 @@ advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
 
 /* ---- canonical JSON -------------------------------------------------------- */
 
-/* A float as the shortest decimal that reads back as the same float, so that
- * 1e-3f is written 0.001 rather than 0.0010000000474974513. */
-double advml_float_shortest(float f)
-{
-    char buf[64];
-    if (!isfinite(f))
-        return (double)f;
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f)
-            return d;
-    }
-    return (double)f;
-}
-
 static json_t *jfloat(float f) { return json_real(advml_float_shortest(f)); }
 
-static json_t *jpair(const int v[2]) { return json_pack("[ii]", v[0], v[1]); }
-
-/* What conv2d and dense share after their shape: activation (and alpha), bias,
- * the optional declared input size (under in_key), and the initialisers when
- * not the defaults (so that older configs read back unchanged). */
-static void weighted_json(json_t *o, const advml_layer_spec *L, const char *in_key)
+/* Key k of L as JSON, or NULL when it is not written: a LEAKY_ONLY key
+ * without leaky_relu, an OMIT_DEFAULT key at its default. */
+static json_t *key_json(const advml_layer_key *k, const advml_layer_spec *L)
 {
-    json_object_set_new(o, "activation", json_string(advml_act_name(L->act)));
-    if (L->act == ADVML_ACT_LEAKY_RELU)
-        json_object_set_new(o, "alpha", jfloat(L->alpha));
-    json_object_set_new(o, "use_bias", json_boolean(L->use_bias));
-    if (L->in_channels)
-        json_object_set_new(o, in_key, json_integer(L->in_channels));
-    if (L->kernel_init != ADVML_INIT_AUTO)
-        json_object_set_new(o, "kernel_initializer", json_string(advml_init_name(L->kernel_init)));
-    if (L->bias_init != ADVML_INIT_AUTO)
-        json_object_set_new(o, "bias_initializer", json_string(advml_init_name(L->bias_init)));
+    if ((k->flags & ADVML_KEY_LEAKY_ONLY) && L->act != ADVML_ACT_LEAKY_RELU)
+        return NULL;
+    if ((k->flags & ADVML_KEY_OMIT_DEFAULT) && key_value(k, L, 0) == k->dflt &&
+        (k->type != ADVML_KEY_PAIR || key_value(k, L, 1) == k->dflt))
+        return NULL;
+    const int v = (int)key_value(k, L, 0);
+    switch (k->type) {
+    case ADVML_KEY_POSINT: return json_integer(v);
+    case ADVML_KEY_PAIR: return json_pack("[ii]", v, (int)key_value(k, L, 1));
+    case ADVML_KEY_BOOL: return json_boolean(v);
+    case ADVML_KEY_FLOAT: return jfloat((float)key_value(k, L, 0));
+    case ADVML_KEY_ACT: return json_string(advml_act_name((advml_act)v));
+    case ADVML_KEY_CHOICE: return json_string(choice_name(k->choices, v));
+    case ADVML_KEY_INIT:
+    case ADVML_KEY_BIAS_INIT: return json_string(advml_init_name((advml_init)v));
+    }
+    return NULL;
 }
 
+/* {"type": kind, then its keys in table order}. */
 static json_t *layer_json(const advml_layer_spec *L)
 {
-    json_t *o = json_object();
+    const advml_layer_kind *kind = advml_layer_kind_of(L->type);
+    json_t *o = kind ? json_object() : NULL;
     if (!o)
         return NULL;
-    const char *act = advml_act_name(L->act);
-    json_object_set_new(o, "type", json_string(layer_names[L->type]));
-    switch (L->type) {
-    case ADVML_LAYER_CONV2D:
-        json_object_set_new(o, "filters", json_integer(L->units));
-        json_object_set_new(o, "kernel", jpair(L->kernel));
-        json_object_set_new(o, "stride", jpair(L->stride));
-        json_object_set_new(o, "padding", json_string(choice_name(padding_choices, 2, L->padding)));
-        weighted_json(o, L, "in_channels");
-        if (L->algorithm != ADVML_CONV_AUTO) /* written only when chosen: older configs read back unchanged */
-            json_object_set_new(o, "algorithm", json_string(choice_name(algo_choices, 3, L->algorithm)));
-        break;
-    case ADVML_LAYER_MAXPOOL2D:
-    case ADVML_LAYER_AVGPOOL2D:
-        json_object_set_new(o, "pool", jpair(L->kernel));
-        json_object_set_new(o, "stride", jpair(L->stride));
-        break;
-    case ADVML_LAYER_DENSE:
-        json_object_set_new(o, "units", json_integer(L->units));
-        weighted_json(o, L, "in_features");
-        break;
-    case ADVML_LAYER_DROPOUT: json_object_set_new(o, "rate", jfloat(L->rate)); break;
-    case ADVML_LAYER_ACTIVATION:
-        json_object_set_new(o, "activation", json_string(act));
-        if (L->act == ADVML_ACT_LEAKY_RELU)
-            json_object_set_new(o, "alpha", jfloat(L->alpha));
-        break;
-    case ADVML_LAYER_RNN:
-    case ADVML_LAYER_LSTM:
-    case ADVML_LAYER_GRU:
-        json_object_set_new(o, "units", json_integer(L->units));
-        json_object_set_new(o, "return_sequences", json_boolean(L->return_sequences));
-        if (L->type == ADVML_LAYER_RNN)
-            json_object_set_new(o, "activation", json_string(act));
-        if (L->in_channels)
-            json_object_set_new(o, "in_features", json_integer(L->in_channels));
-        break;
-    case ADVML_LAYER_FLATTEN:
-    case ADVML_LAYER_NTYPES: break;
+    json_object_set_new(o, "type", json_string(kind->name));
+    for (const advml_layer_key *k = kind->keys; k->name; k++) {
+        json_t *v = key_json(k, L);
+        if (v)
+            json_object_set_new(o, k->name, v);
     }
     return o;
 }
@@ -1420,7 +1356,7 @@ char *advml_config_to_json(const advml_config *cfg)
         }
         if (k == ADVML_SCHED_STEP || k == ADVML_SCHED_MULTISTEP || k == ADVML_SCHED_EXPONENTIAL) {
             json_object_set_new(so, "gamma", json_real(sc->gamma));
-            json_object_set_new(so, "unit", json_string(choice_name(unit_choices, 2, sc->unit_steps)));
+            json_object_set_new(so, "unit", json_string(choice_name(unit_choices, sc->unit_steps)));
         }
         if (k == ADVML_SCHED_COSINE) {
             json_object_set_new(so, "min_lr", json_real(sc->min_lr));
@@ -1459,6 +1395,8 @@ char *advml_config_to_json(const advml_config *cfg)
     json_object_set_new(tr, "max_steps", json_integer(t->max_steps));
     json_object_set_new(tr, "checkpoint_steps", json_integer(t->checkpoint_steps));
     json_object_set_new(tr, "memory_budget_mb", json_real(t->memory_budget_mb));
+    json_object_set_new(tr, "reproducible", json_boolean(t->reproducible));
+    json_object_set_new(tr, "slots", json_integer(t->slots));
     json_object_set_new(tr, "validation_split", json_real(t->validation_split));
     json_object_set_new(tr, "test_every_epoch", json_boolean(t->test_every_epoch));
     json_object_set_new(tr, "top_k", json_integer(t->top_k));
@@ -1491,7 +1429,7 @@ char *advml_config_to_json(const advml_config *cfg)
     if (a->shift[0] || a->shift[1] || a->horizontal_flip || a->noise > 0) {
         json_t *ao = json_object();
         if (a->shift[0] || a->shift[1])
-            json_object_set_new(ao, "shift", jpair(a->shift));
+            json_object_set_new(ao, "shift", json_pack("[ii]", a->shift[0], a->shift[1]));
         json_object_set_new(ao, "horizontal_flip", json_boolean(a->horizontal_flip));
         json_object_set_new(ao, "noise", jfloat(a->noise));
         json_object_set_new(tr, "augment", ao);
@@ -1568,11 +1506,11 @@ int advml_config_same_model(const advml_config *a, const advml_config *b, char *
     }
     for (int i = 0; i < a->model.nlayers; i++) {
         const advml_layer_spec *x = &a->model.layers[i], *y = &b->model.layers[i];
-        int same = x->type == y->type && x->units == y->units && x->kernel[0] == y->kernel[0] &&
-                   x->kernel[1] == y->kernel[1] && x->stride[0] == y->stride[0] && x->stride[1] == y->stride[1] &&
-                   x->padding == y->padding && x->act == y->act && x->alpha == y->alpha && x->rate == y->rate &&
-                   x->return_sequences == y->return_sequences && x->use_bias == y->use_bias &&
-                   x->in_channels == y->in_channels;
+        const advml_layer_kind *kind = advml_layer_kind_of(x->type);
+        int same = x->type == y->type && kind;
+        for (const advml_layer_key *k = same ? kind->keys : NULL; k && k->name; k++)
+            if (!(k->flags & ADVML_KEY_NOT_MODEL))
+                same = same && key_same(k, x, y);
         if (!same) {
             if (why) {
                 json_t *jx = layer_json(x), *jy = layer_json(y);

@@ -444,6 +444,32 @@ static void conv2d_backward(advml_layer *L, float *dinp, float *dparams, const f
                           in, params, &d);
 }
 
+static const advml_key_choice padding_choices[] = {
+    {"same", ADVML_PAD_SAME}, {"valid", ADVML_PAD_VALID}, {NULL, 0}};
+static const advml_key_choice algo_choices[] = {
+    {"auto", ADVML_CONV_AUTO}, {"im2col", ADVML_CONV_IM2COL}, {"winograd", ADVML_CONV_WINOGRAD}, {NULL, 0}};
+
+static const advml_layer_key conv2d_keys[] = {
+    ADVML_KEY_ROW_UNITS("filters", "out_channels"),
+    {.name = "kernel", .type = ADVML_KEY_PAIR, .offset = offsetof(advml_layer_spec, kernel),
+     .flags = ADVML_KEY_REQUIRED, .aliases = ADVML_NAMES("kernel_size")},
+    {.name = "stride", .type = ADVML_KEY_PAIR, .offset = offsetof(advml_layer_spec, stride), .dflt = 1,
+     .aliases = ADVML_NAMES("strides")},
+    {.name = "padding", .type = ADVML_KEY_CHOICE, .offset = offsetof(advml_layer_spec, padding),
+     .dflt = ADVML_PAD_VALID, .choices = padding_choices},
+    ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_IDENTITY),
+    ADVML_KEY_ROW_ALPHA,
+    ADVML_KEY_ROW_USE_BIAS,
+    ADVML_KEY_ROW_IN("in_channels"),
+    ADVML_KEY_ROWS_INITIALIZERS,
+    ADVML_KEY_ROW_TRAINABLE,
+    {.name = "algorithm", .type = ADVML_KEY_CHOICE, .offset = offsetof(advml_layer_spec, algorithm),
+     .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = ADVML_CONV_AUTO, .choices = algo_choices},
+    {.name = NULL}};
+
+static const advml_key_note conv2d_notes[] = {
+    {"units", "conv2d counts its output maps in \"filters\""}, {NULL, NULL}};
+
 const advml_layer_kind advml_conv2d_kind = {
     .name = "conv2d",
     .class_name = "Conv2D",
@@ -452,4 +478,7 @@ const advml_layer_kind advml_conv2d_kind = {
     .init = conv2d_init,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
+    .keys = conv2d_keys,
+    .aliases = ADVML_NAMES("conv", "conv2D", "Conv2D"),
+    .notes = conv2d_notes,
 };

@@ -11,7 +11,6 @@
 #include <zlib.h>
 
 #include "advml/dataset_write.h"
-#include "advml/h5io.h"
 #include "advml/rng.h"
 
 #define MAX_COLS 1000000
@@ -524,9 +523,7 @@ advml_status advml_csv_convert(const advml_csv_opts *o, advml_error *err)
     csv_job j;
     memset(&j, 0, sizeof j);
     j.o = o;
-    advml_h5out out;
-    out.file = H5I_INVALID_HID;
-    out.tmp[0] = '\0';
+    advml_dsw *out = NULL;
     advml_status st;
     int chw[3] = {0, 0, 0};
     if (o->image && parse_chw(o->image, chw) != 0)
@@ -579,11 +576,11 @@ advml_status advml_csv_convert(const advml_csv_opts *o, advml_error *err)
     snprintf(desc, sizeof desc, "%lld rows of %d feature(s)%s%s; targets: %s", (long long)rows, j.nfc,
              o->image ? " reshaped to images " : "", o->image ? o->image : "",
              j.classes ? "class ids" : "values");
-    if ((st = advml_h5out_create(&out, o->out, o->force, err)))
+    if ((st = advml_dsw_create(&out, o->out, o->force, err)))
         goto done;
     advml_dsw_meta meta = {o->image ? "images" : "features", o->source ? o->source : source,
                            o->description ? o->description : desc, o->command_line};
-    if ((st = advml_dsw_root(out.file, &meta, err)))
+    if ((st = advml_dsw_root(out, &meta, err)))
         goto done;
     advml_dsw_split s = {0};
     s.sample = o->image ? advml_shape3(chw[0], chw[1], chw[2]) : advml_shape1(j.nfc);
@@ -616,14 +613,14 @@ advml_status advml_csv_convert(const advml_csv_opts *o, advml_error *err)
         s.inputs = j.x + (size_t)starts[k] * (size_t)j.nfc;
         s.classes = j.classes ? j.yc + starts[k] : NULL;
         s.values = j.classes ? NULL : j.yv + (size_t)starts[k] * (size_t)j.ntc;
-        if ((st = advml_dsw_split_write(out.file, &s, err)))
+        if ((st = advml_dsw_split_write(out, &s, err)))
             goto done;
     }
-    st = advml_h5out_commit(&out, err);
+    st = advml_dsw_commit(&out, err);
 done:
-    if (st && out.file >= 0)
+    if (st && out)
         advml_error_prefix(err, "%s: ", o->out);
-    advml_h5out_abort(&out);
+    advml_dsw_abort(out);
     job_free(&j);
     return st;
 }

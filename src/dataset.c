@@ -597,7 +597,76 @@ advml_status advml_dataset_preload(advml_dataset *ds, const char *split_name, si
 
 void advml_dataset_shard(int64_t n, int rank, int nranks, int64_t *start, int64_t *count)
 {
-    int64_t base = n / nranks, extra = n % nranks;
-    *start = rank * base + (rank < extra ? rank : extra);
-    *count = base + (rank < extra ? 1 : 0);
+    *start = n * rank / nranks;
+    *count = n * (rank + 1) / nranks - *start;
+}
+
+/* ---- names (feature_names, names, class_names) ---------------------------------- */
+
+void advml_names_free(advml_names *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->n = 0;
+    l->v = NULL;
+}
+
+void advml_dataset_names(const char *path, const char *obj_path, const char *attr, advml_names *out)
+{
+    memset(out, 0, sizeof *out);
+    advml_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return;
+    hid_t o = H5Oopen(f, obj_path, H5P_DEFAULT);
+    hid_t a = o >= 0 && H5Aexists(o, attr) > 0 ? H5Aopen(o, attr, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_ndims(sp) <= 1) {
+        hssize_t n = H5Sget_simple_extent_npoints(sp);
+        int vl = H5Tis_variable_str(t) > 0;
+        size_t width = vl ? sizeof(char *) : H5Tget_size(t);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, vl ? H5T_VARIABLE : width);
+        H5Tset_cset(mt, H5Tget_cset(t));
+        char *buf = n > 0 ? calloc((size_t)n, width + (vl ? 0 : 1)) : NULL;
+        char **v = n > 0 ? calloc((size_t)n, sizeof *v) : NULL;
+        if (buf && v && H5Aread(a, mt, buf) >= 0) {
+            int ok = 1;
+            for (hssize_t i = 0; i < n; i++) {
+                const char *src = vl ? ((char **)(void *)buf)[i] : buf + (size_t)i * width;
+                size_t len = vl ? (src ? strlen(src) : 0) : strnlen(src, width);
+                v[i] = malloc(len + 1);
+                if (!v[i]) {
+                    ok = 0;
+                    break;
+                }
+                memcpy(v[i], src ? src : "", len);
+                v[i][len] = '\0';
+            }
+            if (vl)
+                H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
+            if (ok) {
+                out->n = (int)n;
+                out->v = v;
+                v = NULL;
+            } else {
+                for (hssize_t i = 0; i < n; i++)
+                    free(v[i]);
+            }
+        }
+        free(v);
+        free(buf);
+        H5Tclose(mt);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    if (o >= 0)
+        H5Oclose(o);
+    H5Fclose(f);
 }

@@ -2,6 +2,7 @@
 #include "advml/dataset_write.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,8 +17,42 @@ void advml_dsw_now_iso(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tmv);
 }
 
-advml_status advml_dsw_root(hid_t file, const advml_dsw_meta *m, advml_error *err)
+struct advml_dsw {
+    advml_h5out out;
+};
+
+advml_status advml_dsw_create(advml_dsw **w, const char *path, int force, advml_error *err)
 {
+    *w = malloc(sizeof **w);
+    if (!*w)
+        return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", path);
+    advml_status st = advml_h5out_create(&(*w)->out, path, force, err);
+    if (st) {
+        free(*w);
+        *w = NULL;
+    }
+    return st;
+}
+
+advml_status advml_dsw_commit(advml_dsw **w, advml_error *err)
+{
+    advml_status st = advml_h5out_commit(&(*w)->out, err);
+    advml_dsw_abort(*w);
+    *w = NULL;
+    return st;
+}
+
+void advml_dsw_abort(advml_dsw *w)
+{
+    if (!w)
+        return;
+    advml_h5out_abort(&w->out);
+    free(w);
+}
+
+advml_status advml_dsw_root(advml_dsw *w, const advml_dsw_meta *m, advml_error *err)
+{
+    const hid_t file = w->out.file;
     char now[32];
     advml_dsw_now_iso(now, sizeof now);
     advml_status st;
@@ -39,8 +74,9 @@ static const char *layout_name(const advml_shape *s)
     return s->rank == 3 ? "NCHW" : s->rank == 2 ? "NTF" : "ND";
 }
 
-advml_status advml_dsw_split_write(hid_t file, const advml_dsw_split *s, advml_error *err)
+advml_status advml_dsw_split_write(advml_dsw *w, const advml_dsw_split *s, advml_error *err)
 {
+    const hid_t file = w->out.file;
     if ((s->classes == NULL) == (s->values == NULL))
         return advml_error_set(err, ADVML_ERR_ARG, "split %s: exactly one of class or value targets is needed",
                                s->name);
@@ -112,4 +148,34 @@ fail:
     if (g >= 0)
         H5Gclose(g);
     return advml_error_prefix(err, "writing split %s: ", s->name);
+}
+
+advml_status advml_dsw_series(advml_dsw *w, const char *name, const double *v, int64_t n, const char *desc,
+                              advml_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "series/%s", name);
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t d;
+    advml_status st = advml_h5_write(w->out.file, path, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, dims, v, 0, 1, &d, err);
+    if (st)
+        return st;
+    st = advml_h5_attr_string(d, "description", desc, err);
+    H5Dclose(d);
+    return st;
+}
+
+advml_status advml_dsw_series_attrs(advml_dsw *w, const advml_dsw_attr *attrs, int n, advml_error *err)
+{
+    hid_t g;
+    advml_status st = advml_h5_group(w->out.file, "series", &g, err);
+    for (int i = 0; i < n && !st; i++) {
+        const advml_dsw_attr *a = &attrs[i];
+        st = a->text      ? advml_h5_attr_string(g, a->name, a->text, err)
+             : a->integer ? advml_h5_attr_int64(g, a->name, (int64_t)a->value, err)
+                          : advml_h5_attr_double(g, a->name, a->value, err);
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    return st;
 }

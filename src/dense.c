@@ -115,6 +115,18 @@ static void dense_backward(advml_layer *L, float *dinp, float *dparams, const fl
                          in, params, ctx->B, IN, OUT);
 }
 
+static const advml_layer_key dense_keys[] = {
+    ADVML_KEY_ROW_UNITS("units", "out_features", "hidden_size"),
+    ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_IDENTITY),
+    ADVML_KEY_ROW_ALPHA,
+    ADVML_KEY_ROW_USE_BIAS,
+    ADVML_KEY_ROW_IN("in_features"),
+    ADVML_KEY_ROWS_INITIALIZERS,
+    ADVML_KEY_ROW_TRAINABLE,
+    {.name = NULL}};
+
+static const advml_key_note dense_notes[] = {{"filters", "dense counts its outputs in \"units\""}, {NULL, NULL}};
+
 const advml_layer_kind advml_dense_kind = {
     .name = "dense",
     .class_name = "Dense",
@@ -123,4 +135,7 @@ const advml_layer_kind advml_dense_kind = {
     .init = dense_init,
     .forward = dense_forward,
     .backward = dense_backward,
+    .keys = dense_keys,
+    .aliases = ADVML_NAMES("linear", "Dense", "fc"),
+    .notes = dense_notes,
 };

@@ -117,6 +117,13 @@ static void dropout_backward(advml_layer *L, float *dinp, float *dparams, const 
     advml_dropout_backward(dinp, dz, (const float *)L->state, n);
 }
 
+static const advml_layer_key dropout_keys[] = {
+    {.name = "rate", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, rate),
+     .flags = ADVML_KEY_REQUIRED | ADVML_KEY_HI_OPEN, .dflt = 0.5, .lo = 0, .hi = 1,
+     .missing = "a dropout layer needs \"rate\" (the fraction of units dropped, in [0, 1))",
+     .aliases = ADVML_NAMES("p", "dropout")},
+    {.name = NULL}};
+
 const advml_layer_kind advml_dropout_kind = {
     .name = "dropout",
     .class_name = "Dropout",
@@ -125,4 +132,6 @@ const advml_layer_kind advml_dropout_kind = {
     .init = dropout_init,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .keys = dropout_keys,
+    .aliases = ADVML_NAMES("Dropout"),
 };

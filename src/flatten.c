@@ -51,6 +51,8 @@ static void flatten_backward(advml_layer *L, float *dinp, float *dparams, const 
         dinp[i] += dz[i];
 }
 
+static const advml_layer_key flatten_keys[] = {{.name = NULL}}; /* takes only "type" */
+
 const advml_layer_kind advml_flatten_kind = {
     .name = "flatten",
     .class_name = "Flatten",
@@ -59,4 +61,6 @@ const advml_layer_kind advml_flatten_kind = {
     .init = flatten_init,
     .forward = flatten_forward,
     .backward = flatten_backward,
+    .keys = flatten_keys,
+    .aliases = ADVML_NAMES("Flatten"),
 };

@@ -211,5 +211,15 @@ static void gru_backward(advml_layer *L, float *dinp, float *dparams, const floa
                        params + L->views[1].offset, &d);
 }
 
-const advml_layer_kind advml_gru_kind = {"gru", "GRU", 0, gru_setup, gru_init, gru_forward,
-                                         gru_backward};
+const advml_layer_kind advml_gru_kind = {
+    .name = "gru",
+    .class_name = "GRU",
+    .post_act = 0,
+    .setup = gru_setup,
+    .init = gru_init,
+    .forward = gru_forward,
+    .backward = gru_backward,
+    .keys = advml_rnn_gated_keys,
+    .defaults = advml_rnn_gated_defaults,
+    .aliases = ADVML_NAMES("GRU"),
+};

@@ -616,3 +616,18 @@ done:
         H5Dclose(d);
     return s;
 }
+
+int advml_h5_file_format(const char *path, char **format)
+{
+    *format = NULL;
+    advml_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return -1;
+    if (advml_h5_read_attr_string(f, "format", format, NULL) != ADVML_OK) {
+        free(*format);
+        *format = NULL;
+    }
+    H5Fclose(f);
+    return 0;
+}

@@ -1,26 +1,21 @@
 /* layer.c - the table of layer kinds, spec defaults and the shared
  * initialisers (see include/advml/layer.h). */
 #include "advml/layer.h"
-#include "advml/gru.h"
-#include "advml/lstm.h"
-#include "advml/rnn.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Indexed by advml_layer_type. */
+/* The spec fields a key may land in as an int are ints or int-sized enums. */
+_Static_assert(sizeof(advml_act) == sizeof(int) && sizeof(advml_padding) == sizeof(int) &&
+                   sizeof(advml_init) == sizeof(int) && sizeof(advml_conv_algo) == sizeof(int),
+               "layer keys store enums through int pointers");
+
+/* Indexed by advml_layer_type (the rows of ADVML_LAYER_KINDS). */
 static const advml_layer_kind *const kinds[ADVML_LAYER_NTYPES] = {
-    [ADVML_LAYER_CONV2D] = &advml_conv2d_kind,
-    [ADVML_LAYER_MAXPOOL2D] = &advml_maxpool2d_kind,
-    [ADVML_LAYER_AVGPOOL2D] = &advml_avgpool2d_kind,
-    [ADVML_LAYER_FLATTEN] = &advml_flatten_kind,
-    [ADVML_LAYER_DENSE] = &advml_dense_kind,
-    [ADVML_LAYER_DROPOUT] = &advml_dropout_kind,
-    [ADVML_LAYER_ACTIVATION] = &advml_activation_kind,
-    [ADVML_LAYER_RNN] = &advml_rnn_kind,   /* src/rnn.c */
-    [ADVML_LAYER_LSTM] = &advml_lstm_kind, /* src/lstm.c */
-    [ADVML_LAYER_GRU] = &advml_gru_kind,   /* src/gru.c */
+#define ADVML_X(suffix, kind) [ADVML_LAYER_##suffix] = &kind,
+    ADVML_LAYER_KINDS(ADVML_X)
+#undef ADVML_X
 };
 
 const advml_layer_kind *advml_layer_kind_of(advml_layer_type type)
@@ -60,10 +55,11 @@ void advml_layer_add_view(advml_layer *L, const char *name, int decay, int rank,
     L->nparams += v->size;
 }
 
-/* Defaults: stride 1 (pooling: {0, 0}, meaning the window size, as Keras),
- * pool window 2x2, valid padding, identity activation (recurrent kinds:
- * tanh), bias on, leaky slope 1e-3, dropout rate 0.5 (PyTorch's default),
- * units and conv kernel 0 (must be given), in_channels 0 (inferred). */
+/* Common defaults: stride 1, valid padding, identity activation, bias on,
+ * leaky slope 1e-3, dropout rate 0.5 (PyTorch's default), units 0 (must be
+ * given), in_channels 0 (inferred), algorithm auto. Then each key of the kind
+ * sets its dflt (pooling: a 2x2 window, stride {0, 0} meaning the window, as
+ * Keras; rnn: tanh), then the kind's hook (lstm, gru: tanh). */
 advml_layer_spec advml_layer_spec_default(advml_layer_type type)
 {
     advml_layer_spec s;
@@ -77,22 +73,24 @@ advml_layer_spec advml_layer_spec_default(advml_layer_type type)
     s.rate = 0.5f;
     s.return_sequences = 0;
     s.use_bias = 1;
+    s.trainable = 1;
     s.in_channels = 0;
     s.algorithm = ADVML_CONV_AUTO;
-    switch (type) {
-    case ADVML_LAYER_MAXPOOL2D:
-    case ADVML_LAYER_AVGPOOL2D:
-        s.kernel[0] = s.kernel[1] = 2;
-        s.stride[0] = s.stride[1] = 0;
-        break;
-    case ADVML_LAYER_RNN:
-    case ADVML_LAYER_LSTM:
-    case ADVML_LAYER_GRU:
-        s.act = ADVML_ACT_TANH;
-        break;
-    default:
-        break;
+    const advml_layer_kind *kind = advml_layer_kind_of(type);
+    if (!kind)
+        return s;
+    for (const advml_layer_key *k = kind->keys; k && k->name; k++) {
+        if (k->type == ADVML_KEY_FLOAT) {
+            *advml_key_float(k, &s) = (float)k->dflt;
+        } else {
+            int *v = advml_key_int(k, &s);
+            v[0] = (int)k->dflt;
+            if (k->type == ADVML_KEY_PAIR)
+                v[1] = (int)k->dflt;
+        }
     }
+    if (kind->defaults)
+        kind->defaults(&s);
     return s;
 }
 
@@ -117,6 +115,35 @@ void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act a
         advml_init_he(w, n, fan_in, rng);
     else
         advml_init_glorot(w, n, fan_in, fan_out, rng);
+}
+
+void advml_init_orthogonal(float *w, int n, advml_rng *rng)
+{
+    for (int i = 0; i < n; i++) {
+        float *r = w + (size_t)i * n;
+        double norm;
+        do {
+            for (int j = 0; j < n; j++)
+                r[j] = (float)advml_rng_normal(rng);
+            /* modified Gram-Schmidt against the finished rows, twice
+             * (re-orthogonalisation keeps float rows orthogonal to ~1e-7) */
+            for (int pass = 0; pass < 2; pass++)
+                for (int k = 0; k < i; k++) {
+                    const float *q = w + (size_t)k * n;
+                    double dot = 0.0;
+                    for (int j = 0; j < n; j++)
+                        dot += (double)r[j] * q[j];
+                    for (int j = 0; j < n; j++)
+                        r[j] = (float)(r[j] - dot * q[j]);
+                }
+            norm = 0.0;
+            for (int j = 0; j < n; j++)
+                norm += (double)r[j] * r[j];
+            norm = sqrt(norm);
+        } while (norm < 1e-3); /* (almost) dependent draw: probability ~0, draw again */
+        for (int j = 0; j < n; j++)
+            r[j] = (float)(r[j] / norm);
+    }
 }
 
 static const char *const init_names[ADVML_INIT_NKINDS] = {

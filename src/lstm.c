@@ -216,5 +216,15 @@ static void lstm_backward(advml_layer *L, float *dinp, float *dparams, const flo
                         params + L->views[1].offset, &d);
 }
 
-const advml_layer_kind advml_lstm_kind = {"lstm", "LSTM", 0, lstm_setup, lstm_init,
-                                          lstm_forward, lstm_backward};
+const advml_layer_kind advml_lstm_kind = {
+    .name = "lstm",
+    .class_name = "LSTM",
+    .post_act = 0,
+    .setup = lstm_setup,
+    .init = lstm_init,
+    .forward = lstm_forward,
+    .backward = lstm_backward,
+    .keys = advml_rnn_gated_keys,
+    .defaults = advml_rnn_gated_defaults,
+    .aliases = ADVML_NAMES("LSTM"),
+};

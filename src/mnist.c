@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "advml/dataset_write.h"
-#include "advml/h5io.h"
 #include "advml/idx.h"
 
 #define NUM_CLASSES 10
@@ -109,9 +108,7 @@ advml_status advml_mnist_convert(const advml_mnist_opts *o, advml_error *err)
     part tr, te;
     memset(&tr, 0, sizeof tr);
     memset(&te, 0, sizeof te);
-    advml_h5out out;
-    out.file = H5I_INVALID_HID;
-    out.tmp[0] = '\0';
+    advml_dsw *out = NULL;
     advml_status st;
     if ((st = read_part(o->from, "train", &tr, err)) || (st = read_part(o->from, "t10k", &te, err)))
         goto done;
@@ -159,10 +156,10 @@ advml_status advml_mnist_convert(const advml_mnist_opts *o, advml_error *err)
     snprintf(desc, sizeof desc, "%s: %dx%d grayscale images, 10 classes; inputs normalised with %s",
              fashion ? "Fashion-MNIST" : "MNIST", h, w, norm);
 
-    if ((st = advml_h5out_create(&out, o->out, o->force, err)))
+    if ((st = advml_dsw_create(&out, o->out, o->force, err)))
         goto done;
     advml_dsw_meta meta = {"images", source, desc, o->command_line};
-    if ((st = advml_dsw_root(out.file, &meta, err)))
+    if ((st = advml_dsw_root(out, &meta, err)))
         goto done;
     char d_train[160], d_val[160], d_test[160];
     snprintf(d_train, sizeof d_train, "official training images 0..%lld", (long long)ntrain - 1);
@@ -183,7 +180,7 @@ advml_status advml_mnist_convert(const advml_mnist_opts *o, advml_error *err)
     s.n = ntrain;
     s.inputs = tr.images.data;
     s.classes = tr.y;
-    if ((st = advml_dsw_split_write(out.file, &s, err)))
+    if ((st = advml_dsw_split_write(out, &s, err)))
         goto done;
     if (nval > 0) {
         s.name = "validation";
@@ -191,7 +188,7 @@ advml_status advml_mnist_convert(const advml_mnist_opts *o, advml_error *err)
         s.n = nval;
         s.inputs = tr.images.data + (size_t)ntrain * img;
         s.classes = tr.y + ntrain;
-        if ((st = advml_dsw_split_write(out.file, &s, err)))
+        if ((st = advml_dsw_split_write(out, &s, err)))
             goto done;
     }
     s.name = "test";
@@ -199,13 +196,13 @@ advml_status advml_mnist_convert(const advml_mnist_opts *o, advml_error *err)
     s.n = te.images.dims[0];
     s.inputs = te.images.data;
     s.classes = te.y;
-    if ((st = advml_dsw_split_write(out.file, &s, err)))
+    if ((st = advml_dsw_split_write(out, &s, err)))
         goto done;
-    st = advml_h5out_commit(&out, err);
+    st = advml_dsw_commit(&out, err);
 done:
-    if (st && out.file >= 0)
+    if (st && out)
         advml_error_prefix(err, "%s: ", o->out); /* the inputs were fine; writing failed */
-    advml_h5out_abort(&out);
+    advml_dsw_abort(out);
     part_free(&tr);
     part_free(&te);
     return st;

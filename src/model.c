@@ -130,6 +130,7 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
         }
         L->param_offset = m->nparams;
         m->nparams += L->nparams;
+        m->collective |= L->kind->collective;
         nviews += L->nviews;
         if (L->scratch_floats > m->scratch_floats)
             m->scratch_floats = L->scratch_floats;
@@ -154,6 +155,7 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
             advml_param_view pv = L->views[v];
             pv.offset += L->param_offset;
             pv.layer = i;
+            pv.frozen = pv.buffer || !L->spec.trainable;
             m->views[m->nviews++] = pv;
         }
     }
@@ -227,10 +229,32 @@ void advml_model_init_params(advml_model *m, uint64_t seed)
     }
 }
 
+/* A batch of no samples: only the collective layers run (in order, or in
+ * reverse for the backward), so that this rank joins the other ranks' reduces. */
+static void collective_only(advml_model *m, const advml_ctx *ctx, int backward)
+{
+    if (!m->collective || !ctx->training)
+        return;
+    advml_ctx c = *ctx;
+    c.B = 0;
+    c.scratch = m->scratch;
+    for (int j = 0; j < m->nlayers; j++) {
+        advml_layer *L = &m->layers[backward ? m->nlayers - 1 - j : j];
+        if (!L->kind->collective)
+            continue;
+        if (backward)
+            L->kind->backward(L, NULL, m->grads + L->param_offset, L->dz, L->z, m->params + L->param_offset, &c);
+        else
+            L->kind->forward(L, L->z, L->z, m->params + L->param_offset, &c);
+    }
+}
+
 void advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx)
 {
-    if (ctx->B <= 0)
+    if (ctx->B <= 0) {
+        collective_only(m, ctx, 0);
         return;
+    }
     advml_ctx c = *ctx;
     c.scratch = m->scratch;
     const float *x = in; /* (B, in_shape) */
@@ -322,8 +346,10 @@ void advml_model_zero_grads(advml_model *m)
 void advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx)
 {
     int B = ctx->B;
-    if (B <= 0)
+    if (B <= 0) {
+        collective_only(m, ctx, 1);
         return;
+    }
     advml_ctx c = *ctx;
     c.scratch = m->scratch;
     /* Gradients w.r.t. layer outputs accumulate (the loss adds into the last
@@ -434,9 +460,15 @@ void advml_model_summary(const advml_model *m, FILE *f)
         fmt_count(L->nparams, count, sizeof count);
         fprintf(f, " %-36s %-24s %10s\n", name, advml_shape_str(&L->out_shape, shape, sizeof shape), count);
     }
+    size_t fixed = 0;
+    for (int v = 0; v < m->nviews; v++)
+        fixed += m->views[v].frozen ? m->views[v].size : 0;
+    char trainable[32], frozen[32];
     fmt_count(m->nparams, count, sizeof count);
-    fprintf(f, "%s\nTotal params: %s (%.2f MB)\nTrainable params: %s\nNon-trainable params: 0\n", dbl, count,
-            m->nparams * 4.0 / 1e6, count);
+    fmt_count(m->nparams - fixed, trainable, sizeof trainable);
+    fmt_count(fixed, frozen, sizeof frozen);
+    fprintf(f, "%s\nTotal params: %s (%.2f MB)\nTrainable params: %s\nNon-trainable params: %s\n", dbl, count,
+            m->nparams * 4.0 / 1e6, trainable, frozen);
     fprintf(f, "Input: %s; loss: %s%s\n%s\n", advml_shape_str(&m->spec.input, shape, sizeof shape),
             advml_loss_name(m->spec.loss),
             m->fused ? (m->spec.loss == ADVML_LOSS_CCE ? " (softmax fused into the loss)"

@@ -482,6 +482,18 @@ static void avgpool_backward(advml_layer *L, float *dinp, float *dparams, const 
     advml_avgpool2d_backward(dinp, dz, &d);
 }
 
+/* Windows are always valid (no "padding"); without "stride" they do not
+ * overlap (the stride is the window, as Keras). In code, stride {0, 0} means
+ * the window too. */
+static const advml_layer_key pool_keys[] = {
+    {.name = "pool", .type = ADVML_KEY_PAIR, .offset = offsetof(advml_layer_spec, kernel),
+     .flags = ADVML_KEY_REQUIRED, .dflt = 2, .aliases = ADVML_NAMES("pool_size")},
+    {.name = "stride", .type = ADVML_KEY_PAIR, .offset = offsetof(advml_layer_spec, stride), .dflt = 0,
+     .dflt_key = "pool", .aliases = ADVML_NAMES("strides")},
+    {.name = NULL}};
+
+static const advml_key_note pool_notes[] = {{"kernel", "pooling windows are given by \"pool\""}, {NULL, NULL}};
+
 const advml_layer_kind advml_maxpool2d_kind = {
     .name = "maxpool2d",
     .class_name = "MaxPooling2D",
@@ -490,6 +502,9 @@ const advml_layer_kind advml_maxpool2d_kind = {
     .init = pool_init,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .keys = pool_keys,
+    .aliases = ADVML_NAMES("maxpool", "max_pooling2d", "MaxPooling2D"),
+    .notes = pool_notes,
 };
 
 const advml_layer_kind advml_avgpool2d_kind = {
@@ -500,4 +515,7 @@ const advml_layer_kind advml_avgpool2d_kind = {
     .init = pool_init,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+    .keys = pool_keys,
+    .aliases = ADVML_NAMES("avgpool", "average_pooling2d"),
+    .notes = pool_notes,
 };

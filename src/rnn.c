@@ -63,35 +63,6 @@ void advml_rnn_add_col_sums(float *db, const float *m, size_t rows, int cols)
     }
 }
 
-void advml_init_orthogonal(float *w, int n, advml_rng *rng)
-{
-    for (int i = 0; i < n; i++) {
-        float *r = w + (size_t)i * n;
-        double norm;
-        do {
-            for (int j = 0; j < n; j++)
-                r[j] = (float)advml_rng_normal(rng);
-            /* modified Gram-Schmidt against the finished rows, twice
-             * (re-orthogonalisation keeps float rows orthogonal to ~1e-7) */
-            for (int pass = 0; pass < 2; pass++)
-                for (int k = 0; k < i; k++) {
-                    const float *q = w + (size_t)k * n;
-                    double dot = 0.0;
-                    for (int j = 0; j < n; j++)
-                        dot += (double)r[j] * q[j];
-                    for (int j = 0; j < n; j++)
-                        r[j] = (float)(r[j] - dot * q[j]);
-                }
-            norm = 0.0;
-            for (int j = 0; j < n; j++)
-                norm += (double)r[j] * r[j];
-            norm = sqrt(norm);
-        } while (norm < 1e-3); /* (almost) dependent draw: probability ~0, draw again */
-        for (int j = 0; j < n; j++)
-            r[j] = (float)(r[j] / norm);
-    }
-}
-
 advml_status advml_rnn_setup_common(advml_layer *L, const char *kind_name, advml_shape in_shape,
                                     int max_batch, int allow_relu,
                                     const advml_rnn_view_spec *views, int nviews,
@@ -320,5 +291,34 @@ static void rnn_backward(advml_layer *L, float *dinp, float *dparams, const floa
                        L->spec.act, &d);
 }
 
-const advml_layer_kind advml_rnn_kind = {"rnn", "SimpleRNN", 0, rnn_setup, rnn_init, rnn_forward,
-                                         rnn_backward};
+static const advml_layer_key rnn_keys[] = {
+    ADVML_KEY_ROW_UNITS("units", "out_features", "hidden_size"),
+    ADVML_KEY_ROW_RETURN_SEQUENCES,
+    ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_TANH), /* the cell's: tanh (Keras SimpleRNN, torch.nn.RNN) or relu */
+    ADVML_KEY_ROW_IN("in_features"),
+    ADVML_KEY_ROW_TRAINABLE,
+    {.name = NULL}};
+
+const advml_layer_kind advml_rnn_kind = {
+    .name = "rnn",
+    .class_name = "SimpleRNN",
+    .post_act = 0,
+    .setup = rnn_setup,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .keys = rnn_keys,
+    .aliases = ADVML_NAMES("simplernn", "SimpleRNN"),
+};
+
+void advml_rnn_gated_defaults(advml_layer_spec *s)
+{
+    s->act = ADVML_ACT_TANH;
+}
+
+const advml_layer_key advml_rnn_gated_keys[] = {
+    ADVML_KEY_ROW_UNITS("units", "out_features", "hidden_size"),
+    ADVML_KEY_ROW_RETURN_SEQUENCES,
+    ADVML_KEY_ROW_IN("in_features"),
+    ADVML_KEY_ROW_TRAINABLE,
+    {.name = NULL}};

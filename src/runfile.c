@@ -436,7 +436,9 @@ static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
         (s = advml_h5_attr_string(f, "status", r->status, err)) ||
         (s = advml_h5_attr_string(f, "message", r->message, err)) ||
         (s = advml_h5_attr_string(f, "stop_signal", r->stop_signal, err)) ||
-        (s = advml_h5_attr_int64(f, "stop_step", r->stop_step, err)) || (s = write_invocations(r, f, err)))
+        (s = advml_h5_attr_int64(f, "stop_step", r->stop_step, err)) ||
+        (s = advml_h5_attr_int64(f, "reproducible", r->reproducible, err)) ||
+        (s = advml_h5_attr_int64(f, "blas_threads", r->blas_threads, err)) || (s = write_invocations(r, f, err)))
         return s;
     const char *slash = strrchr(r->ckpt_path, '/');
     if ((s = advml_h5_attr_string(f, "checkpoint", slash ? slash + 1 : r->ckpt_path, err)))

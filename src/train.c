@@ -16,6 +16,10 @@
  */
 #include "advml/train.h"
 
+#include <cblas.h>
+
+#include "advml/bigbuf.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -304,6 +308,8 @@ static advml_status build(advml_trainer *t, advml_error *err)
 {
     advml_status s;
     t->local_max = (t->cfg.train.batch_size + t->nranks - 1) / t->nranks;
+    if (t->cfg.train.reproducible) /* one slot at a time: at most ceil(B / slots) samples */
+        t->local_max = (t->cfg.train.batch_size + t->cfg.train.slots - 1) / t->cfg.train.slots;
     if ((s = advml_model_build(&t->model, &t->cfg.model, t->local_max, err)))
         return advml_error_prefix(err, "%s: ", t->cfg.source);
     if ((s = advml_model_check_targets(&t->model, t->train.num_classes, t->train.target_dim, err)))
@@ -325,6 +331,36 @@ static advml_status build(advml_trainer *t, advml_error *err)
         (t->cfg.train.has_early_stopping && t->cfg.train.restore_best_weights && !t->best_params))
         return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the step buffers (%d samples of %zu floats)",
                                t->local_max, t->in_floats);
+    if (t->cfg.train.reproducible && t->model.collective)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.reproducible: batchnorm normalises over the whole global batch in one "
+                               "forward, and reproducible mode runs a step's slots one after another; the two do not "
+                               "go together (batchnorm is N-invariant to float rounding without the mode)",
+                               t->cfg.source);
+    if (t->cfg.train.reproducible) {
+        /* OpenBLAS splits a GEMM differently on 2 threads than on 1 (measured:
+         * other weights after 10 steps), so the mode fixes one thread per rank */
+        openblas_set_num_threads(1);
+        if (t->cfg.train.slots < t->nranks)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: training.slots is %d, but the run has %d ranks; reproducible mode needs at "
+                                   "least one slot per rank (raise training.slots; the weights then differ from "
+                                   "runs with another slot count)",
+                                   t->cfg.source, t->cfg.train.slots, t->nranks);
+        int64_t lo, hi;
+        advml_split_range(t->cfg.train.slots, t->rank, t->nranks, &lo, &hi);
+        t->slot_lo = (int)lo;
+        t->slot_hi = (int)hi;
+        size_t extra = (size_t)(t->slot_hi - t->slot_lo - 1), stride = t->model.nparams + ADVML_GRAD_EXTRA;
+        t->slot_parts = malloc((extra + 1) * sizeof *t->slot_parts);
+        if (!t->slot_parts || (extra > 0 && !(t->slot_grads = advml_bigbuf_alloc(extra * stride * sizeof(float)))))
+            return advml_error_set(err, ADVML_ERR_NOMEM,
+                                   "out of memory for %zu slot gradients of %zu floats (reproducible mode)", extra,
+                                   t->model.nparams);
+        for (size_t i = 0; i < extra; i++)
+            t->slot_parts[i] = t->slot_grads + i * stride;
+        t->slot_parts[extra] = t->model.grads;
+    }
     return ADVML_OK;
 }
 
@@ -430,6 +466,8 @@ void advml_trainer_free(advml_trainer *t)
     free(t->best_params);
     advml_eval_free(&t->eval_val);
     advml_eval_free(&t->eval_test);
+    free(t->slot_grads);
+    free(t->slot_parts);
     free(t->config_json);
     memset(t, 0, sizeof *t);
 }
@@ -570,6 +608,26 @@ static advml_status write_run(advml_trainer *t, advml_error *err)
 
 /* ---- evaluation ---------------------------------------------------------------- */
 
+/* Rows [i, i + B) of a split (of the held-out rows with validation_split):
+ * one forward, its per-sample values into the table. */
+static advml_status eval_block(advml_trainer *t, const char *split, int held_out, int64_t i, int B,
+                               advml_eval_table *tab, advml_error *err)
+{
+    advml_status s = held_out ? advml_dataset_read(t->ds, SPLIT_TRAIN, t->val_rows + i, B, t->x, t->y, err)
+                              : advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err);
+    if (s)
+        return s;
+    advml_ctx ctx = {0};
+    ctx.training = 0;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.scratch = t->model.scratch;
+    ctx.B = B;
+    advml_model_forward(&t->model, t->x, &ctx);
+    advml_eval_table_add(tab, &t->model, t->y, B, i);
+    return ADVML_OK;
+}
+
 advml_status advml_trainer_evaluate_all(advml_trainer *t, const char *split, advml_eval *e, advml_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -588,25 +646,19 @@ advml_status advml_trainer_evaluate_all(advml_trainer *t, const char *split, adv
         advml_eval_table_free(&tab);
         return s;
     }
-    int64_t lo, hi;
-    advml_split_range(info.n, t->rank, t->nranks, &lo, &hi);
-    advml_ctx ctx = {0};
-    ctx.training = 0;
-    ctx.seed = t->cfg.train.seed;
-    ctx.step = (uint64_t)t->step;
-    ctx.scratch = t->model.scratch;
+    const int64_t E = t->local_max;
     advml_status local = ADVML_OK;
-    for (int64_t i = lo; i < hi; i += t->local_max) {
-        int B = (int)(hi - i < t->local_max ? hi - i : t->local_max);
-        if (held_out)
-            local = advml_dataset_read(t->ds, SPLIT_TRAIN, t->val_rows + i, B, t->x, t->y, err);
-        else
-            local = advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err);
-        if (local)
-            break;
-        ctx.B = B;
-        advml_model_forward(&t->model, t->x, &ctx);
-        advml_eval_table_add(&tab, &t->model, t->y, B, i);
+    if (!t->cfg.train.reproducible) { /* a contiguous range per rank */
+        int64_t lo, hi;
+        advml_split_range(info.n, t->rank, t->nranks, &lo, &hi);
+        for (int64_t i = lo; i < hi && !local; i += E)
+            local = eval_block(t, split, held_out, i, (int)(hi - i < E ? hi - i : E), &tab, err);
+    } else { /* fixed blocks of E rows whatever N is: the same forward, bit for bit, for any N */
+        const int64_t nb = (info.n + E - 1) / E;
+        int64_t lo = 0, hi = 0;
+        advml_split_range(nb, t->rank, t->nranks, &lo, &hi);
+        for (int64_t b = lo; b < hi && !local; b++)
+            local = eval_block(t, split, held_out, b * E, (int)(info.n - b * E < E ? info.n - b * E : E), &tab, err);
     }
     /* Each slot of the table has one contributor: the sum is exact and the
      * same on every rank, and the metrics are then summed in sample order. */
@@ -660,6 +712,69 @@ static advml_status nonfinite_error(const advml_trainer *t, const char *what, in
                            t->rank == 0 ? kept : "");
 }
 
+/* The reduce hook of the model context (batchnorm's global statistics): one
+ * allreduce; a failure is kept for train_step to report. */
+static void trainer_reduce(void *arg, double *buf, size_t n)
+{
+    advml_trainer *t = arg;
+    advml_error e;
+    advml_status s = advml_comm_allreduce_sum_f64(t->comm, buf, n, &e);
+    if (s && !t->reduce_status) {
+        t->reduce_status = s;
+        t->reduce_err = e;
+    }
+}
+
+/* Forward and backward of the nloc samples at positions pos of the epoch's
+ * order (augmented when asked) into m->grads (which the
+ * caller zeroed), with the extra slots flag, loss, correct and count set in
+ * extra. A failed read sets the READ_FAIL flag and is returned. */
+static advml_status micro_batch(advml_trainer *t, const int64_t *pos, int nloc, float *extra, advml_error *err)
+{
+    advml_model *m = &t->model;
+    for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
+        extra[i] = 0.0f;
+    advml_ctx ctx = {0};
+    ctx.training = 1;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.scratch = m->scratch;
+    ctx.reduce = m->collective ? trainer_reduce : NULL; /* batchnorm: statistics of the global batch */
+    ctx.reduce_arg = t;
+    if (nloc <= 0) { /* no samples here: still join the collective layers' reduces */
+        advml_model_forward(m, NULL, &ctx);
+        advml_model_backward(m, NULL, NULL, &ctx);
+        return ADVML_OK;
+    }
+    const int64_t *ids = pos; /* positions in the epoch's order: rows of the train split */
+    if (t->train_rows) {      /* some rows are held out for validation: map positions to rows */
+        for (int j = 0; j < nloc; j++)
+            t->ids[j] = t->train_rows[pos[j]];
+        ids = t->ids;
+    }
+    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
+    if (local) {
+        extra[X_FLAG] = READ_FAIL;
+        advml_model_forward(m, NULL, &ctx); /* ctx.B = 0: the reduces, as a rank without samples */
+        advml_model_backward(m, NULL, NULL, &ctx);
+        return local;
+    }
+    if (advml_augment_active(&t->cfg.train.augment))
+        advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, ids, t->cfg.train.seed,
+                            (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
+    ctx.B = nloc;
+    ctx.sample_ids = ids;
+    advml_model_forward(m, t->x, &ctx);
+    double l = advml_model_loss(m, t->y, nloc);
+    double c = advml_model_correct(m, t->y, nloc);
+    advml_model_backward(m, t->x, t->y, &ctx);
+    extra[X_FLAG] = isfinite(l) ? 0.0f : 1.0f;
+    extra[X_LOSS] = (float)l;
+    extra[X_CORRECT] = (float)c;
+    extra[X_COUNT] = (float)nloc;
+    return ADVML_OK;
+}
+
 /* One optimizer step on global batch k of the epoch. Every status it returns
  * is the same on all ranks (a failed read is agreed on; the finiteness test
  * reads the reduced sums, which are identical everywhere). */
@@ -668,54 +783,49 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     advml_model *m = &t->model;
     const int64_t B = t->cfg.train.batch_size, n = t->train.n;
     const int64_t start = k * B, bsz = (n - start < B) ? n - start : B;
-    int64_t lo, hi;
-    advml_split_range(bsz, t->rank, t->nranks, &lo, &hi);
-    int nloc = (int)(hi - lo);
-    const int64_t *ids = t->perm + start + lo; /* positions in the epoch's order: rows of the train split */
-    if (t->train_rows) { /* some rows are held out for validation: map positions to rows */
-        for (int j = 0; j < nloc; j++)
-            t->ids[j] = t->train_rows[ids[j]];
-        ids = t->ids;
-    }
-
-    if (!t->grads_clear)
-        advml_model_zero_grads(m);
-    t->grads_clear = 0;
+    const size_t stride = m->nparams + ADVML_GRAD_EXTRA;
     float *extra = m->grads + m->nparams;
-    for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
-        extra[i] = 0.0f;
-    advml_status local = ADVML_OK;
-    if (nloc > 0) {
-        local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
-        if (local == ADVML_OK && advml_augment_active(&t->cfg.train.augment))
-            advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, ids, t->cfg.train.seed,
-                                (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
-        if (local == ADVML_OK) {
-            advml_ctx ctx = {0};
-            ctx.B = nloc;
-            ctx.training = 1;
-            ctx.seed = t->cfg.train.seed;
-            ctx.step = (uint64_t)t->step;
-            ctx.sample_ids = ids;
-            ctx.scratch = m->scratch;
-            advml_model_forward(m, t->x, &ctx);
-            double l = advml_model_loss(m, t->y, nloc);
-            double c = advml_model_correct(m, t->y, nloc);
-            advml_model_backward(m, t->x, t->y, &ctx);
-            extra[X_FLAG] = isfinite(l) ? 0.0f : 1.0f;
-            extra[X_LOSS] = (float)l;
-            extra[X_CORRECT] = (float)c;
-            extra[X_COUNT] = (float)nloc;
-        } else {
-            extra[X_FLAG] = READ_FAIL;
+    advml_status local = ADVML_OK, s;
+    double t0;
+    if (!t->cfg.train.reproducible) {
+        int64_t lo, hi;
+        advml_split_range(bsz, t->rank, t->nranks, &lo, &hi);
+        if (!t->grads_clear)
+            advml_model_zero_grads(m);
+        local = micro_batch(t, t->perm + start + lo, (int)(hi - lo), extra, err);
+        local_stops(t, extra + X_STOP); /* a caught signal travels with the gradients */
+        t0 = advml_comm_wtime();
+        s = advml_comm_allreduce_sum_f32(t->comm, m->grads, stride, err);
+    } else {
+        /* slot j of S holds samples [bsz j / S, bsz (j + 1) / S) of the batch,
+         * whatever N is; each is computed into its own zeroed buffer */
+        float *main = m->grads;
+        const int S = t->cfg.train.slots, nparts = t->slot_hi - t->slot_lo;
+        for (int j = t->slot_lo; j < t->slot_hi; j++) {
+            float *buf = t->slot_parts[j - t->slot_lo];
+            if (buf != main || !t->grads_clear)
+                memset(buf, 0, stride * sizeof *buf);
+            m->grads = buf;
+            int64_t a, b;
+            advml_split_range(bsz, j, S, &a, &b);
+            advml_status ls = micro_batch(t, t->perm + start + a, (int)(b - a), buf + m->nparams, err);
+            if (ls && !local)
+                local = ls;
         }
+        m->grads = main;
+        local_stops(t, extra + X_STOP);
+        t0 = advml_comm_wtime();
+        s = advml_comm_ordered_sum_f32(t->comm, t->slot_parts, nparts, main, stride, err);
     }
-    local_stops(t, extra + X_STOP); /* a caught signal travels with the gradients */
-    double t0 = advml_comm_wtime();
-    advml_status s = advml_comm_allreduce_sum_f32(t->comm, m->grads, m->nparams + ADVML_GRAD_EXTRA, err);
+    t->grads_clear = 0;
     t->allreduce_seconds += advml_comm_wtime() - t0;
     if (s)
         return s;
+    if (t->reduce_status) { /* batchnorm's allreduce failed (an MPI error, on every rank) */
+        if (err)
+            *err = t->reduce_err;
+        return t->reduce_status;
+    }
     if (extra[X_FLAG] >= READ_FAIL) /* a rank's read failed: carry its message to rank 0 */
         return agree(t, local, err);
 
@@ -801,17 +911,33 @@ static void note(advml_trainer *t, const char *fmt, ...)
 #endif
     ;
 
-/* A line about training control under the epoch's line (rank 0). */
+/* A line about training control, kept until the epoch's line is printed
+ * (rank 0; flush_notes prints them under it). */
 static void note(advml_trainer *t, const char *fmt, ...)
 {
     if (!t->progress)
         return;
-    char line[512];
+    size_t len = strlen(t->notes);
+    if (len + 2 >= sizeof t->notes)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(t->notes + len, sizeof t->notes - len - 1, fmt, ap);
     va_end(ap);
-    advml_progress_note(t->progress, line);
+    len = strlen(t->notes);
+    t->notes[len] = '\n';
+    t->notes[len + 1] = '\0';
+}
+
+static void flush_notes(advml_trainer *t)
+{
+    char *line = t->notes, *nl;
+    while (t->progress && (nl = strchr(line, '\n'))) {
+        *nl = '\0';
+        advml_progress_note(t->progress, line);
+        line = nl + 1;
+    }
+    t->notes[0] = '\0';
 }
 
 /* After (1-based) epoch: reduce-on-plateau, the best checkpoint's monitor,
@@ -996,7 +1122,9 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
             return s;
         if (t->progress)
             advml_progress_epoch_end(t->progress, &em);
-        if ((s = control_outputs(t, stop, err)) || (s = write_run(t, err)) || (s = advml_trainer_checkpoint(t, err)))
+        s = control_outputs(t, stop, err);
+        flush_notes(t);
+        if (s || (s = write_run(t, err)) || (s = advml_trainer_checkpoint(t, err)))
             return s;
         if (stop)
             break;

@@ -4,6 +4,7 @@
  * (advml_cli_join_args). */
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,10 @@ typedef struct opts {
     int force, help;
 } opts;
 
-static const advml_cli_flag flags[] = {{"--out", offsetof(opts, out), 0},
-                                       {"--lr", offsetof(opts, lr), 0},
-                                       {"--force", offsetof(opts, force), 1},
-                                       {"--help", offsetof(opts, help), 1}};
+static const advml_cli_flag flags[] = {{"--out", offsetof(opts, out), 0, ADVML_CLI_STRING, "FILE", "output"},
+                                       {"--lr", offsetof(opts, lr), 0, ADVML_CLI_STRING, "ETA", "rate"},
+                                       {"--force", offsetof(opts, force), 1, ADVML_CLI_STRING, NULL, "force"},
+                                       {"--help", offsetof(opts, help), 1, ADVML_CLI_STRING, NULL, NULL}};
 #define NFLAGS (sizeof flags / sizeof flags[0])
 
 static advml_status parse(opts *o, advml_error *err, int argc, char **argv)
@@ -123,12 +124,95 @@ static void t_join_args(void)
     free(s);
 }
 
+/* A subcommand's table: typed values, a positional argument, its messages
+ * ("unknown option", "see advml-data x --help"), --help stopping the parse,
+ * a required value, and the help text made from the same table. */
+typedef struct typed {
+    const char *file, *name;
+    int64_t n;
+    uint64_t seed;
+    double x;
+    char sep;
+    int force, help;
+} typed;
+
+static const advml_cli_flag typed_flags[] = {
+    {"FILE.h5", offsetof(typed, file), 0, ADVML_CLI_STRING, NULL, NULL},
+    {"--name", offsetof(typed, name), 0, ADVML_CLI_STRING, "TEXT", "a name"},
+    {"--n", offsetof(typed, n), 0, ADVML_CLI_INT64, "N", "a count"},
+    {"--seed", offsetof(typed, seed), 0, ADVML_CLI_UINT64, "S", "a seed"},
+    {"--a-rather-long-flag", offsetof(typed, x), 0, ADVML_CLI_DOUBLE, "X", "a number"},
+    {"--sep", offsetof(typed, sep), 0, ADVML_CLI_CHAR, "C", "a character"},
+    {"--force", offsetof(typed, force), 1, ADVML_CLI_STRING, NULL, "overwrite"},
+    {"--help", offsetof(typed, help), 1, ADVML_CLI_STRING, NULL, "show this help"}};
+static const advml_cli_spec typed_spec = {"advml-data x", typed_flags, sizeof typed_flags / sizeof typed_flags[0],
+                                          "usage: advml-data x FILE.h5\n\n", 20, "\nmore\n"};
+
+static advml_status parse_typed(typed *t, advml_error *err, int argc, char **argv)
+{
+    memset(t, 0, sizeof *t);
+    advml_error_clear(err);
+    return advml_cli_parse_spec(&typed_spec, argc, argv, t, err);
+}
+
+static void t_typed_and_help(void)
+{
+    typed t;
+    advml_error err;
+    char *a1[] = {"x", "f.h5", "--n", "-3", "--seed=7", "--a-rather-long-flag", "2.5", "--sep", "tab", "--force"};
+    CU_ASSERT_EQUAL_FATAL(parse_typed(&t, &err, 10, a1), ADVML_OK);
+    CU_ASSERT(t.file == a1[1] && t.n == -3 && t.seed == 7 && t.x == 2.5 && t.sep == '\t' && t.force == 1);
+    static struct {
+        int argc;
+        char *argv[4];
+        const char *want;
+    } bad[] = {{3, {"x", "--n", "1.5"}, "--n 1.5: not a valid integer"},
+               {3, {"x", "--seed", "-1"}, "--seed -1: not a valid integer"},
+               {3, {"x", "--a-rather-long-flag", "inf"}, "--a-rather-long-flag inf: not a valid number"},
+               {3, {"x", "--sep", "ab"}, "--sep ab: not a valid single character"},
+               {2, {"x", "--bogus"}, "unknown option --bogus (see advml-data x --help)"},
+               {3, {"x", "a.h5", "b.h5"}, "unexpected argument \"b.h5\" (see advml-data x --help)"},
+               {2, {"x", "--name="}, "--name needs a value (see advml-data x --help)"},
+               {2, {"x", "--force=1"}, "--force takes no value, got \"--force=1\" (see advml-data x --help)"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        CU_ASSERT_EQUAL(parse_typed(&t, &err, bad[k].argc, bad[k].argv), ADVML_ERR_ARG);
+        if (!strstr(err.msg, bad[k].want))
+            fprintf(stderr, "\n  message \"%s\"\n  lacks   \"%s\"\n", err.msg, bad[k].want);
+        CU_ASSERT(strstr(err.msg, bad[k].want) != NULL);
+    }
+    char *a2[] = {"x", "-h", "--bogus"}; /* --help answers whatever follows */
+    CU_ASSERT_EQUAL(parse_typed(&t, &err, 3, a2), ADVML_OK);
+    CU_ASSERT(t.help == 1);
+    CU_ASSERT_EQUAL(advml_cli_required(&typed_spec, NULL, "FILE.h5", &err), ADVML_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "FILE.h5 is required (see advml-data x --help)") != NULL);
+    CU_ASSERT_EQUAL(advml_cli_required(&typed_spec, "", "--name TEXT", &err), ADVML_ERR_ARG);
+    CU_ASSERT_EQUAL(advml_cli_required(&typed_spec, "f.h5", "FILE.h5", &err), ADVML_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CU_ASSERT_FATAL(f != NULL);
+    advml_cli_help(f, &typed_spec);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(text, "usage: advml-data x FILE.h5\n\n"
+                                 "  --name TEXT          a name\n"
+                                 "  --n N                a count\n"
+                                 "  --seed S             a seed\n"
+                                 "  --a-rather-long-flag X\n"
+                                 "                       a number\n"
+                                 "  --sep C              a character\n"
+                                 "  --force              overwrite\n"
+                                 "  --help               show this help\n"
+                                 "\nmore\n");
+    free(text);
+}
+
 static void reg(void)
 {
     static const advml_test_case c[] = {{"value flags and switches", t_values_and_switches},
                                         {"errors", t_errors},
                                         {"integer and number values", t_numbers},
                                         {"the recorded command line", t_join_args},
+                                        {"typed values, positionals, subcommands, help text", t_typed_and_help},
                                         {NULL, NULL}};
     advml_test_add_suite("cli", c);
 }

@@ -1,6 +1,7 @@
 /* test_config.c - the JSON config parser: valid configs, every kind of error
  * message (file, line/column or field path, expected vs found), round trip
  * through the canonical JSON, and the example configs in jobs/. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,31 @@ static void t_control_keys(void)
     CU_ASSERT(d.train.nclass_weight == 3 && d.train.class_weight[2] == 4.0f && d.train.class_weight[1] == 1.0f);
     CU_ASSERT(d.train.ninit_layers == 1 && !strcmp(d.train.init_from, "a.ckpt.h5"));
     free(json);
+    /* batchnorm: defaults and the written-back keys */
+    CU_ASSERT_EQUAL_FATAL(parse("{\"model\": [{\"type\": \"dense\", \"units\": 3}, {\"type\": \"batchnorm\", "
+                                "\"activation\": \"relu\", \"epsilon\": 0.001}], \"loss\": \"mse\"}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT(c.model.layers[1].type == ADVML_LAYER_BATCHNORM && c.model.layers[1].momentum == 0.1f &&
+              c.model.layers[1].epsilon == 0.001f && c.model.layers[1].affine == 1 &&
+              c.model.layers[1].act == ADVML_ACT_RELU);
+    json = advml_config_to_json(&c);
+    CU_ASSERT(strstr(json, "\"type\": \"batchnorm\", \"momentum\": 0.1, \"epsilon\": 0.001, \"affine\": true") != NULL);
+    CU_ASSERT_EQUAL_FATAL(parse(json, &d, &err), ADVML_OK);
+    CU_ASSERT(advml_config_same_model(&c, &d, NULL, 0));
+    free(json);
+    /* "trainable": false on a layer; written back, and not part of the model's identity */
+    CU_ASSERT_EQUAL_FATAL(parse("{\"model\": [{\"type\": \"dense\", \"units\": 3, \"trainable\": false}], "
+                                "\"loss\": \"mse\"}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT_EQUAL(c.model.layers[0].trainable, 0);
+    json = advml_config_to_json(&c);
+    CU_ASSERT(strstr(json, "\"trainable\": false") != NULL);
+    CU_ASSERT_EQUAL_FATAL(parse(json, &d, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(d.model.layers[0].trainable, 0);
+    free(json);
+    CU_ASSERT_EQUAL_FATAL(parse("{" D "}", &d, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(d.model.layers[0].trainable, 1);
+    CU_ASSERT(advml_config_same_model(&c, &d, NULL, 0));
     /* the other schedules, and the string shorthand */
     CU_ASSERT_EQUAL_FATAL(parse("{" D ", \"optimizer\": {\"name\": \"adam\", \"schedule\": \"cosine\"}}", &c, &err),
                           ADVML_OK);
@@ -490,6 +516,23 @@ static void t_control_errors(void)
                  "training.init_layers: expected an array of distinct layer indices into \"model\" (0 to 0), got [0,1]",
                  NULL);
     expect_error(TR("\"init_layers\": [0, 0]"), E, "training.init_layers: expected an array of distinct", NULL);
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"dense\", \"units\": 3, \"trainable\": 0}]}",
+                 E, "model[0].trainable: expected true or false, got 0", NULL);
+    expect_error("{\"model\": [{\"type\": \"dropout\", \"rate\": 0.1, \"trainable\": false}], \"loss\": \"mse\"}", E,
+                 "model[0].trainable: not a parameter of dropout; a dropout layer takes: type, rate", NULL);
+    expect_error("{\"model\": [{\"type\": \"dense\", \"units\": 2, \"freeze\": true}], \"loss\": \"mse\"}", E,
+                 "model[0].freeze: unknown key (did you mean \"trainable\"?)", NULL);
+#define BN(x) "{\"loss\": \"mse\", \"model\": [{\"type\": \"dense\", \"units\": 3}, {\"type\": \"batchnorm\"" x "}]}"
+    expect_error(BN(", \"momentum\": 1.5"), E, "model[1].momentum: expected a number in [0, 1], got 1.5", NULL);
+    expect_error(BN(", \"epsilon\": 0"), E, "model[1].epsilon: expected a number > 0, got 0", NULL);
+    expect_error(BN(", \"eps\": 0.001"), E, "model[1].eps: unknown key (did you mean \"epsilon\"?)", NULL);
+    expect_error(BN(", \"center\": false"), E, "model[1].center: unknown key (did you mean \"affine\"?)", NULL);
+    expect_error(BN(", \"units\": 3"), E, "model[1].units: not a parameter of batchnorm (batchnorm keeps its input's size)",
+                 NULL);
+    expect_error(BN(", \"affine\": 1"), E, "model[1].affine: expected true or false, got 1", NULL);
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"BatchNorm2d\"}]}", E,
+                 "model[0].type: unknown layer type \"BatchNorm2d\" (did you mean \"batchnorm\"?)", NULL);
+#undef BN
 #undef OPT
 #undef SCH
 #undef TR
@@ -597,6 +640,98 @@ static void t_jobs(void)
     }
 }
 
+/* Every kind's key table, without naming a kind: key names are unique and
+ * not "type"; the spec default is each key's dflt; a layer giving every key
+ * a value other than its default parses into the fields the table names,
+ * is written back and read again unchanged; changing one key's field changes
+ * the model unless the key is NOT_MODEL; a missing required key is an error
+ * naming it (or the kind's own message). */
+static void t_kind_tables(void)
+{
+    for (int t = 0; t < ADVML_LAYER_NTYPES; t++) {
+        const advml_layer_kind *kind = advml_layer_kind_of((advml_layer_type)t);
+        CU_ASSERT_FATAL(kind && kind->keys);
+        advml_layer_spec dflt = advml_layer_spec_default((advml_layer_type)t);
+        char text[2048], layer[1536];
+        int len = snprintf(layer, sizeof layer, "{\"type\": \"%s\"", kind->name);
+        for (const advml_layer_key *k = kind->keys; k->name; k++) {
+            CU_ASSERT(strcmp(k->name, "type") != 0);
+            for (const advml_layer_key *o = kind->keys; o != k; o++)
+                CU_ASSERT(strcmp(o->name, k->name) != 0);
+            if (k->type == ADVML_KEY_FLOAT) {
+                CU_ASSERT(*advml_key_float(k, &dflt) == (float)k->dflt);
+            } else {
+                CU_ASSERT(advml_key_int(k, &dflt)[0] == (int)k->dflt);
+            }
+            char v[64];
+            const advml_key_choice *c = k->choices;
+            switch (k->type) {
+            case ADVML_KEY_POSINT: snprintf(v, sizeof v, "%d", (int)k->dflt + 3); break;
+            case ADVML_KEY_PAIR: snprintf(v, sizeof v, "[%d, %d]", (int)k->dflt + 2, (int)k->dflt + 1); break;
+            case ADVML_KEY_BOOL: snprintf(v, sizeof v, "%s", k->dflt ? "false" : "true"); break;
+            case ADVML_KEY_FLOAT: snprintf(v, sizeof v, "%g", isinf(k->hi) ? k->dflt + 0.25 : (k->lo + k->hi) / 3); break;
+            case ADVML_KEY_ACT: snprintf(v, sizeof v, "\"leaky_relu\""); break; /* lets LEAKY_ONLY keys in */
+            case ADVML_KEY_CHOICE:
+                while (c->name && c->value == (int)k->dflt)
+                    c++;
+                CU_ASSERT_FATAL(c->name != NULL);
+                snprintf(v, sizeof v, "\"%s\"", c->name);
+                break;
+            case ADVML_KEY_INIT:
+            case ADVML_KEY_BIAS_INIT: snprintf(v, sizeof v, "\"torch\""); break;
+            }
+            len += snprintf(layer + len, sizeof layer - (size_t)len, ", \"%s\": %s", k->name, v);
+        }
+        snprintf(layer + len, sizeof layer - (size_t)len, "}");
+        snprintf(text, sizeof text, "{\"model\": [%s], \"loss\": \"mse\"}", layer);
+        advml_config a, b;
+        advml_error err;
+        advml_status s = parse(text, &a, &err);
+        if (s)
+            fprintf(stderr, "\n  %s: %s\n", text, err.msg);
+        CU_ASSERT_EQUAL_FATAL(s, ADVML_OK);
+        advml_layer_spec *L = &a.model.layers[0];
+        CU_ASSERT_EQUAL(L->type, (advml_layer_type)t);
+        for (const advml_layer_key *k = kind->keys; k->name; k++) /* every key landed, none at its default */
+            CU_ASSERT(k->type == ADVML_KEY_FLOAT ? *advml_key_float(k, L) != (float)k->dflt
+                                                 : advml_key_int(k, L)[0] != (int)k->dflt);
+        char *json = advml_config_to_json(&a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+        for (const advml_layer_key *k = kind->keys; k->name; k++) {
+            char needle[64];
+            snprintf(needle, sizeof needle, "\"%s\":", k->name);
+            CU_ASSERT(strstr(json, needle) != NULL);
+        }
+        CU_ASSERT_EQUAL_FATAL(advml_config_parse(&b, json, "<round trip>", &err), ADVML_OK);
+        free(json);
+        CU_ASSERT(memcmp(&b.model.layers[0], L, sizeof *L) == 0);
+        CU_ASSERT(advml_config_same_model(&a, &b, NULL, 0));
+        for (const advml_layer_key *k = kind->keys; k->name; k++) {
+            advml_config c = a;
+            advml_layer_spec *M = &c.model.layers[0];
+            if (k->type == ADVML_KEY_FLOAT)
+                *advml_key_float(k, M) *= 0.5f;
+            else
+                advml_key_int(k, M)[0] ^= 1;
+            char why[512] = "";
+            CU_ASSERT(advml_config_same_model(&a, &c, why, sizeof why) == ((k->flags & ADVML_KEY_NOT_MODEL) != 0));
+            if (!(k->flags & ADVML_KEY_NOT_MODEL))
+                CU_ASSERT(strstr(why, "model[0]") != NULL);
+        }
+        for (const advml_layer_key *k = kind->keys; k->name; k++) {
+            if (!(k->flags & ADVML_KEY_REQUIRED))
+                continue;
+            char want[256];
+            snprintf(want, sizeof want, "model[0].%s: missing (required)", k->name);
+            snprintf(text, sizeof text, "{\"model\": [{\"type\": \"%s\"}], \"loss\": \"mse\"}", kind->name);
+            /* the first required key is the one reported */
+            CU_ASSERT_EQUAL(parse(text, &a, &err), ADVML_ERR_CONFIG);
+            CU_ASSERT(strstr(err.msg, k->missing ? k->missing : want) != NULL);
+            break;
+        }
+    }
+}
+
 static void reg(void)
 {
     static const advml_test_case c[] = {{"valid", t_valid},
@@ -610,6 +745,7 @@ static void reg(void)
                                         {"round_trip", t_round_trip},
                                         {"validate", t_validate},
                                         {"jobs", t_jobs},
+                                        {"kind_tables", t_kind_tables},
                                         {NULL, NULL}};
     advml_test_add_suite("config", c);
 }

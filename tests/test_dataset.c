@@ -37,7 +37,7 @@ static uint8_t big_raw(int i, int k) { return k == 0 ? (uint8_t)i : k == 1 ? (ui
 static void make_files(void)
 {
     advml_error err = {0};
-    advml_h5out o;
+    advml_dsw *o = NULL;
     /* images: uint8 (N, 2, 3, 4), class ids i % 7 */
     snprintf(img_path, sizeof img_path, "%s/img.h5", dir);
     static uint8_t xi[NI * LI];
@@ -47,7 +47,7 @@ static void make_files(void)
             xi[i * LI + k] = img_raw(i, k);
         yi[i] = i % NCLS;
     }
-    if (advml_h5out_create(&o, img_path, 1, &err) != ADVML_OK)
+    if (advml_dsw_create(&o, img_path, 1, &err) != ADVML_OK)
         exit(2);
     advml_dsw_meta m = {"images", "test", "synthetic images", NULL};
     advml_dsw_split s = {0};
@@ -61,7 +61,7 @@ static void make_files(void)
     s.std = 0.25;
     s.classes = yi;
     s.num_classes = NCLS;
-    if (advml_dsw_root(o.file, &m, &err) || advml_dsw_split_write(o.file, &s, &err) || advml_h5out_commit(&o, &err)) {
+    if (advml_dsw_root(o, &m, &err) || advml_dsw_split_write(o, &s, &err) || advml_dsw_commit(&o, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(2);
     }
@@ -74,7 +74,7 @@ static void make_files(void)
         ys[2 * i] = (float)i;
         ys[2 * i + 1] = (float)-i;
     }
-    if (advml_h5out_create(&o, seq_path, 1, &err) != ADVML_OK)
+    if (advml_dsw_create(&o, seq_path, 1, &err) != ADVML_OK)
         exit(2);
     advml_dsw_meta ms = {"sequences", "test", "synthetic sequences", NULL};
     advml_dsw_split q = {0};
@@ -87,14 +87,14 @@ static void make_files(void)
     q.std = 4.0;
     q.values = ys;
     q.target_dim = 2;
-    advml_status st = advml_dsw_root(o.file, &ms, &err);
+    advml_status st = advml_dsw_root(o, &ms, &err);
     if (!st)
-        st = advml_dsw_split_write(o.file, &q, &err);
+        st = advml_dsw_split_write(o, &q, &err);
     q.name = "test";
     q.scale = 1.0;
     q.mean = 0.0;
     q.std = 1.0;
-    if (st || advml_dsw_split_write(o.file, &q, &err) || advml_h5out_commit(&o, &err)) {
+    if (st || advml_dsw_split_write(o, &q, &err) || advml_dsw_commit(&o, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(2);
     }
@@ -107,7 +107,7 @@ static void make_files(void)
             xb[(size_t)i * LB + (size_t)k] = big_raw(i, k);
         yb[i] = i % 10;
     }
-    if (advml_h5out_create(&o, big_path, 1, &err) != ADVML_OK)
+    if (advml_dsw_create(&o, big_path, 1, &err) != ADVML_OK)
         exit(2);
     advml_dsw_split b = {0};
     b.name = "train";
@@ -120,7 +120,7 @@ static void make_files(void)
     b.std = 1.0;
     b.classes = yb;
     b.num_classes = 10;
-    if (advml_dsw_root(o.file, &m, &err) || advml_dsw_split_write(o.file, &b, &err) || advml_h5out_commit(&o, &err)) {
+    if (advml_dsw_root(o, &m, &err) || advml_dsw_split_write(o, &b, &err) || advml_dsw_commit(&o, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(2);
     }

@@ -9,6 +9,7 @@ set(ADVML_TRAINER_TESTS
   layout       # run file and checkpoint read back with h5py; readable while training
   failures     # every failure: message, exit code, no hang
   faults       # a full disk (tmpfs) keeps the last checkpoint; damaged checkpoints are refused
+  bitwise      # reproducible mode: N = 1..4 bitwise equal (CNN with dropout, LSTM), resume 2 -> 3 ranks, threads
   signals      # SIGINT/TERM/USR1/USR2 at a random step: checkpoint, exit 75, bitwise resume; --force
   cli          # --help, --version, progress bar vs plain lines
   control      # schedules, plateau, early stopping, best checkpoint, validation_split, class weights,

@@ -24,6 +24,17 @@ double advml_comm_wtime(void);                /* local: seconds, monotonic */
 /* In-place element-wise sums over all ranks. */
 advml_status advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size_t n, advml_error *err);
 advml_status advml_comm_allreduce_sum_f64(advml_comm *c, double *buf, size_t n, advml_error *err);
+/* The sum of every rank's parts in one fixed order, the same for any number
+ * of ranks: out = (((p_0 + p_1) + p_2) + ...) element-wise, where the parts
+ * are rank 0's in the order given, then rank 1's, and so on. So the float
+ * result depends only on the sequence of parts, not on how the sequence is
+ * split over ranks (reproducible mode, docs/training.md "Bit for bit"). Every
+ * rank passes nparts >= 1 parts of n floats; out (n floats, on every rank)
+ * may be the same memory as parts[nparts - 1]. Rank r adds its parts to the
+ * running sum it receives from rank r - 1 and passes it on, chunk by chunk
+ * (a pipeline); the last rank's result is broadcast. */
+advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
+                                        advml_error *err);
 /* In-place element-wise max over all ranks (used to agree on error flags). */
 advml_status advml_comm_allreduce_max_i32(advml_comm *c, int32_t *buf, size_t n, advml_error *err);
 /* Broadcast n bytes from root. */

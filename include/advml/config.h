@@ -21,8 +21,8 @@
 #include "advml/model.h"
 #include "advml/optim.h"
 #include "advml/schedule.h"
+#include "advml/numfmt.h" /* advml_float_shortest, for run-file writers (until they include it) */
 
-#define ADVML_CONFIG_PATH_MAX 4096
 #define ADVML_CONFIG_TEXT_MAX 1024
 #define ADVML_MAX_CLASS_WEIGHTS 1024
 
@@ -42,13 +42,16 @@ typedef struct advml_train_config {
     int epochs;                   /* 1 */
     int batch_size;               /* 32: the GLOBAL batch, summed over all ranks */
     uint64_t seed;                /* 42: initialisation, permutations, dropout */
-    char data[ADVML_CONFIG_PATH_MAX]; /* dataset file; "" = must come from --data */
-    char out[ADVML_CONFIG_PATH_MAX];  /* run file; "" = no run file, no checkpoints */
+    char data[ADVML_PATH_MAX]; /* dataset file; "" = must come from --data */
+    char out[ADVML_PATH_MAX];  /* run file; "" = no run file, no checkpoints */
     float l2;                     /* 0: lambda of (lambda/2) ||w||^2 (copied into the optimizer) */
     float clip_norm;              /* 0: off; else clip the global gradient norm to this */
     int64_t max_steps;            /* 0: no limit; else stop after this many optimizer steps */
     int64_t checkpoint_steps;     /* 0: checkpoint after each epoch only; else also every K steps */
     double memory_budget_mb;      /* 1024: per rank, for holding dataset splits in memory */
+    int reproducible;             /* 0: 1 = bitwise-identical weights for any number of ranks up to
+                                     slots (docs/training.md, "Bit for bit") */
+    int slots;                    /* 4: micro-batch slots per global batch in reproducible mode */
     double validation_split;      /* 0: none; else this fraction of the train split is held
                                      out as the validation set (drawn from the seed) */
     int test_every_epoch;         /* 1: evaluate the test split after every epoch (and at the
@@ -63,13 +66,13 @@ typedef struct advml_train_config {
     int class_weight_by_id;       /* 1: given as {"id": w}: the rest weigh 1 (padded at setup) */
     float class_weight[ADVML_MAX_CLASS_WEIGHTS];
     advml_augment_config augment;
-    char init_from[ADVML_CONFIG_PATH_MAX]; /* "": random init; else a checkpoint to take weights from */
+    char init_from[ADVML_PATH_MAX]; /* "": random init; else a checkpoint to take weights from */
     int ninit_layers;             /* 0: every layer the checkpoint has; else init_layers[0..n) */
     int init_layers[ADVML_MAX_LAYERS];
 } advml_train_config;
 
 typedef struct advml_config {
-    char source[ADVML_CONFIG_PATH_MAX];   /* file name used in messages */
+    char source[ADVML_PATH_MAX];   /* file name used in messages */
     char description[ADVML_CONFIG_TEXT_MAX]; /* optional free text ("description") */
     int has_input;                        /* 0: "input" omitted, taken from the dataset */
     advml_model_spec model;               /* input (if has_input), layers, loss */
@@ -102,12 +105,5 @@ char *advml_config_to_json(const advml_config *cfg);
  * they differ and why is non-NULL, writes which part differs into why. */
 int advml_config_same_model(const advml_config *a, const advml_config *b, char *why, size_t n);
 
-/* The shortest decimal that reads back as f, as a double (1e-3f -> 0.001
- * rather than 0.0010000000474974513): how config values are written to JSON
- * and HDF5 attributes. */
-double advml_float_shortest(float f);
-
-/* Name of a layer type as written in configs ("conv2d"); NULL if out of range. */
-const char *advml_config_layer_name(advml_layer_type type);
 
 #endif

@@ -54,8 +54,23 @@ advml_status advml_dataset_preload(advml_dataset *ds, const char *split, size_t 
 advml_status advml_dataset_norm(advml_dataset *ds, const char *split, double *scale, double *mean, double *std,
                                 advml_error *err);
 
-/* Balanced contiguous shard of n samples for rank of nranks: [*start, *start + *count);
- * the first n % nranks ranks get one sample more. The shards cover 0..n-1 exactly once. */
+/* A list of names read from a dataset file. */
+typedef struct advml_names {
+    int n;
+    char **v; /* (n) malloc'ed strings */
+} advml_names;
+
+/* The string-array attribute attr of the object obj ("/train/inputs") of the
+ * file at path: feature_names, names or class_names (docs/hdf5-layout.md).
+ * Empty (n = 0) when the file, object or attribute is missing or is not
+ * strings: never an error. Release with advml_names_free. */
+void advml_dataset_names(const char *path, const char *obj, const char *attr, advml_names *out);
+void advml_names_free(advml_names *l);
+
+/* Balanced contiguous shard of n samples for rank of nranks: [*start, *start + *count)
+ * = [n * rank / nranks, n * (rank + 1) / nranks), so counts differ by at most one.
+ * The shards cover 0..n-1 exactly once, in rank order. The one rank split:
+ * the trainer's slice of a global batch and the predictor's block of a split. */
 void advml_dataset_shard(int64_t n, int rank, int nranks, int64_t *start, int64_t *count);
 
 #endif

@@ -15,8 +15,6 @@
 #include <hdf5.h>
 #include "advml/status.h"
 
-#define ADVML_PATH_MAX 4096
-
 typedef struct advml_h5out {
     hid_t file;                 /* open file (the temporary one) */
     char path[ADVML_PATH_MAX];  /* final path */
@@ -55,6 +53,11 @@ advml_status advml_h5_read_attr_string(hid_t obj, const char *name, char **value
 advml_status advml_h5_read_attr_int64(hid_t obj, const char *name, int64_t *value, advml_error *err);
 advml_status advml_h5_read_attr_double(hid_t obj, const char *name, double *value, advml_error *err);
 int advml_h5_has_attr(hid_t obj, const char *name);
+
+/* The "format" root attribute of the HDF5 file at path ("advml-checkpoint",
+ * ...): -1 when path cannot be opened as HDF5; else 0 with *format a
+ * malloc'ed string the caller frees, or NULL when the file has none. */
+int advml_h5_file_format(const char *path, char **format);
 
 /* Write a dataset at path (intermediate groups created) of rank dims from
  * data (mem_type, e.g. H5T_NATIVE_FLOAT), stored as file_type. With

@@ -2,13 +2,16 @@
  *
  * Every kind is a row of plain functions (KANN style): setup (shape inference,
  * validation, parameter count and named views), init (seeded He/Glorot),
- * forward and backward. A kind's forward writes the layer's pre-activation
+ * forward and backward, plus the description of its config keys (type, range,
+ * default, the spec field they land in) from which src/config.c parses,
+ * validates, writes back and compares it. A kind's forward writes the layer's pre-activation
  * output z; the model then applies the layer's activation (spec.act) for kinds
  * with post_act set. Backward accumulates (+=) into dinp and dparams.
  */
 #ifndef ADVML_LAYER_H
 #define ADVML_LAYER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "advml/status.h"
@@ -17,17 +20,27 @@
 #include "advml/conv2d.h"
 #include "advml/rng.h"
 
+/* The layer kinds, one row each: the enum's suffix and the kind's description
+ * (an advml_layer_kind defined beside its kernels). Adding a kind is one
+ * source file and one row here (docs/layers.md, "Adding a layer kind"); the
+ * order is the enum's, so new kinds go at the end. */
+#define ADVML_LAYER_KINDS(X)                                  \
+    X(CONV2D, advml_conv2d_kind)         /* src/conv2d.c */     \
+    X(MAXPOOL2D, advml_maxpool2d_kind)   /* src/pool.c */       \
+    X(AVGPOOL2D, advml_avgpool2d_kind)   /* src/pool.c */       \
+    X(FLATTEN, advml_flatten_kind)       /* src/flatten.c */    \
+    X(DENSE, advml_dense_kind)           /* src/dense.c */      \
+    X(DROPOUT, advml_dropout_kind)       /* src/dropout.c */    \
+    X(ACTIVATION, advml_activation_kind) /* src/activation.c */ \
+    X(RNN, advml_rnn_kind)               /* src/rnn.c */        \
+    X(LSTM, advml_lstm_kind)             /* src/lstm.c */       \
+    X(GRU, advml_gru_kind)               /* src/gru.c */        \
+    X(BATCHNORM, advml_batchnorm_kind)   /* src/batchnorm.c */
+
 typedef enum advml_layer_type {
-    ADVML_LAYER_CONV2D = 0,
-    ADVML_LAYER_MAXPOOL2D,
-    ADVML_LAYER_AVGPOOL2D,
-    ADVML_LAYER_FLATTEN,
-    ADVML_LAYER_DENSE,
-    ADVML_LAYER_DROPOUT,
-    ADVML_LAYER_ACTIVATION,
-    ADVML_LAYER_RNN,
-    ADVML_LAYER_LSTM,
-    ADVML_LAYER_GRU,
+#define ADVML_X(suffix, kind) ADVML_LAYER_##suffix,
+    ADVML_LAYER_KINDS(ADVML_X)
+#undef ADVML_X
     ADVML_LAYER_NTYPES
 } advml_layer_type;
 
@@ -65,11 +78,18 @@ typedef struct advml_layer_spec {
                              (dense, rnn); 0 = infer. A mismatch is an error. */
     advml_init kernel_init; /* conv2d/dense: how the kernel starts (AUTO by default) */
     advml_init bias_init;   /* conv2d/dense: how the bias starts (AUTO = zeros) */
+    float momentum;       /* batchnorm: weight of a batch's statistics in the running ones (0.1) */
+    float epsilon;        /* batchnorm: added to the variance (1e-5) */
+    int affine;           /* batchnorm: 1 (default) learns a scale gamma and shift beta */
+    int trainable;        /* 1 (default): the optimizer updates the layer's weights; 0: frozen
+                             (the config's "trainable": false, for fine-tuning) */
     advml_conv_algo algorithm; /* conv2d: ADVML_CONV_AUTO (default), _IM2COL or _WINOGRAD
                                   (the config's "algorithm": "auto", "im2col", "winograd") */
 } advml_layer_spec;
 
-/* A spec with the defaults (stride 1, valid padding, identity, bias on, alpha 1e-3). */
+/* A spec with the defaults: the common ones (stride 1, valid padding,
+ * identity, bias on, alpha 1e-3, dropout rate 0.5), then the dflt of each of
+ * the kind's keys, then the kind's defaults hook. */
 advml_layer_spec advml_layer_spec_default(advml_layer_type type);
 
 #define ADVML_VIEW_NAME_LEN 24
@@ -84,6 +104,10 @@ typedef struct advml_param_view {
     int rank;
     int dims[4];
     int decay;            /* 1: L2 regularisation applies (weights), 0: biases */
+    int frozen;           /* 1: the optimizer leaves it as it is (a layer with "trainable":
+                             false, or a buffer such as batchnorm's running statistics) */
+    int buffer;           /* 1: not a weight but state the layer updates itself (batchnorm's
+                             running mean and variance): never trained, no gradient */
     int layer;            /* index of the owning layer (set by the model) */
 } advml_param_view;
 
@@ -117,12 +141,130 @@ typedef struct advml_ctx {
     uint64_t step;                /* optimizer step (dropout key) */
     const int64_t *sample_ids;    /* (B) global sample indices; NULL -> 0..B-1 */
     float *scratch;               /* model workspace (max over layers of scratch_floats) */
+    /* Sums buf[0..n) over every rank in place: what a collective kind (batchnorm)
+     * calls in a training forward and backward for statistics over the global
+     * batch. The trainer provides it (an allreduce, src/comm_*.c); NULL: one
+     * process, the local sums are the global ones. Every rank calls it equally
+     * often in the same order, also a rank with no samples (B = 0). */
+    void (*reduce)(void *arg, double *buf, size_t n);
+    void *reduce_arg;
 } advml_ctx;
+
+/* ---- what a kind takes in a config ------------------------------------------
+ *
+ * Each kind lists its config keys (besides "type") in an advml_layer_key
+ * table. src/config.c parses, validates, writes back and compares layers from
+ * these tables alone, so a kind's keys, their types, ranges and defaults, and
+ * where they land in the advml_layer_spec are written down once, in the
+ * kind's source file. */
+
+typedef enum advml_key_type {
+    ADVML_KEY_POSINT,    /* int: a positive integer */
+    ADVML_KEY_PAIR,      /* int[2]: [a, b] of positive integers, or n meaning [n, n] (Keras) */
+    ADVML_KEY_BOOL,      /* int: true or false (1 or 0) */
+    ADVML_KEY_FLOAT,     /* float: a finite number in lo..hi */
+    ADVML_KEY_ACT,       /* advml_act: an activation name (advml_act_from_name) */
+    ADVML_KEY_CHOICE,    /* an enum: one of the names in choices */
+    ADVML_KEY_INIT,      /* advml_init: any initialiser name (a kernel's) */
+    ADVML_KEY_BIAS_INIT  /* advml_init: "auto", "zeros" or "torch" (a bias's) */
+} advml_key_type;
+
+/* advml_layer_key.flags */
+enum {
+    ADVML_KEY_REQUIRED = 1u << 0,     /* must be given; dflt only serves specs built in code */
+    ADVML_KEY_OMIT_DEFAULT = 1u << 1, /* written back only when not dflt (so that configs
+                                         written before the key existed read back unchanged) */
+    ADVML_KEY_LEAKY_ONLY = 1u << 2,   /* only with activation leaky_relu (an error otherwise;
+                                         written back only then) */
+    ADVML_KEY_NOT_MODEL = 1u << 3,    /* does not change what the model computes (initialisers,
+                                         algorithm): advml_config_same_model ignores it */
+    ADVML_KEY_LO_OPEN = 1u << 4,      /* FLOAT: lo itself is out of range */
+    ADVML_KEY_HI_OPEN = 1u << 5       /* FLOAT: hi itself is out of range */
+};
+
+/* One value of an ADVML_KEY_CHOICE key. */
+typedef struct advml_key_choice {
+    const char *name;
+    int value;
+} advml_key_choice;
+
+/* One config key of a layer kind. */
+typedef struct advml_layer_key {
+    const char *name;            /* the JSON key, e.g. "filters" */
+    advml_key_type type;
+    size_t offset;               /* where it lands: offsetof(advml_layer_spec, field); an int
+                                    (int[2] for PAIR, an int-sized enum) or a float (FLOAT) */
+    unsigned flags;              /* ADVML_KEY_* */
+    double dflt;                 /* the value when absent (PAIR: both; enums: their value) */
+    double lo, hi;               /* FLOAT: the range (hi may be INFINITY) */
+    const advml_key_choice *choices; /* CHOICE: the names, ending with {NULL, 0} */
+    const char *dflt_key;        /* PAIR: when absent, copy this key's value instead
+                                    (pooling: the stride is the window) */
+    const char *missing;         /* REQUIRED: the message when absent, at the layer's path
+                                    (otherwise "<path>.<key>: missing (required)") */
+    const char *const *aliases;  /* what other libraries call it ("kernel_size"), for
+                                    "did you mean"; NULL-terminated, may be NULL */
+} advml_layer_key;
+
+/* A key of other kinds that users give this kind by mistake, with a hint. */
+typedef struct advml_key_note {
+    const char *key, *note;
+} advml_key_note;
+
+/* A NULL-terminated list of names for the tables: ADVML_NAMES("Conv2D", "conv"). */
+#define ADVML_NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* The spec field of key k, for a kind's table or the config code. */
+static inline int *advml_key_int(const advml_layer_key *k, advml_layer_spec *s)
+{
+    return (int *)(void *)((char *)s + k->offset);
+}
+static inline float *advml_key_float(const advml_layer_key *k, advml_layer_spec *s)
+{
+    return (float *)(void *)((char *)s + k->offset);
+}
+
+/* Rows that several kinds share. */
+#define ADVML_KEY_ROW_UNITS(key_name, ...)                                                          \
+    {.name = key_name, .type = ADVML_KEY_POSINT, .offset = offsetof(advml_layer_spec, units),       \
+     .flags = ADVML_KEY_REQUIRED, .aliases = ADVML_NAMES(__VA_ARGS__)}
+#define ADVML_KEY_ROW_IN(key_name) /* the optional declared input size (0: inferred) */             \
+    {.name = key_name, .type = ADVML_KEY_POSINT, .offset = offsetof(advml_layer_spec, in_channels), \
+     .flags = ADVML_KEY_OMIT_DEFAULT, .dflt = 0}
+#define ADVML_KEY_ROW_ACTIVATION(flag_bits, dflt_act)                                               \
+    {.name = "activation", .type = ADVML_KEY_ACT, .offset = offsetof(advml_layer_spec, act),        \
+     .flags = (flag_bits), .dflt = (dflt_act)}
+#define ADVML_KEY_ROW_ALPHA                                                                         \
+    {.name = "alpha", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, alpha),         \
+     .flags = ADVML_KEY_LEAKY_ONLY, .dflt = ADVML_LEAKY_ALPHA_DEFAULT, .lo = 0, .hi = INFINITY}
+#define ADVML_KEY_ROW_USE_BIAS                                                                      \
+    {.name = "use_bias", .type = ADVML_KEY_BOOL, .offset = offsetof(advml_layer_spec, use_bias),    \
+     .dflt = 1, .aliases = ADVML_NAMES("bias")}
+#define ADVML_KEY_ROW_RETURN_SEQUENCES /* recurrent kinds: 1 -> (T, H) output, 0 -> the last step */  \
+    {.name = "return_sequences", .type = ADVML_KEY_BOOL,                                            \
+     .offset = offsetof(advml_layer_spec, return_sequences), .dflt = 0}
+#define ADVML_KEY_ROW_TRAINABLE /* kinds with weights: false freezes them (fine-tuning) */          \
+    {.name = "trainable", .type = ADVML_KEY_BOOL, .offset = offsetof(advml_layer_spec, trainable),  \
+     .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = 1, .aliases = ADVML_NAMES("freeze")}
+#define ADVML_KEY_ROWS_INITIALIZERS                                                                 \
+    {.name = "kernel_initializer", .type = ADVML_KEY_INIT,                                          \
+     .offset = offsetof(advml_layer_spec, kernel_init),                                             \
+     .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = ADVML_INIT_AUTO,                \
+     .aliases = ADVML_NAMES("kernel_init", "weight_init")},                                         \
+    {.name = "bias_initializer", .type = ADVML_KEY_BIAS_INIT,                                       \
+     .offset = offsetof(advml_layer_spec, bias_init),                                               \
+     .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = ADVML_INIT_AUTO,                \
+     .aliases = ADVML_NAMES("bias_init")}
+
+/* ---- the kind ----------------------------------------------------------------- */
 
 typedef struct advml_layer_kind {
     const char *name;             /* config "type" and summary name, e.g. "conv2d" */
     const char *class_name;       /* Keras-style class for the summary, "Conv2D" */
-    int post_act;                 /* 1: the model applies spec.act after forward */
+    int post_act;                 /* 1: the model applies spec.act after forward (and the
+                                     summary names it: "conv2d_0 (Conv2D, relu)") */
+    int collective;               /* 1: its training forward and backward call ctx->reduce, so the
+                                     model runs them also for a batch of 0 samples */
     /* Validate the spec against in_shape, fill L->out_shape, nparams, views,
      * state_per_sample and scratch_floats (for max_batch samples). Messages
      * name the layer: "layer 3 (dense): ...". */
@@ -135,6 +277,24 @@ typedef struct advml_layer_kind {
      * (first layer: no input gradient needed). */
     void (*backward)(advml_layer *L, float *dinp, float *dparams, const float *dz, const float *in,
                      const float *params, const advml_ctx *ctx);
+
+    /* Its config keys besides "type", in the order they are written back
+     * (and listed in messages); the last row has name NULL. */
+    const advml_layer_key *keys;
+    /* Optional: spec defaults that no key sets (after the common ones and
+     * the keys' dflt), e.g. an LSTM's fixed tanh. */
+    void (*defaults)(advml_layer_spec *s);
+    /* Optional: what Keras and PyTorch call the kind ("Conv2D"), for "did you mean". */
+    const char *const *aliases;
+    /* Optional: "type" values that stand for this kind with the key
+     * shorthand_key set to that value ({"type": "relu"} is an activation
+     * layer with "activation": "relu"); such a layer takes no other keys but
+     * its LEAKY_ONLY ones (when leaky). */
+    const char *const *shorthands;
+    const char *shorthand_key;
+    /* Optional: other kinds' keys users give this one by mistake, with a
+     * hint; ends with {NULL, NULL}. */
+    const advml_key_note *notes;
 } advml_layer_kind;
 
 /* The table (src/layer.c). NULL for an unknown type/name. */
@@ -150,13 +310,9 @@ const advml_layer_kind *advml_layer_kind_by_name(const char *name, advml_layer_t
 void advml_layer_add_view(advml_layer *L, const char *name, int decay, int rank, const int *dims);
 
 /* The kinds, each defined beside its kernels (src/conv2d.c, ...). */
-extern const advml_layer_kind advml_conv2d_kind;
-extern const advml_layer_kind advml_maxpool2d_kind;
-extern const advml_layer_kind advml_avgpool2d_kind;
-extern const advml_layer_kind advml_flatten_kind;
-extern const advml_layer_kind advml_dense_kind;
-extern const advml_layer_kind advml_dropout_kind;
-extern const advml_layer_kind advml_activation_kind;
+#define ADVML_X(suffix, kind) extern const advml_layer_kind kind;
+ADVML_LAYER_KINDS(ADVML_X)
+#undef ADVML_X
 
 /* Initialisers shared by the kinds: fill w[0..n) with He-normal
  * N(0, 2/fan_in) or Glorot-uniform U(+-sqrt(6/(fan_in+fan_out))). */
@@ -164,6 +320,10 @@ void advml_init_he(float *w, size_t n, int fan_in, advml_rng *rng);
 void advml_init_glorot(float *w, size_t n, int fan_in, int fan_out, advml_rng *rng);
 /* He when act is ReLU-family, Glorot otherwise. */
 void advml_init_for_act(float *w, size_t n, int fan_in, int fan_out, advml_act act, advml_rng *rng);
+/* Fill the (n, n) matrix w with a random orthogonal matrix (rows of a
+ * standard-normal matrix orthonormalised by modified Gram-Schmidt, the
+ * Q of a QR with positive diagonal R, as Keras' Orthogonal initialiser). */
+void advml_init_orthogonal(float *w, int n, advml_rng *rng);
 /* Fill w[0..n) as kind says (AUTO: advml_init_for_act); fans as above. */
 void advml_init_fill(float *w, size_t n, advml_init kind, int fan_in, int fan_out, advml_act act, advml_rng *rng);
 /* A bias: zeros for AUTO (and ZEROS), otherwise advml_init_fill. */

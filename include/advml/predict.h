@@ -1,10 +1,10 @@
 /* predict.h - inference with a trained model: load a checkpoint of
- * advml-train (docs/run-file-layout.md), predict a dataset split, forecast a
- * sequence recursively, and write the prediction file (docs/predict-layout.md).
+ * advml-train (docs/run-file-layout.md) and predict a dataset split.
+ * Recursive forecasting is forecast.h, the prediction file predict_file.h.
  *
  * The functions taking an advml_comm are collective: all ranks call them and
  * all return the same status (the message is on rank 0). Ranks split the
- * samples in contiguous blocks; rank 0 writes the file.
+ * samples in contiguous blocks (advml_dataset_shard).
  */
 #ifndef ADVML_PREDICT_H
 #define ADVML_PREDICT_H
@@ -27,7 +27,7 @@ typedef enum advml_task {
 const char *advml_task_name(advml_task t); /* "classification", "binary", "regression" */
 
 typedef struct advml_predictor {
-    char path[ADVML_RUN_PATH_MAX]; /* the checkpoint */
+    char path[ADVML_PATH_MAX];     /* the checkpoint */
     advml_config cfg;              /* the model's config, from the checkpoint */
     char *config_json;             /* as stored in the checkpoint (owned) */
     advml_ckpt_state state;        /* epoch, step, seed of the checkpoint */
@@ -81,58 +81,5 @@ typedef struct advml_predictions {
 advml_status advml_predict_split(advml_predictor *p, advml_dataset *ds, const char *split,
                                  advml_predictions *pr, advml_comm *comm, advml_error *err);
 void advml_predictions_free(advml_predictions *pr);
-
-/* ---- recursive forecasting ---------------------------------------------------
- * From the input window of sample `start` of a split of consecutive windows
- * (window i+1 = window i shifted by one step, as advml-data cuts series),
- * predict, shift the window by one step, put the prediction into the new
- * step, and repeat horizon times, as the course forecasts the sine's
- * validation points. Which input feature receives which model output comes
- * from the names in the data file (docs/predict-layout.md):
- *  - steps layout (N, T, F): target "NAME(i)" feeds feature "NAME" of the new
- *    last step (the sine: "x(i)" -> "x"); other features of the new step
- *    (e.g. a known driving force "F") are taken from the data's next window;
- *  - lag layout (N, 1, F) with features "NAME(i-k)": "NAME(i-k)" takes the
- *    old "NAME(i-k+1)", and "NAME(i-1)" the prediction of "NAME(i)"
- *    (the noisy sine's windows of 4 as 4 features);
- *  - without names: F == K feeds output f into feature f (steps layout); a
- *    (N, 1, F) split with K == 1 is read as lags of one series, oldest first.
- * A fed-back value gets the inputs' normalisation (raw * scale - mean) / std:
- * targets are in the raw units of the inputs. */
-typedef struct advml_forecast {
-    int64_t start;            /* first window (sample index in the split) */
-    int64_t horizon;          /* H predictions */
-    int K;
-    float *predicted;         /* (H, K) the forecast */
-    float *truth;             /* (H, K) the targets of windows start .. start+H-1; NaN past the split's end */
-    int64_t truth_points;     /* rows of truth that hold data: min(H, n - start) */
-    double mse;               /* over the rows with truth (NaN when none) */
-    char feedback[512];       /* how outputs are fed back, e.g. "output x(i) -> feature x of the new step" */
-} advml_forecast;
-
-/* Forecast horizon steps from window start of split (every rank computes the
- * same; not collective, deterministic). Errors: a classifier, a model whose
- * output is not one value per output name, start outside the split, no
- * feature to feed back, exogenous features needed past the split's end, or
- * windows that are not consecutive. *fc owns its arrays (advml_forecast_free). */
-advml_status advml_forecast_split(advml_predictor *p, advml_dataset *ds, const char *split, int64_t start,
-                                  int64_t horizon, advml_forecast *fc, advml_error *err);
-void advml_forecast_free(advml_forecast *fc);
-
-/* ---- the prediction file ----------------------------------------------------- */
-
-/* Provenance recorded in the file's root attributes (strings may be NULL). */
-typedef struct advml_predict_meta {
-    const char *checkpoint, *data, *split, *command_line;
-    int nranks;
-} advml_predict_meta;
-
-/* Write the prediction file atomically (h5io: PATH.tmp, then rename; an
- * existing file is replaced only with force). fc may be NULL (no /forecast).
- * A classifier's class names are copied from meta->data's meta->split when
- * it has them. Call on one rank only. */
-advml_status advml_predictions_write(const char *path, int force, const advml_predictor *p,
-                                     const advml_predictions *pr, const advml_forecast *fc,
-                                     const advml_predict_meta *meta, advml_error *err);
 
 #endif

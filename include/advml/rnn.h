@@ -76,6 +76,11 @@ extern const advml_layer_kind advml_rnn_kind;
 
 /* ---- helpers shared by the recurrent kinds -------------------------------- */
 
+/* The config keys of lstm and gru (units, return_sequences, in_features) and
+ * their defaults hook (the cell's activation is a fixed tanh). */
+extern const advml_layer_key advml_rnn_gated_keys[];
+void advml_rnn_gated_defaults(advml_layer_spec *s);
+
 /* Branch-free float exp, sigmoid and tanh for the gate loops. libm's expf
  * and tanhf are scalar calls that keep a loop over H units from being
  * vectorised (and cost most of an LSTM step); these inline forms vectorise
@@ -130,11 +135,6 @@ void advml_rnn_add_output_grad(float *dh, const float *dout, int t, const advml_
 
 /* db (cols) += the column sums of m (rows, cols). */
 void advml_rnn_add_col_sums(float *db, const float *m, size_t rows, int cols);
-
-/* Fill the (n, n) matrix w with a random orthogonal matrix (rows of a
- * standard-normal matrix orthonormalised by modified Gram-Schmidt, the
- * Q of a QR with positive diagonal R, as Keras' Orthogonal initialiser). */
-void advml_init_orthogonal(float *w, int n, advml_rng *rng);
 
 /* Setup shared by rnn/lstm/gru. Checks that in_shape is (T, F), units > 0,
  * in_channels (if given) == F and the activation (tanh; relu too when

@@ -69,6 +69,8 @@ typedef struct advml_run {
     char message[ADVML_ERROR_MSG_LEN];   /* the error when "failed", what stopped it when "interrupted" */
     char stop_signal[16];                /* "SIGTERM" etc. when "interrupted", else "" */
     int64_t stop_step;                   /* the step it stopped after when "interrupted", else -1 */
+    int reproducible;                    /* training.reproducible of the run (root attribute) */
+    int blas_threads;                    /* OpenBLAS threads per rank of this launch */
     advml_invocation *inv;               /* (ninv) every launch, oldest first */
     int64_t ninv;
     /* metrics history */

@@ -25,8 +25,13 @@ size_t advml_shape_size(const advml_shape *s);
 
 int advml_shape_equal(const advml_shape *a, const advml_shape *b);
 
-/* Write "(None, 32, 28, 28)" style text (Keras summary form) into buf.
- * Returns buf. */
+/* The shape as text into buf (the one shape printer; each returns buf):
+ *   advml_shape_str          "(None, 32, 28, 28)": a batch, Keras' summary form
+ *   advml_shape_sample_str   "(32, 28, 28)": one sample
+ *   advml_shape_describe     "images (1, 28, 28)", "sequences (20, 1)" or
+ *                            "feature vectors (784)": what a sample is */
 char *advml_shape_str(const advml_shape *s, char *buf, size_t n);
+char *advml_shape_sample_str(const advml_shape *s, char *buf, size_t n);
+char *advml_shape_describe(const advml_shape *s, char *buf, size_t n);
 
 #endif

@@ -24,6 +24,10 @@ typedef enum advml_status {
 
 #define ADVML_ERROR_MSG_LEN 1024
 
+/* The longest file path advml keeps (config fields, run, checkpoint and
+ * output files, temporary names), terminating NUL included. */
+#define ADVML_PATH_MAX 4096
+
 typedef struct advml_error {
     advml_status code;
     char msg[ADVML_ERROR_MSG_LEN];

@@ -21,6 +21,11 @@
  * plateau, early stopping and the best checkpoint decide the same on every
  * rank and for any N.
  *
+ * In reproducible mode (training.reproducible) every global batch is split
+ * into training.slots fixed micro-batches; each is computed alone and the
+ * slots are summed in one fixed order, so the weights are bitwise the same for
+ * any N <= slots; evaluation sums fixed blocks in index order too.
+ *
  * Every function here is collective: all ranks call it and all return the same
  * status; on failure the message is on rank 0 (advml_comm_agree).
  */
@@ -60,6 +65,14 @@ typedef struct advml_trainer {
     float *x;                     /* (local_max, in_floats) this rank's inputs */
     float *y;                     /* (local_max, target_floats) its targets */
     int64_t *perm;                /* (train.n) the epoch's permutation */
+    /* reproducible mode (cfg.train.reproducible): global batch k is split into
+     * cfg.train.slots micro-batch slots whose bounds do not depend on N; rank r
+     * computes slots [slot_lo, slot_hi), each into its own zeroed buffer, and
+     * the slots are summed in slot order (advml_comm_ordered_sum_f32) */
+    int slot_lo, slot_hi;
+    float *slot_grads;            /* (slot_hi - slot_lo - 1, nparams + ADVML_GRAD_EXTRA): all but the
+                                     last local slot, which uses model.grads */
+    float **slot_parts;           /* (slot_hi - slot_lo) the local slots' buffers, in slot order */
     int preloaded;                /* splits held in memory (bit 0 train, 1 validation, 2 test) */
     /* where training stands (what a checkpoint saves) */
     int64_t epoch;                /* completed epochs */
@@ -79,6 +92,9 @@ typedef struct advml_trainer {
     int best_improved;            /* the last epoch improved the best checkpoint's monitor */
     uint64_t init_loaded;         /* --init-from: bit i set when layer i took the checkpoint's weights */
     double aug_pad;               /* augmentation's padding: the normalised value of a raw 0 */
+    char notes[1024];             /* rank 0: lines about the controls, printed after the epoch's */
+    advml_status reduce_status;   /* the first failure of the model's reduce hook (batchnorm) */
+    advml_error reduce_err;       /* its message */
     /* the evaluations of the last epoch and at the end (n = 0: none) */
     advml_eval eval_val, eval_test;
     int64_t eval_val_step, eval_test_step; /* the step they were made at (-1: none) */

@@ -19,13 +19,35 @@
 #include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/dataset.h"
+#include "advml/forecast.h"
 #include "advml/predict.h"
+#include "advml/predict_file.h"
 #include "advml/version.h"
 #include "common/tool.h"
 
 static const char TOOL[] = "advml-predict"; /* in messages: "advml-predict: error: ..." */
 
-static const char usage[] =
+typedef struct options {
+    const char *checkpoint, *data, *split, *out, *forecast, *start, *batch_size;
+    int force, help, version;
+} options;
+
+/* The command line: one table for parsing and --help (src/cli.c). */
+#define FLAG(name, field, arg, help) {name, offsetof(options, field), 0, ADVML_CLI_STRING, arg, help}
+#define SWITCH(name, field, help) {name, offsetof(options, field), 1, ADVML_CLI_STRING, NULL, help}
+static const advml_cli_flag flags[] = {
+    FLAG("--checkpoint", checkpoint, "FILE", "checkpoint of advml-train (RUN.ckpt.h5)"),
+    FLAG("--data", data, "FILE.h5", "dataset in advml's layout (advml-data)"),
+    FLAG("--split", split, "NAME", "train, validation or test (default: test, else validation, else train)"),
+    FLAG("--out", out, "PRED.h5", "prediction file; written to PRED.h5.tmp and renamed"),
+    SWITCH("--force", force, "replace PRED.h5 if it exists"),
+    FLAG("--forecast", forecast, "H", "recursive forecast of H steps (sequence regression models)"),
+    FLAG("--start", start, "I", "window of the split the forecast starts from (default 0)"),
+    FLAG("--batch-size", batch_size, "B", "samples per forward pass and rank (default 256)"),
+    SWITCH("--help", help, NULL),
+    SWITCH("--version", version, NULL)};
+static const advml_cli_spec command_line = {
+    NULL, flags, sizeof flags / sizeof flags[0],
     "usage: advml-predict --checkpoint RUN.ckpt.h5 --data FILE.h5 --out PRED.h5 [--split NAME]\n"
     "                     [--forecast H] [--start I] [--batch-size B] [--force]\n"
     "       mpirun -np N advml-predict ...   (the ranks split the samples)\n"
@@ -35,44 +57,24 @@ static const char usage[] =
     "classifiers: the predicted class, the probabilities, the accuracy and the confusion matrix;\n"
     "regressors: the predicted values and the MSE. For sequence models, --forecast H also makes a\n"
     "recursive forecast: from window I of the split, predict, shift the window by one step, feed\n"
-    "the prediction back as the newest input, and repeat H times.\n"
-    "  --checkpoint FILE  checkpoint of advml-train (RUN.ckpt.h5)\n"
-    "  --data FILE.h5     dataset in advml's layout (advml-data)\n"
-    "  --split NAME       train, validation or test (default: test, else validation, else train)\n"
-    "  --out PRED.h5      prediction file; written to PRED.h5.tmp and renamed\n"
-    "  --force            replace PRED.h5 if it exists\n"
-    "  --forecast H       recursive forecast of H steps (sequence regression models)\n"
-    "  --start I          window of the split the forecast starts from (default 0)\n"
-    "  --batch-size B     samples per forward pass and rank (default 256)\n"
+    "the prediction back as the newest input, and repeat H times.\n",
+    18,
     "  --help, --version\n"
     "\n"
-    "Exit codes: 0 ok, 1 other error, 2 usage, 3 I/O or data file, 4 shape mismatch, 6 MPI.\n";
-
-typedef struct options {
-    const char *checkpoint, *data, *split, *out, *forecast, *start, *batch_size;
-    int force, help, version;
-} options;
+    "Exit codes: 0 ok, 1 other error, 2 usage, 3 I/O or data file, 4 shape mismatch, 6 MPI.\n"};
 
 static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
 {
-    static const advml_cli_flag flags[] = {
-        {"--checkpoint", offsetof(options, checkpoint), 0}, {"--data", offsetof(options, data), 0},
-        {"--split", offsetof(options, split), 0},           {"--out", offsetof(options, out), 0},
-        {"--forecast", offsetof(options, forecast), 0},     {"--start", offsetof(options, start), 0},
-        {"--batch-size", offsetof(options, batch_size), 0}, {"--force", offsetof(options, force), 1},
-        {"--help", offsetof(options, help), 1},             {"--version", offsetof(options, version), 1}};
     memset(o, 0, sizeof *o);
-    advml_status s = advml_cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0], o, err);
+    advml_status s = advml_cli_parse_spec(&command_line, argc, argv, o, err);
     if (s)
         return s;
     if (o->help || o->version)
         return ADVML_OK;
-    if (!o->checkpoint)
-        return advml_error_set(err, ADVML_ERR_ARG, "--checkpoint RUN.ckpt.h5 is required (see --help)");
-    if (!o->data)
-        return advml_error_set(err, ADVML_ERR_ARG, "--data FILE.h5 is required (see --help)");
-    if (!o->out)
-        return advml_error_set(err, ADVML_ERR_ARG, "--out PRED.h5 is required (see --help)");
+    if ((s = advml_cli_required(&command_line, o->checkpoint, "--checkpoint RUN.ckpt.h5", err)) ||
+        (s = advml_cli_required(&command_line, o->data, "--data FILE.h5", err)) ||
+        (s = advml_cli_required(&command_line, o->out, "--out PRED.h5", err)))
+        return s;
     if (o->start && !o->forecast)
         return advml_error_set(err, ADVML_ERR_ARG, "--start only applies to --forecast H");
     return ADVML_OK;
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
     if ((s = advml_comm_agree(comm, s, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
     if (o.help || o.version)
-        return advml_tool_info(TOOL, comm, o.version, usage);
+        return advml_tool_help(TOOL, comm, o.version, &command_line);
 
     /* Fail before any work when the output exists (and before reading). */
     if (rank == 0 && !o.force && access(o.out, F_OK) == 0)

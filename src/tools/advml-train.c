@@ -397,6 +397,10 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     printf("%s\n", (t->preloaded & 1) ? " (held in memory)" : " (read from disk per step)");
     int64_t B = c->train.batch_size, nb = (t->train.n + B - 1) / B;
     printf("  ranks      %d, OpenBLAS threads per rank %d\n", t->nranks, blas_threads);
+    if (c->train.reproducible)
+        printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
+               "ranks\n",
+               c->train.slots, t->local_max, c->train.slots);
     printf("  batch      %lld global (%d per rank at most), %lld steps per epoch, %d epochs", (long long)B,
            t->local_max, (long long)nb, c->train.epochs);
     if (c->train.max_steps > 0)
@@ -458,6 +462,8 @@ static advml_status open_run(advml_trainer *t, const options *o, const char *out
         if (!s)
             s = advml_run_set_provenance(run, t->config_json, cmd, hosts, t->nranks, (int64_t)t->cfg.train.seed,
                                          t->cfg.train.data, summary, (int64_t)t->model.nparams, err);
+        run->reproducible = t->cfg.train.reproducible;
+        run->blas_threads = openblas_get_num_threads();
         if (!s && o->resume)
             s = advml_run_load(run, t->epoch, t->step, &found, err);
         if (!s && o->resume && t->cfg.train.has_best_checkpoint && t->ctl.best.best_epoch > 0)

@@ -20,6 +20,8 @@ TRAIN = os.path.join(BIN, "advml-train")
 DATA_TOOL = os.path.join(BIN, "advml-data")
 # Shared, cached inputs of the trainer tests (made once per build directory).
 CACHE = os.path.join(BIN, "tests", "trainer-data")
+# the sanitizer build (10-50x slower): heavy tests use smaller models there
+SANITIZED = os.environ.get("ADVML_TEST_SANITIZED") == "1"
 
 
 def fail(msg):

@@ -35,6 +35,18 @@ int advml_tool_fail(const char *tool, advml_comm *comm, advml_status s, const ad
     return advml_exit_code(s);
 }
 
+int advml_tool_help(const char *tool, advml_comm *comm, int version, const advml_cli_spec *spec)
+{
+    if (advml_comm_rank(comm) == 0) {
+        if (version)
+            printf("%s %s (git %s)\n", tool, ADVML_VERSION, ADVML_GIT_COMMIT);
+        else
+            advml_cli_help(stdout, spec);
+    }
+    advml_comm_finalize(comm);
+    return 0;
+}
+
 int advml_tool_info(const char *tool, advml_comm *comm, int version, const char *usage)
 {
     if (advml_comm_rank(comm) == 0) {

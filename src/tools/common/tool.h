@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/status.h"
 
@@ -30,6 +31,9 @@ int advml_tool_fail(const char *tool, advml_comm *comm, advml_status s, const ad
 /* --help / --version: rank 0 prints the usage text or "TOOL VERSION (git
  * COMMIT)"; every rank finalizes comm. Returns 0 for main to return. */
 int advml_tool_info(const char *tool, advml_comm *comm, int version, const char *usage);
+
+/* advml_tool_info with the help text of the tool's command line (cli.h). */
+int advml_tool_help(const char *tool, advml_comm *comm, int version, const advml_cli_spec *spec);
 
 /* Catch SIGINT, SIGTERM, SIGUSR1 and SIGUSR2: the handler only sets bit
  * (1 << signo) in the returned flag word (async-signal-safe), which the

@@ -1,5 +1,6 @@
-/* dsinfo.c - describing an HDF5 dataset file (see include/advml/dsinfo.h). */
-#include "advml/dsinfo.h"
+/* dataset_info.c - describing an HDF5 dataset file (see include/advml/dataset_info.h);
+ * with dataset.c (reading) and dataset_write.c (writing), the dataset module. */
+#include "advml/dataset_info.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* dsinfo.h - describing an HDF5 dataset file (advml-data info). */
-#ifndef ADVML_DSINFO_H
-#define ADVML_DSINFO_H
+/* dataset_info.h - describing an HDF5 dataset file (advml-data info). */
+#ifndef ADVML_DATASET_INFO_H
+#define ADVML_DATASET_INFO_H
 
 #include <stdio.h>
 #include "advml/status.h"
