@@ -106,8 +106,25 @@ static const char *const alias_table[][2] = {
     {"weight_decay", "l2"},  {"lambda", "l2"},         {"lmbd", "l2"},
     {"epsilon", "eps"},      {"beta_1", "beta1"},      {"beta_2", "beta2"},
     {"kind", "type"},        {"layers", "model"},      {"optimiser", "optimizer"},
-    {"scheduler", "optimizer"}, {"cost", "loss"},      {"clipnorm", "clip_norm"},
-    {"dataset", "data"},     {NULL, NULL}};
+    {"cost", "loss"},        {"clipnorm", "clip_norm"}, {"dataset", "data"},
+    {"scheduler", "schedule"}, {"lr_scheduler", "schedule"}, {"lr_schedule", "schedule"},
+    {"type", "name"},          {"T_max", "decay_steps"}, {"eta_min", "min_lr"},  {"threshold", "min_delta"},
+    {"decay_rate", "gamma"},   {"warmup", "warmup_steps"}, {"val_split", "validation_split"},
+    {"class_weights", "class_weight"}, {"augmentation", "augment"}, {"early_stop", "early_stopping"},
+    {"earlystopping", "early_stopping"}, {"save_best", "best_checkpoint"}, {"checkpoint", "best_checkpoint"},
+    {"restore_best", "restore_best_weights"}, {"flip", "horizontal_flip"}, {"hflip", "horizontal_flip"},
+    {"gaussian_noise", "noise"}, {"translate", "shift"}, {"padding", "shift"}, {"k", "top_k"},
+    {"init", "init_from"},     {"pretrained", "init_from"}, {"initial_weights", "init_from"},
+    {NULL, NULL}};
+
+/* 1 if key is one of the names users bring for target. */
+static int alias_of(const char *key, const char *target)
+{
+    for (int i = 0; alias_table[i][0]; i++)
+        if (!strcmp(key, alias_table[i][0]) && !strcmp(target, alias_table[i][1]))
+            return 1;
+    return 0;
+}
 
 static int in_list(const char *key, const char *const *list)
 {
@@ -620,7 +637,10 @@ static advml_status optim_kind(const pctx *p, const char *path, const char *name
                          "rmsprop, adam", name);
 }
 
-static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_config *oc)
+static advml_status parse_schedule(const pctx *p, const json_t *o, advml_schedule_config *sc);
+
+static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_config *oc,
+                                    advml_schedule_config *sc)
 {
     char b[64];
     advml_status s;
@@ -645,10 +665,13 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
         (void)v;
-        if (in_list(key, allowed))
+        if (in_list(key, allowed) || !strcmp(key, "schedule"))
             continue;
         char kp[256], keys[256];
         join_path(kp, sizeof kp, "optimizer", key);
+        if (alias_of(key, "schedule"))
+            return fail(p, kp, "unknown key (did you mean \"schedule\"?); the learning-rate schedule is "
+                               "\"optimizer\": {\"schedule\": {\"name\": \"cosine\", ...}}");
         list_text(keys, sizeof keys, allowed);
         if (!strcmp(key, "l2") || !strcmp(key, "weight_decay"))
             return fail(p, kp, "L2 regularisation is set in \"training\": {\"l2\": ...}");
@@ -661,16 +684,322 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
     for (const advml_optim_setting *st = advml_optim_settings; st->key; st++)
         if (!strcmp(st->section, "optimizer") && (s = get_setting(p, o, st, oc)))
             return s;
+    json_t *sv = json_object_get(o, "schedule");
+    return sv ? parse_schedule(p, sv, sc) : ADVML_OK;
+}
+
+/* ---- training control: schedules, monitors (docs/training.md) ------------- */
+
+static const advml_key_choice unit_choices[] = {{"epoch", 0}, {"step", 1}, {NULL, 0}};
+static const advml_key_choice mode_choices[] = {
+    {"auto", ADVML_MODE_AUTO}, {"min", ADVML_MODE_MIN}, {"max", ADVML_MODE_MAX}, {NULL, 0}};
+
+static const char *const keys_sched[ADVML_SCHED_NKINDS][10] = {
+    [ADVML_SCHED_CONSTANT] = {"name", "warmup_steps", NULL},
+    [ADVML_SCHED_STEP] = {"name", "warmup_steps", "step_size", "gamma", "unit", NULL},
+    [ADVML_SCHED_MULTISTEP] = {"name", "warmup_steps", "milestones", "gamma", "unit", NULL},
+    [ADVML_SCHED_EXPONENTIAL] = {"name", "warmup_steps", "gamma", "unit", NULL},
+    [ADVML_SCHED_COSINE] = {"name", "warmup_steps", "min_lr", "decay_steps", NULL},
+    [ADVML_SCHED_ONECYCLE] = {"name", "total_steps", "pct_start", "div_factor", "final_div_factor", NULL},
+    [ADVML_SCHED_PLATEAU] = {"name", "warmup_steps", "monitor", "mode", "factor", "patience", "cooldown", "min_lr",
+                             "min_delta", NULL}};
+static const char *const keys_sched_all[] = {"name", "warmup_steps", "step_size", "gamma", "unit", "milestones",
+                                             "min_lr", "decay_steps", "total_steps", "pct_start", "div_factor",
+                                             "final_div_factor", "monitor", "mode", "factor", "patience",
+                                             "cooldown", "min_delta", NULL};
+
+static const char *const sched_list = "constant, step, multistep, exponential, cosine, onecycle, plateau";
+static const char *const metric_list = "val_loss, val_accuracy, val_top_k_accuracy, val_mae, val_r2";
+
+/* path.monitor (a validation metric) and path.mode into mc; the mode "auto"
+ * is resolved from the metric. */
+static advml_status parse_monitor_metric(const pctx *p, const json_t *o, const char *path, advml_monitor_config *mc)
+{
+    const char *name = NULL;
+    char kp[256];
+    advml_status s = get_str(p, o, path, "monitor", 0, &name);
+    if (s)
+        return s;
+    join_path(kp, sizeof kp, path, "monitor");
+    if (name) {
+        int m = advml_metric_by_name(name);
+        if (m < 0) {
+            if (!strncmp(name, "test_", 5))
+                return fail(p, kp, "\"%s\": the test split never selects a model (it is only evaluated for the "
+                                   "report); monitor a validation metric: %s",
+                            name, metric_list);
+            char val[96];
+            snprintf(val, sizeof val, "val_%s", !strncmp(name, "train_", 6) ? name + 6 : name);
+            if (advml_metric_by_name(val) >= 0)
+                return fail(p, kp, "\"%s\": monitors watch validation metrics, which are measured without "
+                                   "dropout and summed exactly over ranks (did you mean \"%s\"?); expected one of %s",
+                            name, val, metric_list);
+            for (int i = 0; i < ADVML_METRIC_NKINDS; i++) {
+                const char *mn = advml_metric_name((advml_metric)i);
+                if (edit_distance(name, mn) <= 1 || (strlen(name) >= 5 && !strncmp(mn, name, strlen(name))))
+                    return fail(p, kp, "unknown metric \"%s\" (did you mean \"%s\"?); expected one of %s", name, mn,
+                                metric_list);
+            }
+            return fail(p, kp, "unknown metric \"%s\"; expected one of %s", name, metric_list);
+        }
+        mc->metric = (advml_metric)m;
+    }
+    int mode = ADVML_MODE_AUTO;
+    if ((s = parse_choice(p, o, path, "mode", mode_choices, &mode)))
+        return s;
+    mc->mode = advml_monitor_resolve(mc->metric, (advml_mode)mode);
+    return ADVML_OK;
+}
+
+/* The keys an object o at path allows by kind: "not a parameter of" for a
+ * key of another kind, "unknown key" (with a hint) otherwise. */
+static advml_status check_kind_keys(const pctx *p, const json_t *o, const char *path, const char *const *allowed,
+                                    const char *const *all, const char *what)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        (void)v;
+        if (in_list(key, allowed))
+            continue;
+        if (in_list(key, all)) {
+            char kp[256], keys[512];
+            join_path(kp, sizeof kp, path, key);
+            list_text(keys, sizeof keys, allowed);
+            return fail(p, kp, "not a parameter of %s; it takes: %s", what, keys);
+        }
+        return unknown_key(p, path, key, allowed, what, NULL);
+    }
+    return ADVML_OK;
+}
+
+static advml_status get_int64(const pctx *p, const json_t *o, const char *path, const char *key, long long lo,
+                              int64_t *out)
+{
+    long long x = *out;
+    advml_status s = get_int(p, o, path, key, 0, lo, INT64_MAX, &x, NULL);
+    if (!s)
+        *out = x;
+    return s;
+}
+
+static advml_status parse_schedule(const pctx *p, const json_t *o, advml_schedule_config *sc)
+{
+    const char *path = "optimizer.schedule";
+    char b[64], kp[256];
+    advml_status s;
+    const char *name = NULL;
+    if (json_is_string(o))
+        name = json_string_value(o);
+    else if (!json_is_object(o))
+        return fail(p, path, "expected an object such as {\"name\": \"cosine\", \"warmup_steps\": 100} or a name, "
+                             "got %s", show(o, b, sizeof b));
+    else if ((s = get_str(p, o, path, "name", 1, &name)))
+        return s;
+    int k = advml_schedule_by_name(name);
+    if (k < 0) {
+        join_path(kp, sizeof kp, path, json_is_string(o) ? "" : "name");
+        static const char *const kalias[][2] = {
+            {"StepLR", "step"}, {"MultiStepLR", "multistep"}, {"ExponentialLR", "exponential"},
+            {"ExponentialDecay", "exponential"}, {"CosineAnnealingLR", "cosine"}, {"CosineDecay", "cosine"},
+            {"cosine_decay", "cosine"}, {"OneCycleLR", "onecycle"}, {"one_cycle", "onecycle"},
+            {"ReduceLROnPlateau", "plateau"}, {"reduce_on_plateau", "plateau"}, {"reduce_lr_on_plateau", "plateau"},
+            {"multi_step", "multistep"}, {"piecewise_constant", "multistep"}, {NULL, NULL}};
+        char hint[64] = "";
+        for (int i = 0; kalias[i][0]; i++)
+            if (!strcmp(name, kalias[i][0]))
+                snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", kalias[i][1]);
+        for (int i = 0; !hint[0] && i < ADVML_SCHED_NKINDS; i++)
+            if (edit_distance(name, advml_schedule_name((advml_sched_kind)i)) <= 2)
+                snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", advml_schedule_name((advml_sched_kind)i));
+        return fail(p, json_is_string(o) ? path : kp, "unknown schedule \"%s\"%s; expected one of %s", name, hint,
+                    sched_list);
+    }
+    *sc = advml_schedule_defaults((advml_sched_kind)k);
+    if (sc->kind == ADVML_SCHED_PLATEAU)
+        sc->monitor.mode = advml_monitor_resolve(sc->monitor.metric, ADVML_MODE_AUTO);
+    if (json_is_string(o)) {
+        if (k == ADVML_SCHED_STEP || k == ADVML_SCHED_MULTISTEP || k == ADVML_SCHED_EXPONENTIAL)
+            return fail(p, path, "the %s schedule needs %s: write {\"name\": \"%s\", \"%s\": ...}", name,
+                        k == ADVML_SCHED_STEP ? "\"step_size\"" : k == ADVML_SCHED_MULTISTEP ? "\"milestones\""
+                                                                                          : "\"gamma\"",
+                        name, k == ADVML_SCHED_STEP ? "step_size" : k == ADVML_SCHED_MULTISTEP ? "milestones" : "gamma");
+        return ADVML_OK;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "the %s schedule", name);
+    if ((s = check_kind_keys(p, o, path, keys_sched[k], keys_sched_all, what)))
+        return s;
+    int unit = 0;
+    long long patience = sc->monitor.patience, cooldown = sc->cooldown;
+    if ((s = get_int64(p, o, path, "warmup_steps", 0, &sc->warmup_steps)) ||
+        (s = get_int64(p, o, path, "step_size", 1, &sc->step_size)) ||
+        (s = get_num(p, o, path, "gamma", k == ADVML_SCHED_EXPONENTIAL, 0, 1, 1, 0, &sc->gamma, NULL)) ||
+        (s = parse_choice(p, o, path, "unit", unit_choices, &unit)) ||
+        (s = get_num(p, o, path, "min_lr", 0, 0, 0, INFINITY, 0, &sc->min_lr, NULL)) ||
+        (s = get_int64(p, o, path, "decay_steps", 1, &sc->decay_steps)) ||
+        (s = get_int64(p, o, path, "total_steps", 1, &sc->total_steps)) ||
+        (s = get_num(p, o, path, "pct_start", 0, 0, 1, 1, 1, &sc->pct_start, NULL)) ||
+        (s = get_num(p, o, path, "div_factor", 0, 1, 0, INFINITY, 0, &sc->div_factor, NULL)) ||
+        (s = get_num(p, o, path, "final_div_factor", 0, 1, 0, INFINITY, 0, &sc->final_div_factor, NULL)) ||
+        (s = get_num(p, o, path, "factor", 0, 0, 1, 1, 1, &sc->factor, NULL)) ||
+        (s = get_int(p, o, path, "patience", 0, 0, 1000000000LL, &patience, NULL)) ||
+        (s = get_int(p, o, path, "cooldown", 0, 0, 1000000000LL, &cooldown, NULL)) ||
+        (s = get_num(p, o, path, "min_delta", 0, 0, 0, INFINITY, 0, &sc->monitor.min_delta, NULL)))
+        return s;
+    sc->unit_steps = unit;
+    sc->monitor.patience = (int)patience;
+    sc->cooldown = (int)cooldown;
+    if (k == ADVML_SCHED_STEP && !json_object_get(o, "step_size"))
+        return fail(p, path, "the step schedule needs \"step_size\" (epochs, or steps with \"unit\": \"step\", "
+                             "between reductions by gamma)");
+    if (k == ADVML_SCHED_PLATEAU && (s = parse_monitor_metric(p, o, path, &sc->monitor)))
+        return s;
+    if (k == ADVML_SCHED_MULTISTEP) {
+        json_t *ms = json_object_get(o, "milestones");
+        join_path(kp, sizeof kp, path, "milestones");
+        if (!ms)
+            return fail(p, path, "the multistep schedule needs \"milestones\" (the epochs, or steps with \"unit\": "
+                                 "\"step\", at which the rate is multiplied by gamma)");
+        int ok = json_is_array(ms) && json_array_size(ms) >= 1 && json_array_size(ms) <= ADVML_MAX_MILESTONES;
+        for (size_t i = 0; ok && i < json_array_size(ms); i++) {
+            json_t *x = json_array_get(ms, i);
+            ok = json_is_integer(x) && json_integer_value(x) > 0 &&
+                 (i == 0 || json_integer_value(x) > sc->milestones[i - 1]);
+            if (ok)
+                sc->milestones[i] = json_integer_value(x);
+        }
+        if (!ok)
+            return fail(p, kp, "expected an array of 1 to %d strictly increasing positive integers, got %s",
+                        ADVML_MAX_MILESTONES, show(ms, b, sizeof b));
+        sc->nmilestones = (int)json_array_size(ms);
+    }
+    return ADVML_OK;
+}
+
+static const char *const keys_early_stopping[] = {"monitor", "mode", "patience", "min_delta", "restore_best_weights",
+                                                  NULL};
+static const char *const keys_best_checkpoint[] = {"monitor", "mode", "min_delta", NULL};
+static const char *const keys_augment[] = {"shift", "horizontal_flip", "noise", NULL};
+
+/* training.early_stopping / training.best_checkpoint: an object of monitor keys. */
+static advml_status parse_monitor(const pctx *p, const json_t *o, const char *path, const char *const *keys,
+                                  advml_monitor_config *mc, int *restore)
+{
+    char b[64], what[64];
+    advml_status s;
+    if (!json_is_object(o))
+        return fail(p, path, "expected an object such as {\"monitor\": \"val_loss\"%s}, got %s",
+                    restore ? ", \"patience\": 3" : "", show(o, b, sizeof b));
+    snprintf(what, sizeof what, "\"%s\"", strchr(path, '.') ? strchr(path, '.') + 1 : path);
+    if ((s = check_keys(p, o, path, keys, what)))
+        return s;
+    mc->metric = ADVML_METRIC_VAL_LOSS;
+    mc->min_delta = 0;
+    mc->patience = 0;
+    long long patience = 0;
+    if ((s = parse_monitor_metric(p, o, path, mc)) ||
+        (s = get_num(p, o, path, "min_delta", 0, 0, 0, INFINITY, 0, &mc->min_delta, NULL)) ||
+        (restore && (s = get_int(p, o, path, "patience", 0, 0, 1000000000LL, &patience, NULL))) ||
+        (restore && (s = get_bool(p, o, path, "restore_best_weights", restore))))
+        return s;
+    mc->patience = (int)patience;
+    return ADVML_OK;
+}
+
+/* training.class_weight: [w0, w1, ...] or Keras' {"0": w0, "3": w3} (classes
+ * not named weigh 1). */
+static advml_status parse_class_weight(const pctx *p, const json_t *o, advml_train_config *t)
+{
+    const char *path = "training.class_weight";
+    char b[64], kp[256];
+    for (int i = 0; i < ADVML_MAX_CLASS_WEIGHTS; i++)
+        t->class_weight[i] = 1.0f;
+    if (json_is_array(o)) {
+        size_t n = json_array_size(o);
+        if (n < 1 || n > ADVML_MAX_CLASS_WEIGHTS)
+            return fail(p, path, "expected 1 to %d weights, one per class, got %zu", ADVML_MAX_CLASS_WEIGHTS, n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *x = json_array_get(o, i);
+            double w = json_is_number(x) ? json_number_value(x) : -1;
+            snprintf(kp, sizeof kp, "%s[%zu]", path, i);
+            if (!json_is_number(x) || !isfinite(w) || w < 0)
+                return fail(p, kp, "expected a number >= 0 (the weight of class %zu), got %s", i, show(x, b, sizeof b));
+            t->class_weight[i] = (float)w;
+        }
+        t->nclass_weight = (int)n;
+        return ADVML_OK;
+    }
+    if (!json_is_object(o))
+        return fail(p, path, "expected an array of weights, one per class ([1, 1, 5]), or an object {\"2\": 5} "
+                             "(classes not named weigh 1), got %s", show(o, b, sizeof b));
+    const char *key;
+    json_t *x;
+    int n = 0;
+    json_object_foreach((json_t *)o, key, x) {
+        char *end = NULL;
+        long id = strtol(key, &end, 10);
+        join_path(kp, sizeof kp, path, key);
+        if (!key[0] || *end || id < 0 || id >= ADVML_MAX_CLASS_WEIGHTS)
+            return fail(p, kp, "expected a class id (an integer from 0 to %d) as the key", ADVML_MAX_CLASS_WEIGHTS - 1);
+        double w = json_is_number(x) ? json_number_value(x) : -1;
+        if (!json_is_number(x) || !isfinite(w) || w < 0)
+            return fail(p, kp, "expected a number >= 0 (the weight of class %ld), got %s", id, show(x, b, sizeof b));
+        t->class_weight[id] = (float)w;
+        if (id + 1 > n)
+            n = (int)id + 1;
+    }
+    t->nclass_weight = n;
+    t->class_weight_by_id = 1; /* padded with 1 to the number of classes at setup */
+    return ADVML_OK;
+}
+
+static advml_status parse_augment(const pctx *p, const json_t *o, advml_augment_config *a)
+{
+    const char *path = "training.augment";
+    char b[64];
+    advml_status s;
+    if (!json_is_object(o))
+        return fail(p, path, "expected an object such as {\"shift\": 2, \"horizontal_flip\": true, \"noise\": 0.1}, "
+                             "got %s", show(o, b, sizeof b));
+    if ((s = check_keys(p, o, path, keys_augment, "\"augment\"")) ||
+        (s = get_pair(p, o, path, "shift", 0, a->shift, NULL)) ||
+        (s = get_bool(p, o, path, "horizontal_flip", &a->horizontal_flip)) ||
+        (s = get_float(p, o, path, "noise", 0, 0, INFINITY, 0, &a->noise, NULL)))
+        return s;
+    return ADVML_OK;
+}
+
+/* training.init_layers: layer indices into "model". */
+static advml_status parse_init_layers(const pctx *p, const json_t *o, int nlayers, advml_train_config *t)
+{
+    const char *path = "training.init_layers";
+    char b[64];
+    int ok = json_is_array(o) && json_array_size(o) >= 1 && json_array_size(o) <= ADVML_MAX_LAYERS;
+    for (size_t i = 0; ok && i < json_array_size(o); i++) {
+        json_t *x = json_array_get(o, i);
+        ok = json_is_integer(x) && json_integer_value(x) >= 0 && json_integer_value(x) < nlayers;
+        for (size_t j = 0; ok && j < i; j++)
+            ok = t->init_layers[j] != json_integer_value(x);
+        if (ok)
+            t->init_layers[i] = (int)json_integer_value(x);
+    }
+    if (!ok)
+        return fail(p, path, "expected an array of distinct layer indices into \"model\" (0 to %d), got %s",
+                    nlayers - 1, show(o, b, sizeof b));
+    t->ninit_layers = (int)json_array_size(o);
     return ADVML_OK;
 }
 
 /* ---- training ------------------------------------------------------------- */
 
-static const char *const keys_training[] = {"epochs", "batch_size", "seed", "data", "out", "l2", "clip_norm",
-                                            "max_steps", "checkpoint_steps", "memory_budget_mb", "reproducible",
-                                            "slots", NULL};
+static const char *const keys_training[] = {
+    "epochs", "batch_size", "seed", "data", "out", "l2", "clip_norm", "max_steps", "checkpoint_steps",
+    "memory_budget_mb", "reproducible", "slots", "validation_split", "test_every_epoch", "top_k", "early_stopping",
+    "best_checkpoint", "class_weight", "augment", "init_from", "init_layers", NULL};
 
-static advml_status parse_training(const pctx *p, const json_t *o, advml_train_config *t, advml_optim_config *oc)
+static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, advml_train_config *t,
+                                     advml_optim_config *oc)
 {
     char b[64];
     advml_status s;
@@ -701,6 +1030,32 @@ static advml_status parse_training(const pctx *p, const json_t *o, advml_train_c
         return s;
     if (out && (s = copy_text(p, "training.out", out, t->out, sizeof t->out)))
         return s;
+    const char *init = NULL;
+    json_t *v;
+    if ((s = get_num(p, o, "training", "validation_split", 0, 0, 0, 1, 1, &t->validation_split, NULL)) ||
+        (s = get_bool(p, o, "training", "test_every_epoch", &t->test_every_epoch)) ||
+        (s = get_posint(p, o, "training", "top_k", 0, &t->top_k)) ||
+        (s = get_str(p, o, "training", "init_from", 0, &init)))
+        return s;
+    if (init && (s = copy_text(p, "training.init_from", init, t->init_from, sizeof t->init_from)))
+        return s;
+    if ((v = json_object_get(o, "init_layers")) && (s = parse_init_layers(p, v, nlayers, t)))
+        return s;
+    if ((v = json_object_get(o, "early_stopping"))) {
+        t->has_early_stopping = 1;
+        if ((s = parse_monitor(p, v, "training.early_stopping", keys_early_stopping, &t->early_stopping,
+                               &t->restore_best_weights)))
+            return s;
+    }
+    if ((v = json_object_get(o, "best_checkpoint"))) {
+        t->has_best_checkpoint = 1;
+        if ((s = parse_monitor(p, v, "training.best_checkpoint", keys_best_checkpoint, &t->best_checkpoint, NULL)))
+            return s;
+    }
+    if ((v = json_object_get(o, "class_weight")) && (s = parse_class_weight(p, v, t)))
+        return s;
+    if ((v = json_object_get(o, "augment")) && (s = parse_augment(p, v, &t->augment)))
+        return s;
     return ADVML_OK;
 }
 
@@ -717,6 +1072,11 @@ void advml_config_defaults(advml_config *cfg)
     cfg->train.seed = 42;
     cfg->train.memory_budget_mb = 1024.0;
     cfg->train.slots = 4;
+    cfg->train.test_every_epoch = 1;
+    cfg->train.top_k = 5;
+    for (int i = 0; i < ADVML_MAX_CLASS_WEIGHTS; i++)
+        cfg->train.class_weight[i] = 1.0f;
+    cfg->schedule = advml_schedule_defaults(ADVML_SCHED_CONSTANT);
 }
 
 static const char *const keys_top[] = {"description", "input", "model", "loss", "optimizer", "training", NULL};
@@ -728,6 +1088,20 @@ static advml_status parse_root(const pctx *p, const json_t *root, advml_config *
     if (!json_is_object(root))
         return fail(p, "(top level)", "expected an object with \"model\", \"loss\", \"optimizer\" and "
                                       "\"training\", got %s", type_word(root));
+    /* Where Keras and PyTorch users look for the training controls. */
+    if (json_object_get(root, "schedule") || json_object_get(root, "scheduler") ||
+        json_object_get(root, "lr_schedule") || json_object_get(root, "lr_scheduler"))
+        return fail(p, json_object_get(root, "schedule") ? "schedule" : json_object_get(root, "scheduler") ?
+                        "scheduler" : json_object_get(root, "lr_schedule") ? "lr_schedule" : "lr_scheduler",
+                    "unknown key at the top level; the learning-rate schedule belongs to the optimizer: "
+                    "\"optimizer\": {\"name\": \"adam\", \"lr\": 0.001, \"schedule\": {\"name\": \"cosine\", "
+                    "\"warmup_steps\": 100}}");
+    if (json_object_get(root, "callbacks"))
+        return fail(p, "callbacks", "unknown key at the top level; early stopping and the best checkpoint are "
+                                    "\"training\" keys: \"training\": {\"early_stopping\": {\"monitor\": "
+                                    "\"val_loss\", \"patience\": 3}, \"best_checkpoint\": {\"monitor\": "
+                                    "\"val_accuracy\"}}, and the learning-rate schedule is \"optimizer\": "
+                                    "{\"schedule\": ...}");
     if ((s = check_keys(p, root, "", keys_top, "the top level")))
         return s;
     const char *desc = NULL;
@@ -776,10 +1150,10 @@ static advml_status parse_root(const pctx *p, const json_t *root, advml_config *
                                "binary_crossentropy, mse", loss);
 
     json_t *opt = json_object_get(root, "optimizer");
-    if (opt && (s = parse_optimizer(p, opt, &cfg->optim)))
+    if (opt && (s = parse_optimizer(p, opt, &cfg->optim, &cfg->schedule)))
         return s;
     json_t *tr = json_object_get(root, "training");
-    if (tr && (s = parse_training(p, tr, &cfg->train, &cfg->optim)))
+    if (tr && (s = parse_training(p, tr, cfg->model.nlayers, &cfg->train, &cfg->optim)))
         return s;
     return ADVML_OK;
 }
@@ -866,6 +1240,39 @@ advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
                                src, (long long)t->max_steps);
     if (cfg->model.nlayers < 1)
         return advml_error_set(err, ADVML_ERR_CONFIG, "%s: model: no layers", src);
+    const advml_schedule_config *sc = &cfg->schedule;
+    if (sc->kind == ADVML_SCHED_COSINE && sc->min_lr > cfg->optim.lr)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: optimizer.schedule.min_lr: %g is above optimizer.lr %g, the rate the cosine "
+                               "decays from",
+                               src, sc->min_lr, (double)cfg->optim.lr);
+    const int classify = cfg->model.loss != ADVML_LOSS_MSE;
+    const struct {
+        int on;
+        const advml_monitor_config *m;
+        const char *path;
+    } mons[3] = {{sc->kind == ADVML_SCHED_PLATEAU, &sc->monitor, "optimizer.schedule.monitor"},
+                 {t->has_early_stopping, &t->early_stopping, "training.early_stopping.monitor"},
+                 {t->has_best_checkpoint, &t->best_checkpoint, "training.best_checkpoint.monitor"}};
+    for (int i = 0; i < 3; i++)
+        if (mons[i].on && !advml_metric_fits(mons[i].m->metric, classify))
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: %s: %s needs a %s, but this model's loss is %s (monitor %s)", src,
+                                   mons[i].path, advml_metric_name(mons[i].m->metric),
+                                   classify ? "regression (loss mse)" : "classifier",
+                                   advml_loss_name(cfg->model.loss),
+                                   classify ? "val_loss, val_accuracy or val_top_k_accuracy"
+                                            : "val_loss, val_mae or val_r2");
+    if (t->nclass_weight > 0 && !classify)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.class_weight: weights the cross-entropy losses, but this model's loss is "
+                               "mse",
+                               src);
+    if (t->nclass_weight > 2 && cfg->model.loss == ADVML_LOSS_BCE)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.class_weight: binary_crossentropy takes 2 weights (of targets 0 and 1), "
+                               "got %d",
+                               src, t->nclass_weight);
     return ADVML_OK;
 }
 
@@ -937,6 +1344,48 @@ char *advml_config_to_json(const advml_config *cfg)
     for (const advml_optim_setting *st = advml_optim_settings; st->key; st++)
         if (!strcmp(st->section, "optimizer") && advml_optim_uses(st, oc->kind))
             json_object_set_new(opt, st->key, jfloat(advml_optim_value(st, oc)));
+    const advml_schedule_config *sc = &cfg->schedule;
+    if (sc->kind != ADVML_SCHED_CONSTANT || sc->warmup_steps > 0) {
+        json_t *so = json_object();
+        const advml_sched_kind k = sc->kind;
+        json_object_set_new(so, "name", json_string(advml_schedule_name(k)));
+        if (k != ADVML_SCHED_ONECYCLE)
+            json_object_set_new(so, "warmup_steps", json_integer(sc->warmup_steps));
+        if (k == ADVML_SCHED_STEP)
+            json_object_set_new(so, "step_size", json_integer(sc->step_size));
+        if (k == ADVML_SCHED_MULTISTEP) {
+            json_t *ms = json_array();
+            for (int i = 0; i < sc->nmilestones; i++)
+                json_array_append_new(ms, json_integer(sc->milestones[i]));
+            json_object_set_new(so, "milestones", ms);
+        }
+        if (k == ADVML_SCHED_STEP || k == ADVML_SCHED_MULTISTEP || k == ADVML_SCHED_EXPONENTIAL) {
+            json_object_set_new(so, "gamma", json_real(sc->gamma));
+            json_object_set_new(so, "unit", json_string(choice_name(unit_choices, sc->unit_steps)));
+        }
+        if (k == ADVML_SCHED_COSINE) {
+            json_object_set_new(so, "min_lr", json_real(sc->min_lr));
+            if (sc->decay_steps > 0)
+                json_object_set_new(so, "decay_steps", json_integer(sc->decay_steps));
+        }
+        if (k == ADVML_SCHED_ONECYCLE) {
+            if (sc->total_steps > 0)
+                json_object_set_new(so, "total_steps", json_integer(sc->total_steps));
+            json_object_set_new(so, "pct_start", json_real(sc->pct_start));
+            json_object_set_new(so, "div_factor", json_real(sc->div_factor));
+            json_object_set_new(so, "final_div_factor", json_real(sc->final_div_factor));
+        }
+        if (k == ADVML_SCHED_PLATEAU) {
+            json_object_set_new(so, "monitor", json_string(advml_metric_name(sc->monitor.metric)));
+            json_object_set_new(so, "mode", json_string(advml_mode_name(sc->monitor.mode)));
+            json_object_set_new(so, "factor", json_real(sc->factor));
+            json_object_set_new(so, "patience", json_integer(sc->monitor.patience));
+            json_object_set_new(so, "cooldown", json_integer(sc->cooldown));
+            json_object_set_new(so, "min_lr", json_real(sc->min_lr));
+            json_object_set_new(so, "min_delta", json_real(sc->monitor.min_delta));
+        }
+        json_object_set_new(opt, "schedule", so);
+    }
     json_object_set_new(root, "optimizer", opt);
 
     const advml_train_config *t = &cfg->train;
@@ -953,6 +1402,51 @@ char *advml_config_to_json(const advml_config *cfg)
     json_object_set_new(tr, "memory_budget_mb", json_real(t->memory_budget_mb));
     json_object_set_new(tr, "reproducible", json_boolean(t->reproducible));
     json_object_set_new(tr, "slots", json_integer(t->slots));
+    json_object_set_new(tr, "validation_split", json_real(t->validation_split));
+    json_object_set_new(tr, "test_every_epoch", json_boolean(t->test_every_epoch));
+    json_object_set_new(tr, "top_k", json_integer(t->top_k));
+    const struct {
+        int on;
+        const advml_monitor_config *m;
+        const char *key;
+    } mons[2] = {{t->has_early_stopping, &t->early_stopping, "early_stopping"},
+                 {t->has_best_checkpoint, &t->best_checkpoint, "best_checkpoint"}};
+    for (int i = 0; i < 2; i++) {
+        if (!mons[i].on)
+            continue;
+        json_t *mo = json_object();
+        json_object_set_new(mo, "monitor", json_string(advml_metric_name(mons[i].m->metric)));
+        json_object_set_new(mo, "mode", json_string(advml_mode_name(mons[i].m->mode)));
+        json_object_set_new(mo, "min_delta", json_real(mons[i].m->min_delta));
+        if (i == 0) {
+            json_object_set_new(mo, "patience", json_integer(mons[i].m->patience));
+            json_object_set_new(mo, "restore_best_weights", json_boolean(t->restore_best_weights));
+        }
+        json_object_set_new(tr, mons[i].key, mo);
+    }
+    if (t->nclass_weight > 0) {
+        json_t *cw = json_array();
+        for (int i = 0; i < t->nclass_weight; i++)
+            json_array_append_new(cw, jfloat(t->class_weight[i]));
+        json_object_set_new(tr, "class_weight", cw);
+    }
+    const advml_augment_config *a = &t->augment;
+    if (a->shift[0] || a->shift[1] || a->horizontal_flip || a->noise > 0) {
+        json_t *ao = json_object();
+        if (a->shift[0] || a->shift[1])
+            json_object_set_new(ao, "shift", json_pack("[ii]", a->shift[0], a->shift[1]));
+        json_object_set_new(ao, "horizontal_flip", json_boolean(a->horizontal_flip));
+        json_object_set_new(ao, "noise", jfloat(a->noise));
+        json_object_set_new(tr, "augment", ao);
+    }
+    if (t->init_from[0])
+        json_object_set_new(tr, "init_from", json_string(t->init_from));
+    if (t->ninit_layers > 0) {
+        json_t *il = json_array();
+        for (int i = 0; i < t->ninit_layers; i++)
+            json_array_append_new(il, json_integer(t->init_layers[i]));
+        json_object_set_new(tr, "init_layers", il);
+    }
     json_object_set_new(root, "training", tr);
 
     /* One section per line and one layer per line: readable in HDFView and h5dump. */

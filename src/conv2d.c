@@ -462,6 +462,7 @@ static const advml_layer_key conv2d_keys[] = {
     ADVML_KEY_ROW_USE_BIAS,
     ADVML_KEY_ROW_IN("in_channels"),
     ADVML_KEY_ROWS_INITIALIZERS,
+    ADVML_KEY_ROW_TRAINABLE,
     {.name = "algorithm", .type = ADVML_KEY_CHOICE, .offset = offsetof(advml_layer_spec, algorithm),
      .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = ADVML_CONV_AUTO, .choices = algo_choices},
     {.name = NULL}};

@@ -122,6 +122,7 @@ static const advml_layer_key dense_keys[] = {
     ADVML_KEY_ROW_USE_BIAS,
     ADVML_KEY_ROW_IN("in_features"),
     ADVML_KEY_ROWS_INITIALIZERS,
+    ADVML_KEY_ROW_TRAINABLE,
     {.name = NULL}};
 
 static const advml_key_note dense_notes[] = {{"filters", "dense counts its outputs in \"units\""}, {NULL, NULL}};

@@ -73,6 +73,7 @@ advml_layer_spec advml_layer_spec_default(advml_layer_type type)
     s.rate = 0.5f;
     s.return_sequences = 0;
     s.use_bias = 1;
+    s.trainable = 1;
     s.in_channels = 0;
     s.algorithm = ADVML_CONV_AUTO;
     const advml_layer_kind *kind = advml_layer_kind_of(type);

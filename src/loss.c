@@ -95,7 +95,13 @@ static double bce_prob_elem(double p, double t)
     return -(t * log(p) + (1.0 - t) * log1p(-p));
 }
 
-double advml_bce_forward(const float *x, const float *target, int B, int K, int from_logits)
+/* The weight of an element with target t: w[0] (1 - t) + w[1] t; 1 without weights. */
+static double bce_weight(const float *w, double t)
+{
+    return w ? (double)w[0] * (1.0 - t) + (double)w[1] * t : 1.0;
+}
+
+double advml_bce_forward_w(const float *x, const float *target, int B, int K, int from_logits, const float *w)
 {
     if (B <= 0 || K <= 0)
         return 0.0;
@@ -106,17 +112,22 @@ double advml_bce_forward(const float *x, const float *target, int B, int K, int 
         double s = 0.0;
         if (from_logits)
             for (int k = 0; k < K; k++)
-                s += bce_logit_elem(xb[k], t[k]);
+                s += bce_weight(w, t[k]) * bce_logit_elem(xb[k], t[k]);
         else
             for (int k = 0; k < K; k++)
-                s += bce_prob_elem(xb[k], t[k]);
+                s += bce_weight(w, t[k]) * bce_prob_elem(xb[k], t[k]);
         total += s / K;
     }
     return total;
 }
 
-void advml_bce_backward(float *dx, const float *x, const float *target, int B, int K, int from_logits,
-                        float scale)
+double advml_bce_forward(const float *x, const float *target, int B, int K, int from_logits)
+{
+    return advml_bce_forward_w(x, target, B, K, from_logits, NULL);
+}
+
+void advml_bce_backward_w(float *dx, const float *x, const float *target, int B, int K, int from_logits,
+                          float scale, const float *w)
 {
     if (B <= 0 || K <= 0)
         return;
@@ -128,14 +139,21 @@ void advml_bce_backward(float *dx, const float *x, const float *target, int B, i
             /* sigmoid without overflow: exp of a non-positive argument only */
             double e = exp(-fabs(xi));
             double sig = xi >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-            dx[i] += (float)(c * (sig - target[i])); // d/dx [softplus(x) - t x] = sigmoid(x) - t
+            // d/dx [softplus(x) - t x] = sigmoid(x) - t
+            dx[i] += (float)(c * bce_weight(w, target[i]) * (sig - target[i]));
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             double p = fmin(fmax((double)x[i], ADVML_BCE_PMIN), 1.0 - ADVML_BCE_PMIN);
-            dx[i] += (float)(c * (p - target[i]) / (p * (1.0 - p))); // -t/p + (1-t)/(1-p)
+            dx[i] += (float)(c * bce_weight(w, target[i]) * (p - target[i]) / (p * (1.0 - p))); // -t/p + (1-t)/(1-p)
         }
     }
+}
+
+void advml_bce_backward(float *dx, const float *x, const float *target, int B, int K, int from_logits,
+                        float scale)
+{
+    advml_bce_backward_w(dx, x, target, B, K, from_logits, scale, NULL);
 }
 
 /* ---- softmax fused with categorical cross-entropy --------------------------
@@ -154,6 +172,12 @@ static int cce_label(float l, int K)
 }
 
 double advml_softmax_xent_forward(float *prob, const float *logits, const float *labels, int B, int K)
+{
+    return advml_softmax_xent_forward_w(prob, logits, labels, B, K, NULL);
+}
+
+double advml_softmax_xent_forward_w(float *prob, const float *logits, const float *labels, int B, int K,
+                                    const float *w)
 {
     if (B <= 0 || K <= 0)
         return 0.0;
@@ -174,13 +198,19 @@ double advml_softmax_xent_forward(float *prob, const float *logits, const float 
                 p[k] = (float)(exp((double)z[k] - mx) * inv);
         }
         int y = cce_label(labels[b], K);
-        total += y >= 0 ? lse - z[y] : NAN;
+        total += y >= 0 ? (w ? (double)w[y] : 1.0) * (lse - z[y]) : NAN;
     }
     return total;
 }
 
 void advml_softmax_xent_backward(float *dlogits, const float *logits, const float *labels, int B, int K,
                                  float scale)
+{
+    advml_softmax_xent_backward_w(dlogits, logits, labels, B, K, scale, NULL);
+}
+
+void advml_softmax_xent_backward_w(float *dlogits, const float *logits, const float *labels, int B, int K,
+                                   float scale, const float *w)
 {
     if (B <= 0 || K <= 0)
         return;
@@ -195,9 +225,10 @@ void advml_softmax_xent_backward(float *dlogits, const float *logits, const floa
             sum += exp((double)z[k] - mx);
         double inv = 1.0 / sum;
         int y = cce_label(labels[b], K);
+        double sw = scale * (w && y >= 0 ? (double)w[y] : 1.0); // the sample's weight
         for (int k = 0; k < K; k++) {
             double g = exp((double)z[k] - mx) * inv - (k == y); // softmax(z)_k - onehot(y)_k
-            dz[k] += (float)(scale * g);
+            dz[k] += (float)(sw * g);
         }
     }
 }

@@ -130,6 +130,7 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
         }
         L->param_offset = m->nparams;
         m->nparams += L->nparams;
+        m->collective |= L->kind->collective;
         nviews += L->nviews;
         if (L->scratch_floats > m->scratch_floats)
             m->scratch_floats = L->scratch_floats;
@@ -154,6 +155,7 @@ advml_status advml_model_build(advml_model *m, const advml_model_spec *spec, int
             advml_param_view pv = L->views[v];
             pv.offset += L->param_offset;
             pv.layer = i;
+            pv.frozen = pv.buffer || !L->spec.trainable;
             m->views[m->nviews++] = pv;
         }
     }
@@ -227,10 +229,32 @@ void advml_model_init_params(advml_model *m, uint64_t seed)
     }
 }
 
+/* A batch of no samples: only the collective layers run (in order, or in
+ * reverse for the backward), so that this rank joins the other ranks' reduces. */
+static void collective_only(advml_model *m, const advml_ctx *ctx, int backward)
+{
+    if (!m->collective || !ctx->training)
+        return;
+    advml_ctx c = *ctx;
+    c.B = 0;
+    c.scratch = m->scratch;
+    for (int j = 0; j < m->nlayers; j++) {
+        advml_layer *L = &m->layers[backward ? m->nlayers - 1 - j : j];
+        if (!L->kind->collective)
+            continue;
+        if (backward)
+            L->kind->backward(L, NULL, m->grads + L->param_offset, L->dz, L->z, m->params + L->param_offset, &c);
+        else
+            L->kind->forward(L, L->z, L->z, m->params + L->param_offset, &c);
+    }
+}
+
 void advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx)
 {
-    if (ctx->B <= 0)
+    if (ctx->B <= 0) {
+        collective_only(m, ctx, 0);
         return;
+    }
     advml_ctx c = *ctx;
     c.scratch = m->scratch;
     const float *x = in; /* (B, in_shape) */
@@ -267,9 +291,21 @@ double advml_model_loss(const advml_model *m, const float *targets, int B)
     int K = (int)advml_shape_size(&m->out_shape);
     const float *x = loss_input(m);
     switch (m->spec.loss) {
-    case ADVML_LOSS_CCE: return advml_softmax_xent_forward(NULL, x, targets, B, K);
-    case ADVML_LOSS_BCE: return advml_bce_forward(x, targets, B, K, m->fused);
+    case ADVML_LOSS_CCE: return advml_softmax_xent_forward_w(NULL, x, targets, B, K, m->class_weight);
+    case ADVML_LOSS_BCE: return advml_bce_forward_w(x, targets, B, K, m->fused, m->class_weight);
     case ADVML_LOSS_MSE: return advml_mse_forward(x, targets, B, K);
+    }
+    return NAN;
+}
+
+double advml_model_sample_loss(const advml_model *m, const float *targets, int b)
+{
+    int K = (int)advml_shape_size(&m->out_shape);
+    const float *x = loss_input(m) + (size_t)b * K;
+    switch (m->spec.loss) {
+    case ADVML_LOSS_CCE: return advml_softmax_xent_forward(NULL, x, targets + b, 1, K);
+    case ADVML_LOSS_BCE: return advml_bce_forward(x, targets + (size_t)b * K, 1, K, m->fused);
+    case ADVML_LOSS_MSE: return advml_mse_forward(x, targets + (size_t)b * K, 1, K);
     }
     return NAN;
 }
@@ -310,8 +346,10 @@ void advml_model_zero_grads(advml_model *m)
 void advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx)
 {
     int B = ctx->B;
-    if (B <= 0)
+    if (B <= 0) {
+        collective_only(m, ctx, 1);
         return;
+    }
     advml_ctx c = *ctx;
     c.scratch = m->scratch;
     /* Gradients w.r.t. layer outputs accumulate (the loss adds into the last
@@ -325,8 +363,8 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
     float *dx = m->fused ? last->dz : last->dout; /* (B, K) what the loss adds into */
     memset(dx, 0, (size_t)B * K * sizeof(float));
     switch (m->spec.loss) {
-    case ADVML_LOSS_CCE: advml_softmax_xent_backward(dx, x, targets, B, K, 1.0f); break;
-    case ADVML_LOSS_BCE: advml_bce_backward(dx, x, targets, B, K, m->fused, 1.0f); break;
+    case ADVML_LOSS_CCE: advml_softmax_xent_backward_w(dx, x, targets, B, K, 1.0f, m->class_weight); break;
+    case ADVML_LOSS_BCE: advml_bce_backward_w(dx, x, targets, B, K, m->fused, 1.0f, m->class_weight); break;
     case ADVML_LOSS_MSE: advml_mse_backward(dx, x, targets, B, K, 1.0f); break;
     }
     for (int i = m->nlayers - 1; i >= 0; i--) {
@@ -422,9 +460,15 @@ void advml_model_summary(const advml_model *m, FILE *f)
         fmt_count(L->nparams, count, sizeof count);
         fprintf(f, " %-36s %-24s %10s\n", name, advml_shape_str(&L->out_shape, shape, sizeof shape), count);
     }
+    size_t fixed = 0;
+    for (int v = 0; v < m->nviews; v++)
+        fixed += m->views[v].frozen ? m->views[v].size : 0;
+    char trainable[32], frozen[32];
     fmt_count(m->nparams, count, sizeof count);
-    fprintf(f, "%s\nTotal params: %s (%.2f MB)\nTrainable params: %s\nNon-trainable params: 0\n", dbl, count,
-            m->nparams * 4.0 / 1e6, count);
+    fmt_count(m->nparams - fixed, trainable, sizeof trainable);
+    fmt_count(fixed, frozen, sizeof frozen);
+    fprintf(f, "%s\nTotal params: %s (%.2f MB)\nTrainable params: %s\nNon-trainable params: %s\n", dbl, count,
+            m->nparams * 4.0 / 1e6, trainable, frozen);
     fprintf(f, "Input: %s; loss: %s%s\n%s\n", advml_shape_str(&m->spec.input, shape, sizeof shape),
             advml_loss_name(m->spec.loss),
             m->fused ? (m->spec.loss == ADVML_LOSS_CCE ? " (softmax fused into the loss)"

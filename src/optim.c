@@ -284,6 +284,11 @@ static ALWAYS_INLINE int optim_step(advml_optimizer *o, float *params, float *gr
         float *w = params + off;
         float *g = grads + off;
         float *m = o->m + off, *v = o->v + off;
+        if (vw->frozen) { /* a frozen layer or a buffer: left as it is (its gradients cleared) */
+            if (clear)
+                memset(g, 0, n * sizeof *g);
+            continue;
+        }
         float l2 = vw->decay ? c->l2 : 0.0f;
         switch (c->kind) {
         case ADVML_OPTIM_SGD:

@@ -75,7 +75,7 @@ advml_status advml_predictor_load(advml_predictor *p, const char *path, int max_
                                (long long)nparams, p->model.nparams);
     advml_optimizer none; /* the optimizer state is not needed: m, v stay unread */
     memset(&none, 0, sizeof none);
-    if ((s = advml_checkpoint_read_state(path, &p->model, &none, err)))
+    if ((s = advml_checkpoint_read_state(path, &p->model, &none, NULL, NULL, err)))
         return s;
     p->K = (int)advml_shape_size(&p->model.out_shape);
     p->task = p->cfg.model.loss == ADVML_LOSS_CCE   ? ADVML_TASK_CLASSIFICATION

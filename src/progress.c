@@ -305,6 +305,15 @@ void advml_progress_format_epoch(char *buf, size_t n, const advml_epoch_metrics 
 #undef ADD
 }
 
+void advml_progress_control_note(advml_progress *p, const char *line)
+{
+    if (p->mode == ADVML_PROGRESS_NONE)
+        return;
+    advml_progress_clear(p);
+    fprintf(p->f, "  %s\n", line);
+    fflush(p->f);
+}
+
 void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m)
 {
     if (p->mode == ADVML_PROGRESS_NONE)
@@ -317,6 +326,9 @@ void advml_progress_epoch_end(advml_progress *p, const advml_epoch_metrics *m)
         ts[0] = '[';
         strcat(ts, "] ");
     }
-    fprintf(p->f, "%s%s\n", ts, line);
+    if (p->show_lr)
+        fprintf(p->f, "%s%s | lr %.3g\n", ts, line, m->learning_rate);
+    else
+        fprintf(p->f, "%s%s\n", ts, line);
     fflush(p->f);
 }

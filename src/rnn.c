@@ -326,6 +326,7 @@ static const advml_layer_key rnn_keys[] = {
     ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_TANH), /* the cell's: tanh (Keras SimpleRNN, torch.nn.RNN) or relu */
     ADVML_KEY_ROW_IN("in_features"),
     ADVML_KEY_ROWS_RECURRENT_INITIALIZERS,
+    ADVML_KEY_ROW_TRAINABLE,
     {.name = NULL}};
 
 const advml_layer_kind advml_rnn_kind = {
@@ -350,4 +351,5 @@ const advml_layer_key advml_rnn_gated_keys[] = {
     ADVML_KEY_ROW_RETURN_SEQUENCES,
     ADVML_KEY_ROW_IN("in_features"),
     ADVML_KEY_ROWS_RECURRENT_INITIALIZERS,
+    ADVML_KEY_ROW_TRAINABLE,
     {.name = NULL}};

@@ -34,6 +34,15 @@ void advml_run_ckpt_path(const char *run_path, char *out, size_t n)
         snprintf(out, n, "%s.ckpt.h5", run_path);
 }
 
+void advml_run_best_path(const char *run_path, char *out, size_t n)
+{
+    size_t len = strlen(run_path);
+    if (ends_with(run_path, ".h5") && len > 3)
+        snprintf(out, n, "%.*s.best.h5", (int)(len - 3), run_path);
+    else
+        snprintf(out, n, "%s.best.h5", run_path);
+}
+
 void advml_run_path_from_ckpt(const char *ckpt_path, char *out, size_t n)
 {
     size_t len = strlen(ckpt_path);
@@ -52,6 +61,7 @@ advml_status advml_run_init(advml_run *r, const char *path, advml_error *err)
         return advml_error_set(err, ADVML_ERR_ARG, "run file path is empty or too long");
     snprintf(r->path, sizeof r->path, "%s", path);
     advml_run_ckpt_path(path, r->ckpt_path, sizeof r->ckpt_path);
+    advml_run_best_path(path, r->best_path, sizeof r->best_path);
     advml_iso_time(r->start_time, sizeof r->start_time);
     snprintf(r->status, sizeof r->status, "running");
     r->stop_step = -1;
@@ -69,6 +79,9 @@ void advml_run_free(advml_run *r)
     free(r->step_step);
     free(r->step_epoch);
     free(r->step_loss);
+    free(r->step_lr);
+    advml_eval_free(&r->eval[0]);
+    advml_eval_free(&r->eval[1]);
     for (int64_t i = 0; i < r->ninv; i++) {
         free(r->inv[i].command_line);
         free(r->inv[i].overrides);
@@ -130,7 +143,10 @@ static advml_status grow_steps(advml_run *r, int64_t need, advml_error *err)
         double *l = realloc(r->step_loss, (size_t)cap * sizeof *l);
         if (l)
             r->step_loss = l;
-        if (!s || !e || !l)
+        double *lr = realloc(r->step_lr, (size_t)cap * sizeof *lr);
+        if (lr)
+            r->step_lr = lr;
+        if (!s || !e || !l || !lr)
             return advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory for the metrics", r->path);
         r->cap_steps = cap;
     }
@@ -152,7 +168,8 @@ advml_status advml_run_add_epoch(advml_run *r, const advml_epoch_metrics *e, adv
     return ADVML_OK;
 }
 
-advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, double loss, advml_error *err)
+advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, double loss, double lr,
+                                advml_error *err)
 {
     advml_status s = grow_steps(r, r->nsteps + 1, err);
     if (s)
@@ -160,7 +177,37 @@ advml_status advml_run_add_step(advml_run *r, int64_t step, int32_t epoch, doubl
     r->step_step[r->nsteps] = step;
     r->step_epoch[r->nsteps] = epoch;
     r->step_loss[r->nsteps] = loss;
+    r->step_lr[r->nsteps] = lr;
     r->nsteps++;
+    return ADVML_OK;
+}
+
+void advml_run_set_best(advml_run *r, const char *monitor, int64_t epoch, double value)
+{
+    snprintf(r->best_monitor, sizeof r->best_monitor, "%s", monitor);
+    r->best_epoch = epoch;
+    r->best_value = value;
+}
+
+void advml_run_set_stopped_early(advml_run *r, int64_t epoch, int64_t restored_epoch)
+{
+    r->stopped_early_epoch = epoch;
+    r->restored_epoch = restored_epoch;
+}
+
+advml_status advml_run_set_evaluation(advml_run *r, const char *split, const advml_eval *e, int64_t epoch,
+                                      int64_t step, advml_error *err)
+{
+    int i = strcmp(split, "test") == 0;
+    advml_eval_free(&r->eval[i]);
+    memset(&r->eval[i], 0, sizeof r->eval[i]);
+    advml_status s = advml_eval_copy(&r->eval[i], e, err);
+    if (s) {
+        memset(&r->eval[i], 0, sizeof r->eval[i]);
+        return s;
+    }
+    r->eval_epoch[i] = epoch;
+    r->eval_step[i] = step;
     return ADVML_OK;
 }
 
@@ -232,7 +279,16 @@ static const column epoch_columns[] = {
     COL(val_accuracy, "fraction", "validation accuracy after the epoch; NaN without a validation split or for "
                                   "regression"),
     COL(test_accuracy, "fraction", "test accuracy after the epoch; NaN without a test split or for regression"),
-    COL(learning_rate, "1", "learning rate eta at the end of the epoch"),
+    COL(val_top_k_accuracy, "fraction", "validation top-k accuracy after the epoch (the label among the k highest "
+                                        "scores, k = training.top_k); NaN unless categorical cross-entropy"),
+    COL(test_top_k_accuracy, "fraction", "test top-k accuracy after the epoch; NaN unless categorical "
+                                         "cross-entropy or without a test split"),
+    COL(val_mae, "target units", "validation mean absolute error after the epoch (regression; NaN otherwise)"),
+    COL(test_mae, "target units", "test mean absolute error after the epoch (regression; NaN otherwise)"),
+    COL(val_r2, "1", "validation coefficient of determination R^2 after the epoch, averaged over the outputs "
+                     "(regression; NaN otherwise)"),
+    COL(test_r2, "1", "test coefficient of determination R^2 after the epoch (regression; NaN otherwise)"),
+    COL(learning_rate, "1", "learning rate eta of the epoch's last step"),
     COL(epoch_seconds, "s", "wall time of the training part of the epoch (evaluation excluded)"),
     COL(images_per_second, "1/s", "training samples per second over all ranks"),
 };
@@ -303,6 +359,59 @@ done:
     return s;
 }
 
+/* /evaluation/validation and /evaluation/test: the evaluation at the end. */
+static advml_status write_evaluation(const advml_run *r, hid_t f, advml_error *err)
+{
+    static const char *const names[2] = {"evaluation/validation", "evaluation/test"};
+    advml_status s = ADVML_OK;
+    for (int i = 0; i < 2 && !s; i++) {
+        const advml_eval *e = &r->eval[i];
+        if (e->n <= 0)
+            continue;
+        hid_t g;
+        if ((s = advml_h5_group(f, names[i], &g, err)))
+            return s;
+        if (!(s = advml_h5_attr_string(g, "description",
+                                       "the split evaluated with the final weights at the end of training (after "
+                                       "early stopping restored the best ones, if it did)",
+                                       err)) &&
+            !(s = advml_h5_attr_int64(g, "samples", e->n, err)) && !(s = advml_h5_attr_int64(g, "epoch", r->eval_epoch[i], err)) &&
+            !(s = advml_h5_attr_int64(g, "step", r->eval_step[i], err)) && !(s = advml_h5_attr_double(g, "loss", e->loss, err)) &&
+            !(s = advml_h5_attr_double(g, "accuracy", e->accuracy, err)) &&
+            !(s = advml_h5_attr_int64(g, "top_k", e->top_k, err)) &&
+            !(s = advml_h5_attr_double(g, "top_k_accuracy", e->top_k_accuracy, err)) &&
+            !(s = advml_h5_attr_double(g, "mae", e->mae, err)) && !(s = advml_h5_attr_double(g, "r2", e->r2, err)) &&
+            !(s = advml_h5_attr_double(g, "macro_precision", e->macro_precision, err)) &&
+            !(s = advml_h5_attr_double(g, "macro_recall", e->macro_recall, err)) &&
+            !(s = advml_h5_attr_double(g, "macro_f1", e->macro_f1, err)) && e->nclasses > 0) {
+            hsize_t dims[2] = {(hsize_t)e->nclasses, (hsize_t)e->nclasses};
+            hid_t d;
+            if (!(s = advml_h5_write(g, "confusion_matrix", H5T_NATIVE_INT64, H5T_STD_I64LE, 2, dims, e->confusion, 0,
+                                     0, &d, err))) {
+                s = advml_h5_attr_string(d, "description",
+                                         "counts [true class][predicted class] (class ids of the dataset)", err);
+                H5Dclose(d);
+            }
+            const struct {
+                const char *name, *desc;
+                const double *v;
+            } cols[3] = {{"precision", "per class: true positives / predicted positives (0 when none predicted)",
+                          e->precision},
+                         {"recall", "per class: true positives / actual positives (0 when the class is absent)",
+                          e->recall},
+                         {"f1", "per class: 2 precision recall / (precision + recall) (0 when both are 0)", e->f1}};
+            for (int c = 0; c < 3 && !s; c++)
+                if (!(s = advml_h5_write(g, cols[c].name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, dims, cols[c].v, 0, 0,
+                                         &d, err))) {
+                    s = advml_h5_attr_string(d, "description", cols[c].desc, err);
+                    H5Dclose(d);
+                }
+        }
+        H5Gclose(g);
+    }
+    return s;
+}
+
 static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
 {
     advml_status s;
@@ -326,6 +435,15 @@ static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
         return s;
     const char *slash = strrchr(r->ckpt_path, '/');
     if ((s = advml_h5_attr_string(f, "checkpoint", slash ? slash + 1 : r->ckpt_path, err)))
+        return s;
+    const char *bslash = strrchr(r->best_path, '/');
+    if ((s = advml_h5_attr_string(f, "best_checkpoint", r->best_epoch ? (bslash ? bslash + 1 : r->best_path) : "",
+                                   err)) ||
+        (s = advml_h5_attr_string(f, "best_monitor", r->best_monitor, err)) ||
+        (s = advml_h5_attr_int64(f, "best_epoch", r->best_epoch, err)) ||
+        (s = advml_h5_attr_double(f, "best_value", r->best_epoch ? r->best_value : NAN, err)) ||
+        (s = advml_h5_attr_int64(f, "stopped_early_epoch", r->stopped_early_epoch, err)) ||
+        (s = advml_h5_attr_int64(f, "restored_epoch", r->restored_epoch, err)) || (s = write_evaluation(r, f, err)))
         return s;
 
     hid_t g;
@@ -372,10 +490,14 @@ epoch_done:
     if (!(s = write_column(g, "step", H5T_NATIVE_INT64, H5T_STD_I64LE, ns, ns ? r->step_step : &dummy_l, "steps",
                            "optimizer step number (1-based)", err)) &&
         !(s = write_column(g, "epoch", H5T_NATIVE_INT32, H5T_STD_I32LE, ns, ns ? r->step_epoch : &dummy_i, "1",
-                           "1-based epoch the step belongs to", err)))
-        s = write_column(g, "loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ns, ns ? r->step_loss : &dummy_d,
-                         "mean loss per sample",
-                         "the global batch's mean data loss at this step (dropout active, without L2)", err);
+                           "1-based epoch the step belongs to", err)) &&
+        !(s = write_column(g, "loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ns, ns ? r->step_loss : &dummy_d,
+                           "mean loss per sample",
+                           "the global batch's mean data loss at this step (dropout active, without L2; "
+                           "class-weighted with training.class_weight)",
+                           err)))
+        s = write_column(g, "learning_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ns, ns ? r->step_lr : &dummy_d, "1",
+                         "the learning rate eta of this step (the schedule's at its global step)", err);
     H5Gclose(g);
     if (s)
         return s;
@@ -540,7 +662,7 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
     int32_t *ep = NULL, *sep = NULL;
     int64_t *st = NULL, *sst = NULL;
     double *cols[sizeof epoch_columns / sizeof epoch_columns[0]] = {NULL};
-    double *sloss = NULL;
+    double *sloss = NULL, *slr = NULL;
     int64_t n = 0, m = 0, k;
     if ((s = advml_h5_read_attr_string(f, "format", &fmt, err)) || strcmp(fmt, "advml-run") != 0) {
         s = advml_error_set(err, ADVML_ERR_FORMAT, "%s: not an advml run file (its \"format\" attribute is %s)",
@@ -557,6 +679,15 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
         char name[96];
         snprintf(name, sizeof name, "metrics/epoch/%s", epoch_columns[c].name);
+        if (!path_exists(f, name)) { /* a column added after the file was written: NaN */
+            if (!(cols[c] = malloc((size_t)(n ? n : 1) * sizeof *cols[c]))) {
+                s = advml_error_set(err, ADVML_ERR_NOMEM, "%s: out of memory", r->path);
+                goto done;
+            }
+            for (int64_t i = 0; i < n; i++)
+                cols[c][i] = NAN;
+            continue;
+        }
         if ((s = read_vec(f, r->path, name, H5T_NATIVE_DOUBLE, (void **)&cols[c], &k, err)))
             goto done;
         if (k != n) {
@@ -568,6 +699,10 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
     if ((s = read_vec(f, r->path, "metrics/step/step", H5T_NATIVE_INT64, (void **)&sst, &m, err)) ||
         (s = read_vec(f, r->path, "metrics/step/epoch", H5T_NATIVE_INT32, (void **)&sep, &k, err)) ||
         (s = read_vec(f, r->path, "metrics/step/loss", H5T_NATIVE_DOUBLE, (void **)&sloss, &k, err)))
+        goto done;
+    int64_t kl = 0;
+    if (path_exists(f, "metrics/step/learning_rate") &&
+        (s = read_vec(f, r->path, "metrics/step/learning_rate", H5T_NATIVE_DOUBLE, (void **)&slr, &kl, err)))
         goto done;
     r->nepochs = r->nsteps = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -583,7 +718,7 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
             goto done;
     }
     for (int64_t i = 0; i < m && i < k; i++)
-        if (sst[i] <= step && (s = advml_run_add_step(r, sst[i], sep[i], sloss[i], err)))
+        if (sst[i] <= step && (s = advml_run_add_step(r, sst[i], sep[i], sloss[i], i < kl ? slr[i] : NAN, err)))
             goto done;
     if ((s = load_invocations(r, f, err)))
         goto done;
@@ -597,6 +732,7 @@ done:
     free(sst);
     free(sep);
     free(sloss);
+    free(slr);
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
         free(cols[c]);
     H5Fclose(f);
@@ -669,29 +805,46 @@ static herr_t crc_visit(hid_t obj, const char *name, const H5O_info_t *info, voi
 
 /* The root checksum of an open checkpoint, from its attributes and its
  * datasets' crc32 attributes (which must all be present). */
+/* The state attributes the root checksum covers, in its order: the int64
+ * ones of format 2, then those added in format 3; the same for the float64
+ * ones (docs/run-file-layout.md, "Checksums"). */
+static const char *const ckpt_ints2[] = {"format_version", "epoch", "step", "cursor", "seed", "nparams", NULL};
+static const char *const ckpt_ints3[] = {"plateau_wait", "plateau_cooldown", "early_stopping_wait",
+                                         "early_stopping_best_epoch", "best_checkpoint_epoch", "stopped_early_epoch",
+                                         "restored_epoch", NULL};
+static const char *const ckpt_dbls2[] = {"epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds", NULL};
+static const char *const ckpt_dbls3[] = {"lr", "plateau_scale", "plateau_best", "early_stopping_best",
+                                         "best_checkpoint_value", NULL};
+
 static advml_status ckpt_checksum(hid_t f, uint32_t *out, advml_error *err)
 {
-    static const char *const ints[] = {"format_version", "epoch", "step", "cursor", "seed", "nparams"};
-    static const char *const dbls[] = {"epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds"};
     char *cjson = NULL, *kind = NULL;
     advml_status s;
     uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
-    if ((s = advml_h5_read_attr_string(f, "config_json", &cjson, err)))
+    int64_t ver = 0;
+    if ((s = advml_h5_read_attr_string(f, "config_json", &cjson, err)) ||
+        (s = advml_h5_read_attr_int64(f, "format_version", &ver, err))) {
+        free(cjson);
         return s;
+    }
     crc = crc_bytes(crc, cjson, strlen(cjson));
     free(cjson);
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        int64_t v;
-        if ((s = advml_h5_read_attr_int64(f, ints[i], &v, err)))
-            return s;
-        crc = crc_bytes(crc, &v, sizeof v);
-    }
-    for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
-        double v;
-        if ((s = advml_h5_read_attr_double(f, dbls[i], &v, err)))
-            return s;
-        crc = crc_bytes(crc, &v, sizeof v);
-    }
+    const char *const *ints[2] = {ckpt_ints2, ver >= 3 ? ckpt_ints3 : NULL};
+    const char *const *dbls[2] = {ckpt_dbls2, ver >= 3 ? ckpt_dbls3 : NULL};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; ints[l] && ints[l][i]; i++) {
+            int64_t v;
+            if ((s = advml_h5_read_attr_int64(f, ints[l][i], &v, err)))
+                return s;
+            crc = crc_bytes(crc, &v, sizeof v);
+        }
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; dbls[l] && dbls[l][i]; i++) {
+            double v;
+            if ((s = advml_h5_read_attr_double(f, dbls[l][i], &v, err)))
+                return s;
+            crc = crc_bytes(crc, &v, sizeof v);
+        }
     hid_t g = H5Lexists(f, "optimizer", H5P_DEFAULT) > 0 ? H5Gopen2(f, "optimizer", H5P_DEFAULT) : H5I_INVALID_HID;
     if (g < 0)
         return advml_error_set(err, ADVML_ERR_FORMAT, "group /optimizer is missing");
@@ -725,9 +878,19 @@ static advml_status write_f32_crc(hid_t f, const char *path, int rank, const hsi
 }
 
 static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimizer *o, const advml_ckpt_state *st,
-                               const char *config_json, advml_error *err)
+                               const char *config_json, const float *best_params, advml_error *err)
 {
     advml_status s;
+    const advml_control_state *cs = &st->control;
+    const int64_t ints3[] = {cs->plateau.wait, cs->plateau.cooldown, cs->early_stopping.wait,
+                             cs->early_stopping.best_epoch, cs->best.best_epoch, cs->stopped_early, cs->restored_epoch};
+    const double dbls3[] = {cs->lr, cs->plateau_scale, cs->plateau.best, cs->early_stopping.best, cs->best.best};
+    for (int i = 0; ckpt_ints3[i]; i++)
+        if ((s = advml_h5_attr_int64(f, ckpt_ints3[i], ints3[i], err)))
+            return s;
+    for (int i = 0; ckpt_dbls3[i]; i++)
+        if ((s = advml_h5_attr_double(f, ckpt_dbls3[i], dbls3[i], err)))
+            return s;
     if ((s = advml_h5_attr_string(f, "format", "advml-checkpoint", err)) ||
         (s = advml_h5_attr_int64(f, "format_version", ADVML_CKPT_FORMAT_VERSION, err)) ||
         (s = advml_h5_attr_string(f, "config_json", config_json, err)) ||
@@ -749,6 +912,12 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
             dims[d] = (hsize_t)v->dims[d];
         if ((s = write_f32_crc(f, path, v->rank, dims, m->params + v->offset, v->size, err)))
             return s;
+        if (best_params) { /* "best_params/layer00_conv2d/kernel" */
+            char bpath[160];
+            snprintf(bpath, sizeof bpath, "best_%s", path);
+            if ((s = write_f32_crc(f, bpath, v->rank, dims, best_params + v->offset, v->size, err)))
+                return s;
+        }
     }
     hsize_t n = (hsize_t)m->nparams;
     float *zeros = NULL;
@@ -780,13 +949,14 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
 }
 
 advml_status advml_checkpoint_write(const char *path, const advml_model *m, const advml_optimizer *o,
-                                    const advml_ckpt_state *st, const char *config_json, advml_error *err)
+                                    const advml_ckpt_state *st, const char *config_json, const float *best_params,
+                                    advml_error *err)
 {
     advml_h5out out;
     advml_status s = advml_h5out_create(&out, path, 1, err);
     if (s)
         return s;
-    if ((s = write_ckpt(out.file, m, o, st, config_json, err))) {
+    if ((s = write_ckpt(out.file, m, o, st, config_json, best_params, err))) {
         advml_error_prefix(err, "%s: ", path);
         return advml_h5out_fail(&out, err);
     }
@@ -826,12 +996,14 @@ static advml_status open_ckpt(const char *path, hid_t *f, advml_error *err)
                             "%s: not an advml checkpoint (its \"format\" attribute is %s%s%s); --resume takes the "
                             "RUN.ckpt.h5 file written beside the run file",
                             path, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
-    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver != ADVML_CKPT_FORMAT_VERSION) {
+    } else if (advml_h5_read_attr_int64(*f, "format_version", &ver, NULL) || ver < 2 ||
+               ver > ADVML_CKPT_FORMAT_VERSION) {
         s = advml_error_set(err, ADVML_ERR_FORMAT,
-                            "%s: checkpoint format_version %lld; this advml reads version %d (checkpoints with "
-                            "checksums)%s",
+                            "%s: checkpoint format_version %lld; this advml reads versions 2 to %d (checkpoints "
+                            "with checksums)%s",
                             path, (long long)ver, ADVML_CKPT_FORMAT_VERSION,
-                            ver == 1 ? ": it was written by an older advml; retrain or use that version" : "");
+                            ver == 1 ? ": it was written by an older advml; retrain or use that version"
+                                     : ver > ADVML_CKPT_FORMAT_VERSION ? ": it was written by a newer advml" : "");
     }
     free(fmt);
     if (s) {
@@ -863,6 +1035,21 @@ advml_status advml_checkpoint_read_header(const char *path, advml_ckpt_state *st
         (s = advml_h5_read_attr_double(f, "epoch_samples", &st->epoch_samples, err)) ||
         (s = advml_h5_read_attr_double(f, "epoch_seconds", &st->epoch_seconds, err)))
         goto done;
+    int64_t ver = 0;
+    advml_h5_read_attr_int64(f, "format_version", &ver, NULL); /* checked by open_ckpt */
+    if (ver >= 3) {
+        advml_control_state *c = &st->control;
+        int64_t *ints3[] = {&c->plateau.wait, &c->plateau.cooldown, &c->early_stopping.wait,
+                            &c->early_stopping.best_epoch, &c->best.best_epoch, &c->stopped_early, &c->restored_epoch};
+        double *dbls3[] = {&c->lr, &c->plateau_scale, &c->plateau.best, &c->early_stopping.best, &c->best.best};
+        for (int i = 0; ckpt_ints3[i] && !s; i++)
+            s = advml_h5_read_attr_int64(f, ckpt_ints3[i], ints3[i], err);
+        for (int i = 0; ckpt_dbls3[i] && !s; i++)
+            s = advml_h5_read_attr_double(f, ckpt_dbls3[i], dbls3[i], err);
+        if (s)
+            goto done;
+        st->have_control = 1;
+    }
     if (H5Lexists(f, "optimizer", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "optimizer", H5P_DEFAULT)) < 0) {
         s = advml_error_set(err, ADVML_ERR_FORMAT, "group /optimizer is missing");
         goto done;
@@ -937,16 +1124,22 @@ static advml_status read_f32(hid_t f, const char *name, int rank, const int *wan
     return s;
 }
 
-advml_status advml_checkpoint_read_state(const char *path, advml_model *m, advml_optimizer *o, advml_error *err)
+advml_status advml_checkpoint_read_state(const char *path, advml_model *m, advml_optimizer *o, float *best_params,
+                                         int *have_best, advml_error *err)
 {
     hid_t f;
     advml_status s = open_ckpt(path, &f, err);
     if (s)
         return s;
+    if (have_best)
+        *have_best = best_params && H5Lexists(f, "best_params", H5P_DEFAULT) > 0;
     for (int i = 0; i < m->nviews && !s; i++) {
-        char name[128];
+        char name[128], bname[160];
         view_path(m, &m->views[i], name, sizeof name);
         s = read_f32(f, name, m->views[i].rank, m->views[i].dims, m->params + m->views[i].offset, err);
+        snprintf(bname, sizeof bname, "best_%s", name);
+        if (!s && have_best && *have_best)
+            s = read_f32(f, bname, m->views[i].rank, m->views[i].dims, best_params + m->views[i].offset, err);
     }
     int n = (int)m->nparams;
     if (!s && o->m)
@@ -970,5 +1163,129 @@ advml_status advml_checkpoint_read_state(const char *path, advml_model *m, advml
     H5Fclose(f);
     if (s)
         advml_error_prefix(err, "%s: ", path);
+    return s;
+}
+
+/* ---- --init-from ------------------------------------------------------------ */
+
+/* The shape of dataset name as text "(a, b)"; 0 when it is not a dataset. */
+static int dataset_shape_text(hid_t f, const char *name, char *buf, size_t n)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0)
+        return 0;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[H5S_MAX_RANK];
+    int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    int ok = r >= 0 && r <= H5S_MAX_RANK && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0;
+    if (ok) {
+        size_t len = (size_t)snprintf(buf, n, "(");
+        for (int i = 0; i < r && len < n; i++)
+            len += (size_t)snprintf(buf + len, n - len, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+        if (len < n)
+            snprintf(buf + len, n - len, ")");
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(d);
+    return ok;
+}
+
+static void view_shape_text(const advml_param_view *v, char *buf, size_t n)
+{
+    size_t len = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < v->rank && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%d", i ? ", " : "", v->dims[i]);
+    if (len < n)
+        snprintf(buf + len, n - len, ")");
+}
+
+/* What the checkpoint holds at layer index i ("a dense layer", "no layer with weights"). */
+static void ckpt_layer_at(hid_t f, int i, char *buf, size_t n)
+{
+    snprintf(buf, n, "no layer with weights at index %d", i);
+    for (int t = 0; t < ADVML_LAYER_NTYPES; t++) {
+        const advml_layer_kind *k = advml_layer_kind_of((advml_layer_type)t);
+        char g[96];
+        if (!k)
+            continue;
+        snprintf(g, sizeof g, "params/layer%02d_%s", i, k->name);
+        if (path_exists(f, g)) {
+            snprintf(buf, n, "a %s layer at index %d", k->name, i);
+            return;
+        }
+    }
+}
+
+advml_status advml_checkpoint_read_layers(const char *path, advml_model *m, const int *layers, int n,
+                                          uint64_t *loaded, advml_error *err)
+{
+    *loaded = 0;
+    hid_t f;
+    advml_status s = open_ckpt(path, &f, err);
+    if (s)
+        return s;
+    if ((s = verify_checksum(f, err))) {
+        H5Fclose(f);
+        return advml_error_prefix(err, "%s: ", path);
+    }
+    for (int i = 0; i < m->nlayers && !s; i++) {
+        const advml_layer *L = &m->layers[i];
+        int chosen = !layers;
+        for (int j = 0; layers && j < n; j++)
+            chosen |= layers[j] == i;
+        if (!chosen)
+            continue;
+        char grp[96], what[96];
+        snprintf(grp, sizeof grp, "params/layer%02d_%s", i, L->kind->name);
+        if (L->nparams == 0) {
+            if (layers)
+                s = advml_error_set(err, ADVML_ERR_CONFIG,
+                                    "training.init_layers: layer %d (%s) has no weights to take from %s", i,
+                                    L->kind->name, path);
+            continue;
+        }
+        if (!path_exists(f, grp)) {
+            ckpt_layer_at(f, i, what, sizeof what);
+            if (layers)
+                s = advml_error_set(err, ADVML_ERR_SHAPE,
+                                    "--init-from %s: layer %d (%s) of the model has no weights there (it holds %s); "
+                                    "leave the layer out of training.init_layers",
+                                    path, i, L->kind->name, what);
+            continue;
+        }
+        for (int v = 0; v < L->nviews && !s; v++) {
+            const advml_param_view *pv = &L->views[v];
+            char name[160], have[96], want[96];
+            snprintf(name, sizeof name, "%s/%s", grp, pv->name);
+            view_shape_text(pv, want, sizeof want);
+            if (!dataset_shape_text(f, name, have, sizeof have)) {
+                s = advml_error_set(err, ADVML_ERR_SHAPE,
+                                    "--init-from %s: layer %d (%s): the checkpoint has no %s for it (a different "
+                                    "configuration of the layer); leave it out with training.init_layers",
+                                    path, i, L->kind->name, pv->name);
+                break;
+            }
+            if (strcmp(have, want) != 0) {
+                s = advml_error_set(err, ADVML_ERR_SHAPE,
+                                    "--init-from %s: layer %d (%s): %s is %s in the model but %s in the checkpoint; "
+                                    "leave the layer out with training.init_layers (the layers to take)",
+                                    path, i, L->kind->name, pv->name, want, have);
+                break;
+            }
+            /* the model's view offsets are absolute in m->views; L->views are relative to the layer */
+            s = read_f32(f, name, pv->rank, pv->dims, m->params + L->param_offset + pv->offset, err);
+            if (s)
+                advml_error_prefix(err, "%s: ", path);
+        }
+        if (!s)
+            *loaded |= (uint64_t)1 << i;
+    }
+    H5Fclose(f);
+    if (!s && !*loaded)
+        s = advml_error_set(err, ADVML_ERR_SHAPE,
+                            "--init-from %s: no layer of the model matches one there (same index, kind and shapes); "
+                            "nothing to take",
+                            path);
     return s;
 }

@@ -6,8 +6,13 @@
  *   grads = d(sum of my losses)/dw; extras = [flag, loss sum, correct, count]
  *   allreduce(grads + extras)                         (ONE call)
  *   check flag and loss are finite                    (identical on all ranks)
- *   optimizer step with grad_scale = 1 / global batch size, which also
- *     checks the reduced grads are finite              (identical on all ranks)
+ *   optimizer step with grad_scale = 1 / global batch size and the
+ *     schedule's learning rate at this step; it also checks the reduced
+ *     grads are finite                                 (identical on all ranks)
+ *
+ * After each epoch: evaluation (validation, test), then the training
+ * controls decide on the exactly gathered validation metric: reduce-on-
+ * plateau, the best checkpoint (RUN.best.h5), early stopping.
  */
 #include "advml/train.h"
 
@@ -18,9 +23,12 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "advml/augment.h"
 
 /* Extra slots after the gradients (ADVML_GRAD_EXTRA of them): then one per
  * stop signal, counting the ranks that caught it (in the order of STOP_SIGS). */
@@ -118,6 +126,7 @@ static advml_status check_data(advml_trainer *t, advml_error *err)
         return s;
     if (t->train.n < 1)
         return advml_error_set(err, ADVML_ERR_FORMAT, "%s: the train split is empty", path);
+    t->file_train_n = t->train.n;
     t->has_val = advml_dataset_has_split(t->ds, SPLIT_VAL);
     t->has_test = advml_dataset_has_split(t->ds, SPLIT_TEST);
     if (t->has_val && (s = advml_dataset_info(t->ds, SPLIT_VAL, &t->val, err)))
@@ -158,6 +167,140 @@ static advml_status check_data(advml_trainer *t, advml_error *err)
     return ADVML_OK;
 }
 
+/* Row-order key of the validation split's draw: no training epoch reaches it. */
+#define VALIDATION_DRAW UINT64_MAX
+
+/* training.validation_split: hold out floor(f n) rows of the train split,
+ * the first ones of the permutation drawn from (seed, VALIDATION_DRAW), the
+ * same for any number of ranks. Both row lists are kept ascending. */
+static advml_status split_validation(advml_trainer *t, advml_error *err)
+{
+    const double f = t->cfg.train.validation_split;
+    if (f <= 0)
+        return ADVML_OK;
+    const char *path = advml_dataset_path(t->ds);
+    if (t->has_val)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.validation_split: %s has a validation split of its own (%lld samples); "
+                               "remove validation_split to use it",
+                               t->cfg.source, path, (long long)t->val.n);
+    const int64_t n = t->train.n, nv = (int64_t)floor(f * (double)n);
+    if (nv < 1 || nv >= n)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.validation_split: %g of the %lld train samples of %s leaves %lld for "
+                               "validation and %lld for training; each needs at least one",
+                               t->cfg.source, f, (long long)n, path, (long long)nv, (long long)(n - nv));
+    int64_t *perm = malloc((size_t)n * sizeof *perm);
+    unsigned char *held = calloc((size_t)n, 1);
+    t->train_rows = malloc((size_t)(n - nv) * sizeof *t->train_rows);
+    t->val_rows = malloc((size_t)nv * sizeof *t->val_rows);
+    if (!perm || !held || !t->train_rows || !t->val_rows) {
+        free(perm);
+        free(held);
+        return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the validation split");
+    }
+    advml_permutation(perm, n, t->cfg.train.seed, VALIDATION_DRAW);
+    for (int64_t i = 0; i < nv; i++)
+        held[perm[i]] = 1;
+    int64_t a = 0, b = 0;
+    for (int64_t r = 0; r < n; r++) {
+        if (held[r])
+            t->val_rows[b++] = r;
+        else
+            t->train_rows[a++] = r;
+    }
+    free(perm);
+    free(held);
+    t->val = t->train;
+    t->val.n = nv;
+    t->train.n = n - nv;
+    t->has_val = 1;
+    return ADVML_OK;
+}
+
+/* The checks and settings of the training controls that need the data:
+ * monitors need validation data, augmentation its shape, the schedule's
+ * length the steps per epoch. */
+static advml_status setup_control(advml_trainer *t, advml_error *err)
+{
+    advml_config *c = &t->cfg;
+    advml_train_config *tc = &c->train;
+    advml_schedule_config *sc = &c->schedule;
+    const char *path = advml_dataset_path(t->ds);
+    const struct {
+        int on;
+        const advml_monitor_config *m;
+        const char *key;
+    } mons[3] = {{sc->kind == ADVML_SCHED_PLATEAU, &sc->monitor, "optimizer.schedule.monitor"},
+                 {tc->has_early_stopping, &tc->early_stopping, "training.early_stopping.monitor"},
+                 {tc->has_best_checkpoint, &tc->best_checkpoint, "training.best_checkpoint.monitor"}};
+    for (int i = 0; i < 3; i++)
+        if (mons[i].on && !t->has_val)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: %s: %s needs validation data, but %s has no validation split; add "
+                                   "\"validation_split\": 0.1 to \"training\" to hold out a tenth of the train "
+                                   "split (the test split never selects a model)",
+                                   c->source, mons[i].key, advml_metric_name(mons[i].m->metric), path);
+    const advml_augment_config *a = &tc->augment;
+    if ((a->shift[0] || a->shift[1] || a->horizontal_flip) && c->model.input.rank != 3) {
+        char sh[64];
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.augment.%s: shifts and flips are for images [C, H, W], but the inputs "
+                               "of %s are %s (\"noise\" applies to any input)",
+                               c->source, a->horizontal_flip && !a->shift[0] && !a->shift[1] ? "horizontal_flip" : "shift",
+                               path, advml_shape_str(&c->model.input, sh, sizeof sh));
+    }
+    if (c->model.input.rank == 3 && (a->shift[0] >= c->model.input.d[1] || a->shift[1] >= c->model.input.d[2]))
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.augment.shift: [%d, %d] would move a %d x %d image out of view; expected "
+                               "less than its height and width",
+                               c->source, a->shift[0], a->shift[1], c->model.input.d[1], c->model.input.d[2]);
+    if (advml_augment_active(a)) {
+        double scale, mean, sd;
+        advml_status s = advml_dataset_norm(t->ds, SPLIT_TRAIN, &scale, &mean, &sd, err);
+        if (s)
+            return s;
+        t->aug_pad = (float)(-mean / sd);
+    }
+    /* the schedule's length, written into the effective config (so a resume
+     * with more --epochs continues the same schedule) */
+    const int64_t total = (int64_t)tc->epochs * ((t->train.n + tc->batch_size - 1) / tc->batch_size);
+    if (sc->kind == ADVML_SCHED_COSINE && sc->decay_steps == 0)
+        sc->decay_steps = total - sc->warmup_steps > 1 ? total - sc->warmup_steps : 1;
+    if (sc->kind == ADVML_SCHED_ONECYCLE && sc->total_steps == 0)
+        sc->total_steps = total;
+    t->ctl = advml_control_start(sc->kind == ADVML_SCHED_PLATEAU ? &sc->monitor : NULL,
+                                 tc->has_early_stopping ? &tc->early_stopping : NULL,
+                                 tc->has_best_checkpoint ? &tc->best_checkpoint : NULL);
+    return ADVML_OK;
+}
+
+/* training.class_weight against the model's classes: K weights for
+ * categorical cross-entropy (given by class id: the rest weigh 1), 2 for
+ * binary cross-entropy. */
+static advml_status setup_class_weight(advml_trainer *t, advml_error *err)
+{
+    advml_train_config *tc = &t->cfg.train;
+    if (tc->nclass_weight == 0)
+        return ADVML_OK;
+    const int K = t->cfg.model.loss == ADVML_LOSS_CCE ? (int)advml_shape_size(&t->model.out_shape) : 2;
+    const char *what = t->cfg.model.loss == ADVML_LOSS_CCE ? "classes" : "target values (0 and 1)";
+    if (tc->class_weight_by_id && tc->nclass_weight <= K) {
+        tc->nclass_weight = K; /* the classes not named weigh 1 (set by the parser) */
+        tc->class_weight_by_id = 0;
+    }
+    if (tc->class_weight_by_id)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.class_weight: names class %d, but the model has %d %s (ids 0 to %d)",
+                               t->cfg.source, tc->nclass_weight - 1, K, what, K - 1);
+    if (tc->nclass_weight != K)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.class_weight: %d weights, but the model has %d %s: give one weight each",
+                               t->cfg.source, tc->nclass_weight, K, what);
+    t->model.class_weight = tc->class_weight;
+    return ADVML_OK;
+}
+
 static advml_status build(advml_trainer *t, advml_error *err)
 {
     advml_status s;
@@ -169,16 +312,29 @@ static advml_status build(advml_trainer *t, advml_error *err)
     if ((s = advml_model_check_targets(&t->model, t->train.num_classes, t->train.target_dim, err)))
         return advml_error_prefix(err, "%s does not fit %s: ", advml_dataset_path(t->ds), t->cfg.source);
     advml_model_init_params(&t->model, t->cfg.train.seed);
-    if ((s = advml_optim_init(&t->opt, &t->cfg.optim, t->model.nparams, err)))
+    if ((s = setup_class_weight(t, err)))
+        return s;
+    t->step_optim = t->cfg.optim;
+    if ((s = advml_optim_init(&t->opt, &t->step_optim, t->model.nparams, err)))
         return s;
     t->in_floats = advml_shape_size(&t->cfg.model.input);
     t->target_floats = advml_model_target_size(&t->model);
-    t->x = malloc((size_t)t->local_max * t->in_floats * sizeof *t->x);
+    t->x = malloc((size_t)(t->local_max + 1) * t->in_floats * sizeof *t->x); /* + 1: augmentation's scratch */
     t->y = malloc((size_t)t->local_max * (size_t)t->target_floats * sizeof *t->y);
     t->perm = malloc((size_t)t->train.n * sizeof *t->perm);
-    if (!t->x || !t->y || !t->perm)
+    t->ids = malloc((size_t)t->local_max * sizeof *t->ids);
+    if (t->cfg.train.has_early_stopping && t->cfg.train.restore_best_weights)
+        t->best_params = malloc((t->model.nparams ? t->model.nparams : 1) * sizeof *t->best_params);
+    if (!t->x || !t->y || !t->perm || !t->ids ||
+        (t->cfg.train.has_early_stopping && t->cfg.train.restore_best_weights && !t->best_params))
         return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the step buffers (%d samples of %zu floats)",
                                t->local_max, t->in_floats);
+    if (t->cfg.train.reproducible && t->model.collective)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "%s: training.reproducible: batchnorm normalises over the whole global batch in one "
+                               "forward, and reproducible mode runs a step's slots one after another; the two do not "
+                               "go together (batchnorm is N-invariant to float rounding without the mode)",
+                               t->cfg.source);
     if (t->cfg.train.reproducible) {
         /* OpenBLAS splits a GEMM differently on 2 threads than on 1 (measured:
          * other weights after 10 steps), so the mode fixes one thread per rank */
@@ -206,17 +362,36 @@ static advml_status build(advml_trainer *t, advml_error *err)
     return ADVML_OK;
 }
 
+/* --init-from (training.init_from): rank 0 reads the weights of the layers
+ * the checkpoint has (or those training.init_layers names); every rank then
+ * gets them with the broadcast of the initial weights. */
+static advml_status init_from(advml_trainer *t, advml_error *err)
+{
+    const advml_train_config *tc = &t->cfg.train;
+    if (!tc->init_from[0])
+        return ADVML_OK;
+    advml_status s = ADVML_OK;
+    if (t->rank == 0)
+        s = advml_checkpoint_read_layers(tc->init_from, &t->model, tc->ninit_layers ? tc->init_layers : NULL,
+                                         tc->ninit_layers, &t->init_loaded, err);
+    if ((s = agree(t, s, err)))
+        return s;
+    return advml_comm_bcast(t->comm, &t->init_loaded, sizeof t->init_loaded, 0, err);
+}
+
 /* Hold splits in memory while the (conservative, float32) estimate of their
  * size fits the remaining budget: train first, then validation, then test. */
 static advml_status preload(advml_trainer *t, advml_error *err)
 {
     double budget = t->cfg.train.memory_budget_mb * 1048576.0;
     const char *names[3] = {SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST};
-    const advml_split_info *info[3] = {&t->train, t->has_val ? &t->val : NULL, t->has_test ? &t->test : NULL};
+    const advml_split_info *info[3] = {&t->train, t->has_val && !t->val_rows ? &t->val : NULL,
+                                       t->has_test ? &t->test : NULL};
     for (int i = 0; i < 3; i++) {
         if (!info[i])
             continue;
-        double need = (double)info[i]->n * ((double)t->in_floats + (info[i]->target_dim ? info[i]->target_dim : 1)) * 4.0;
+        const int64_t rows = i == 0 ? t->file_train_n : info[i]->n; /* the held-out validation rows included */
+        double need = (double)rows * ((double)t->in_floats + (info[i]->target_dim ? info[i]->target_dim : 1)) * 4.0;
         if (need > budget)
             continue;
         int loaded = 0;
@@ -239,6 +414,7 @@ advml_status advml_trainer_setup(advml_trainer *t, const advml_config *cfg, advm
     t->rank = advml_comm_rank(comm);
     t->nranks = advml_comm_size(comm);
     t->last_ckpt_step = -1;
+    t->eval_val_step = t->eval_test_step = -1;
     /* cfg was checked by advml_config_validate, the one place settings are validated */
     assert(cfg->train.epochs >= 1 && cfg->train.batch_size >= 1 && !advml_optim_check(&cfg->optim));
     advml_status s = ADVML_OK;
@@ -250,9 +426,13 @@ advml_status advml_trainer_setup(advml_trainer *t, const advml_config *cfg, advm
     s = advml_dataset_open(&t->ds, t->cfg.train.data, err);
     if (!s)
         s = check_data(t, err);
+    if (!s)
+        s = split_validation(t, err);
+    if (!s)
+        s = setup_control(t, err);
     if ((s = agree(t, s, err)))
         return s;
-    if ((s = agree(t, build(t, err), err)))
+    if ((s = agree(t, build(t, err), err)) || (s = init_from(t, err)))
         return s;
     /* Same seed gives the same weights everywhere; broadcasting rank 0's makes
      * the replicas identical by construction. */
@@ -280,6 +460,12 @@ void advml_trainer_free(advml_trainer *t)
     free(t->x);
     free(t->y);
     free(t->perm);
+    free(t->ids);
+    free(t->train_rows);
+    free(t->val_rows);
+    free(t->best_params);
+    advml_eval_free(&t->eval_val);
+    advml_eval_free(&t->eval_test);
     free(t->slot_grads);
     free(t->slot_parts);
     free(t->config_json);
@@ -332,6 +518,12 @@ static advml_status resume_read(advml_trainer *t, const char *path, advml_ckpt_s
         return advml_error_set(err, ADVML_ERR_FORMAT,
                                "%s: cursor %lld is past the %lld batches of an epoch of %s", path,
                                (long long)st->cursor, (long long)nb, advml_dataset_path(t->ds));
+    if (st->control.stopped_early > 0)
+        return advml_error_set(err, ADVML_ERR_ARG,
+                               "%s: early stopping ended this run after epoch %lld%s; it is complete. To train on "
+                               "from its weights, start a new run with --init-from %s",
+                               path, (long long)st->control.stopped_early,
+                               st->control.restored_epoch > 0 ? " (and restored the best weights)" : "", path);
     if (st->epoch >= t->cfg.train.epochs)
         return advml_error_set(err, ADVML_ERR_ARG,
                                "%s has completed %lld epochs already, and this run asks for %d; pass --epochs N "
@@ -342,7 +534,7 @@ static advml_status resume_read(advml_trainer *t, const char *path, advml_ckpt_s
                                "%s has taken %lld steps already, and this run stops at --max-steps %lld; raise "
                                "--max-steps to train further",
                                path, (long long)st->step, (long long)t->cfg.train.max_steps);
-    return advml_checkpoint_read_state(path, &t->model, &t->opt, err);
+    return advml_checkpoint_read_state(path, &t->model, &t->opt, t->best_params, &t->have_best_params, err);
 }
 
 advml_status advml_trainer_resume(advml_trainer *t, const char *ckpt_path, advml_error *err)
@@ -359,8 +551,12 @@ advml_status advml_trainer_resume(advml_trainer *t, const char *ckpt_path, advml
         (s = advml_comm_bcast(t->comm, t->model.params, n * sizeof(float), 0, err)) ||
         (s = advml_comm_bcast(t->comm, &t->opt.t, sizeof t->opt.t, 0, err)) ||
         (t->opt.m && (s = advml_comm_bcast(t->comm, t->opt.m, n * sizeof(float), 0, err))) ||
-        (t->opt.v && (s = advml_comm_bcast(t->comm, t->opt.v, n * sizeof(float), 0, err))))
+        (t->opt.v && (s = advml_comm_bcast(t->comm, t->opt.v, n * sizeof(float), 0, err))) ||
+        (s = advml_comm_bcast(t->comm, &t->have_best_params, sizeof t->have_best_params, 0, err)) ||
+        (t->have_best_params && (s = advml_comm_bcast(t->comm, t->best_params, n * sizeof(float), 0, err))))
         return s;
+    if (st.have_control) /* else a checkpoint from before the controls: none was on */
+        t->ctl = st.control;
     t->epoch = st.epoch;
     t->step = st.step;
     t->cursor = st.cursor;
@@ -374,14 +570,30 @@ advml_status advml_trainer_resume(advml_trainer *t, const char *ckpt_path, advml
 
 /* ---- checkpoints and the run file ----------------------------------------------- */
 
+/* Rank 0: the state as a checkpoint at path. */
+static advml_status write_checkpoint(advml_trainer *t, const char *path, advml_error *err)
+{
+    advml_ckpt_state st;
+    memset(&st, 0, sizeof st);
+    st.epoch = t->epoch;
+    st.step = t->step;
+    st.cursor = t->cursor;
+    st.seed = (int64_t)t->cfg.train.seed;
+    st.epoch_loss_sum = t->ep_loss;
+    st.epoch_correct = t->ep_correct;
+    st.epoch_samples = t->ep_samples;
+    st.epoch_seconds = t->ep_seconds;
+    st.have_control = 1;
+    st.control = t->ctl;
+    return advml_checkpoint_write(path, &t->model, &t->opt, &st, t->config_json,
+                                  t->have_best_params ? t->best_params : NULL, err);
+}
+
 advml_status advml_trainer_checkpoint(advml_trainer *t, advml_error *err)
 {
     advml_status s = ADVML_OK;
-    if (t->run) {
-        advml_ckpt_state st = {t->epoch, t->step, t->cursor, (int64_t)t->cfg.train.seed,
-                               t->ep_loss, t->ep_correct, t->ep_samples, t->ep_seconds};
-        s = advml_checkpoint_write(t->run->ckpt_path, &t->model, &t->opt, &st, t->config_json, err);
-    }
+    if (t->run)
+        s = write_checkpoint(t, t->run->ckpt_path, err);
     if ((s = agree(t, s, err)))
         return s;
     t->last_ckpt_step = t->step;
@@ -396,11 +608,13 @@ static advml_status write_run(advml_trainer *t, advml_error *err)
 
 /* ---- evaluation ---------------------------------------------------------------- */
 
-/* Loss and correct sums of rows [i, i + B) of a split (one forward). */
-static advml_status eval_block(advml_trainer *t, const char *split, int64_t i, int B, double *loss, double *correct,
-                               advml_error *err)
+/* Rows [i, i + B) of a split (of the held-out rows with validation_split):
+ * one forward, its per-sample values into the table. */
+static advml_status eval_block(advml_trainer *t, const char *split, int held_out, int64_t i, int B,
+                               advml_eval_table *tab, advml_error *err)
 {
-    advml_status s = advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err);
+    advml_status s = held_out ? advml_dataset_read(t->ds, SPLIT_TRAIN, t->val_rows + i, B, t->x, t->y, err)
+                              : advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err);
     if (s)
         return s;
     advml_ctx ctx = {0};
@@ -410,76 +624,69 @@ static advml_status eval_block(advml_trainer *t, const char *split, int64_t i, i
     ctx.scratch = t->model.scratch;
     ctx.B = B;
     advml_model_forward(&t->model, t->x, &ctx);
-    *loss = advml_model_loss(&t->model, t->y, B);
-    *correct = advml_model_correct(&t->model, t->y, B);
+    advml_eval_table_add(tab, &t->model, t->y, B, i);
     return ADVML_OK;
+}
+
+advml_status advml_trainer_evaluate_all(advml_trainer *t, const char *split, advml_eval *e, advml_error *err)
+{
+    memset(e, 0, sizeof *e);
+    const int held_out = t->val_rows && !strcmp(split, SPLIT_VAL); /* training.validation_split */
+    advml_split_info info;
+    advml_status s = ADVML_OK;
+    if (held_out)
+        info = t->val;
+    else
+        s = advml_dataset_info(t->ds, split, &info, err);
+    advml_eval_table tab;
+    memset(&tab, 0, sizeof tab);
+    if (!s)
+        s = advml_eval_table_init(&tab, &t->model, info.n, t->cfg.train.top_k, err);
+    if ((s = agree(t, s, err))) {
+        advml_eval_table_free(&tab);
+        return s;
+    }
+    const int64_t E = t->local_max;
+    advml_status local = ADVML_OK;
+    if (!t->cfg.train.reproducible) { /* a contiguous range per rank */
+        int64_t lo, hi;
+        share(info.n, t->rank, t->nranks, &lo, &hi);
+        for (int64_t i = lo; i < hi && !local; i += E)
+            local = eval_block(t, split, held_out, i, (int)(hi - i < E ? hi - i : E), &tab, err);
+    } else { /* fixed blocks of E rows whatever N is: the same forward, bit for bit, for any N */
+        const int64_t nb = (info.n + E - 1) / E;
+        int64_t lo = 0, hi = 0;
+        share(nb, t->rank, t->nranks, &lo, &hi);
+        for (int64_t b = lo; b < hi && !local; b++)
+            local = eval_block(t, split, held_out, b * E, (int)(info.n - b * E < E ? info.n - b * E : E), &tab, err);
+    }
+    /* Each slot of the table has one contributor: the sum is exact and the
+     * same on every rank, and the metrics are then summed in sample order. */
+    if (!(s = agree(t, local, err)) &&
+        !(s = advml_comm_allreduce_sum_f64(t->comm, tab.v, advml_eval_table_size(&tab), err)))
+        s = agree(t, advml_eval_compute(&tab, e, err), err);
+    advml_eval_table_free(&tab);
+    if (s)
+        advml_eval_free(e);
+    return s;
 }
 
 advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double *loss, double *accuracy,
                                     advml_error *err)
 {
-    advml_split_info info;
-    advml_status s = advml_dataset_info(t->ds, split, &info, err);
-    if ((s = agree(t, s, err)))
+    advml_eval e;
+    advml_status s = advml_trainer_evaluate_all(t, split, &e, err);
+    if (s)
         return s;
-    const int64_t E = t->local_max;
-    double sums[4] = {0, 0, 0, 0}; /* loss, correct, count, failed */
-    advml_status local = ADVML_OK;
-    if (!t->cfg.train.reproducible) {
-        int64_t lo, hi;
-        share(info.n, t->rank, t->nranks, &lo, &hi);
-        for (int64_t i = lo; i < hi && !local; i += E) {
-            int B = (int)(hi - i < E ? hi - i : E);
-            double l, c;
-            if (!(local = eval_block(t, split, i, B, &l, &c, err))) {
-                sums[0] += l;
-                sums[1] += c;
-                sums[2] += B;
-            }
-        }
-    } else {
-        /* fixed blocks of E rows whatever N is; each block's sums go to its own
-         * place (one contributor: the allreduce adds zeros, exactly), and every
-         * rank adds the blocks up in index order */
-        const int64_t nb = (info.n + E - 1) / E;
-        double *v = calloc((size_t)(2 * nb + 1), sizeof *v);
-        s = v ? ADVML_OK : advml_error_set(err, ADVML_ERR_NOMEM, "out of memory evaluating %s", split);
-        if ((s = agree(t, s, err))) {
-            free(v);
-            return s;
-        }
-        int64_t lo = 0, hi = 0;
-        share(nb, t->rank, t->nranks, &lo, &hi);
-        for (int64_t b = lo; b < hi && !local; b++) {
-            int B = (int)(info.n - b * E < E ? info.n - b * E : E);
-            local = eval_block(t, split, b * E, B, &v[2 * b], &v[2 * b + 1], err);
-        }
-        v[2 * nb] = local != ADVML_OK;
-        double failed = 1;
-        if (!(s = advml_comm_allreduce_sum_f64(t->comm, v, (size_t)(2 * nb + 1), err))) {
-            for (int64_t b = 0; b < nb; b++) {
-                sums[0] += v[2 * b];
-                sums[1] += v[2 * b + 1];
-            }
-            sums[2] = (double)info.n;
-            failed = v[2 * nb];
-        }
-        free(v);
-        if (s)
-            return s;
-        if (failed > 0) /* a rank's read failed: carry its message to rank 0 */
-            return agree(t, local, err);
-        goto done;
-    }
-    sums[3] = local != ADVML_OK;
-    if ((s = advml_comm_allreduce_sum_f64(t->comm, sums, 4, err)))
-        return s;
-    if (sums[3] > 0) /* a rank's read failed: carry its message to rank 0 */
-        return agree(t, local, err);
-done:
-    *loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
-    *accuracy = (t->cfg.model.loss == ADVML_LOSS_MSE || sums[2] <= 0) ? NAN : sums[1] / sums[2];
+    *loss = e.loss;
+    *accuracy = e.accuracy;
+    advml_eval_free(&e);
     return ADVML_OK;
+}
+
+double advml_trainer_lr(const advml_trainer *t)
+{
+    return advml_schedule_lr(&t->cfg.schedule, (double)t->cfg.optim.lr, t->step, t->epoch, t->ctl.plateau_scale);
 }
 
 /* ---- training ---------------------------------------------------------------- */
@@ -505,28 +712,58 @@ static advml_status nonfinite_error(const advml_trainer *t, const char *what, in
                            t->rank == 0 ? kept : "");
 }
 
-/* Forward and backward of the nloc samples ids into m->grads (which the
+/* The reduce hook of the model context (batchnorm's global statistics): one
+ * allreduce; a failure is kept for train_step to report. */
+static void trainer_reduce(void *arg, double *buf, size_t n)
+{
+    advml_trainer *t = arg;
+    advml_error e;
+    advml_status s = advml_comm_allreduce_sum_f64(t->comm, buf, n, &e);
+    if (s && !t->reduce_status) {
+        t->reduce_status = s;
+        t->reduce_err = e;
+    }
+}
+
+/* Forward and backward of the nloc samples at positions pos of the epoch's
+ * order (augmented when asked) into m->grads (which the
  * caller zeroed), with the extra slots flag, loss, correct and count set in
  * extra. A failed read sets the READ_FAIL flag and is returned. */
-static advml_status micro_batch(advml_trainer *t, const int64_t *ids, int nloc, float *extra, advml_error *err)
+static advml_status micro_batch(advml_trainer *t, const int64_t *pos, int nloc, float *extra, advml_error *err)
 {
     advml_model *m = &t->model;
     for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
         extra[i] = 0.0f;
-    if (nloc <= 0)
-        return ADVML_OK;
-    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
-    if (local) {
-        extra[X_FLAG] = READ_FAIL;
-        return local;
-    }
     advml_ctx ctx = {0};
-    ctx.B = nloc;
     ctx.training = 1;
     ctx.seed = t->cfg.train.seed;
     ctx.step = (uint64_t)t->step;
-    ctx.sample_ids = ids;
     ctx.scratch = m->scratch;
+    ctx.reduce = m->collective ? trainer_reduce : NULL; /* batchnorm: statistics of the global batch */
+    ctx.reduce_arg = t;
+    if (nloc <= 0) { /* no samples here: still join the collective layers' reduces */
+        advml_model_forward(m, NULL, &ctx);
+        advml_model_backward(m, NULL, NULL, &ctx);
+        return ADVML_OK;
+    }
+    const int64_t *ids = pos; /* positions in the epoch's order: rows of the train split */
+    if (t->train_rows) {      /* some rows are held out for validation: map positions to rows */
+        for (int j = 0; j < nloc; j++)
+            t->ids[j] = t->train_rows[pos[j]];
+        ids = t->ids;
+    }
+    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
+    if (local) {
+        extra[X_FLAG] = READ_FAIL;
+        advml_model_forward(m, NULL, &ctx); /* ctx.B = 0: the reduces, as a rank without samples */
+        advml_model_backward(m, NULL, NULL, &ctx);
+        return local;
+    }
+    if (advml_augment_active(&t->cfg.train.augment))
+        advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, ids, t->cfg.train.seed,
+                            (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
+    ctx.B = nloc;
+    ctx.sample_ids = ids;
     advml_model_forward(m, t->x, &ctx);
     double l = advml_model_loss(m, t->y, nloc);
     double c = advml_model_correct(m, t->y, nloc);
@@ -584,6 +821,11 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     t->allreduce_seconds += advml_comm_wtime() - t0;
     if (s)
         return s;
+    if (t->reduce_status) { /* batchnorm's allreduce failed (an MPI error, on every rank) */
+        if (err)
+            *err = t->reduce_err;
+        return t->reduce_status;
+    }
     if (extra[X_FLAG] >= READ_FAIL) /* a rank's read failed: carry its message to rank 0 */
         return agree(t, local, err);
 
@@ -595,6 +837,8 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     const float scale = 1.0f / (float)bsz;
     if (t->cfg.train.clip_norm > 0) /* a non-finite norm leaves the gradients as they are */
         advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm);
+    t->step_optim.lr = (float)advml_trainer_lr(t); /* the schedule's, at this global step */
+    t->ctl.lr = advml_float_shortest(t->step_optim.lr);
     /* the step clears the gradients as it reads them: no clearing pass next step */
     if (advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews))
         return nonfinite_error(t, "gradient", k, err);
@@ -605,9 +849,203 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     t->ep_correct += extra[X_CORRECT];
     t->ep_samples += extra[X_COUNT];
     if (t->run) /* room reserved at the start of the epoch: cannot fail */
-        advml_run_add_step(t->run, t->step, (int32_t)(t->epoch + 1), extra[X_LOSS] / (double)bsz, NULL);
+        advml_run_add_step(t->run, t->step, (int32_t)(t->epoch + 1), extra[X_LOSS] / (double)bsz, t->ctl.lr, NULL);
     t->stop_signal = agreed_stop(extra + X_STOP); /* the same sums, so the same decision, on every rank */
     return ADVML_OK;
+}
+
+/* ---- after an epoch: evaluation and the training controls ----------------------- */
+
+/* Evaluate the validation split (and the test split when asked every epoch)
+ * into em and t->eval_*. */
+static advml_status evaluate_epoch(advml_trainer *t, advml_epoch_metrics *em, advml_error *err)
+{
+    advml_status s;
+    em->val_loss = em->val_accuracy = em->test_loss = em->test_accuracy = NAN;
+    em->val_top_k_accuracy = em->test_top_k_accuracy = em->val_mae = em->test_mae = em->val_r2 = em->test_r2 = NAN;
+    const struct {
+        int on;
+        const char *split;
+        advml_eval *e;
+        int64_t *at;
+        double *loss, *acc, *topk, *mae, *r2;
+    } ev[2] = {{t->has_val, SPLIT_VAL, &t->eval_val, &t->eval_val_step, &em->val_loss, &em->val_accuracy,
+                &em->val_top_k_accuracy, &em->val_mae, &em->val_r2},
+               {t->has_test && t->cfg.train.test_every_epoch, SPLIT_TEST, &t->eval_test, &t->eval_test_step,
+                &em->test_loss, &em->test_accuracy, &em->test_top_k_accuracy, &em->test_mae, &em->test_r2}};
+    for (int i = 0; i < 2; i++) {
+        if (!ev[i].on)
+            continue;
+        advml_eval_free(ev[i].e);
+        *ev[i].at = -1;
+        if (t->progress)
+            advml_progress_note(t->progress, i == 0 ? "evaluating validation" : "evaluating test");
+        if ((s = advml_trainer_evaluate_all(t, ev[i].split, ev[i].e, err)))
+            return s;
+        *ev[i].at = t->step;
+        *ev[i].loss = ev[i].e->loss;
+        *ev[i].acc = ev[i].e->accuracy;
+        *ev[i].topk = ev[i].e->top_k_accuracy;
+        *ev[i].mae = ev[i].e->mae;
+        *ev[i].r2 = ev[i].e->r2;
+    }
+    return ADVML_OK;
+}
+
+/* The value of a validation metric in the last evaluation. */
+static double monitored(const advml_trainer *t, advml_metric m)
+{
+    const advml_eval *e = &t->eval_val;
+    switch (m) {
+    case ADVML_METRIC_VAL_LOSS: return e->loss;
+    case ADVML_METRIC_VAL_ACCURACY: return e->accuracy;
+    case ADVML_METRIC_VAL_TOP_K_ACCURACY: return e->top_k_accuracy;
+    case ADVML_METRIC_VAL_MAE: return e->mae;
+    case ADVML_METRIC_VAL_R2: return e->r2;
+    case ADVML_METRIC_NKINDS: break;
+    }
+    return NAN;
+}
+
+static void note(advml_trainer *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* A line about training control, kept until the epoch's line is printed
+ * (rank 0; flush_notes prints them under it). */
+static void note(advml_trainer *t, const char *fmt, ...)
+{
+    if (!t->progress)
+        return;
+    size_t len = strlen(t->notes);
+    if (len + 2 >= sizeof t->notes)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->notes + len, sizeof t->notes - len - 1, fmt, ap);
+    va_end(ap);
+    len = strlen(t->notes);
+    t->notes[len] = '\n';
+    t->notes[len + 1] = '\0';
+}
+
+static void flush_notes(advml_trainer *t)
+{
+    char *line = t->notes, *nl;
+    while (t->progress && (nl = strchr(line, '\n'))) {
+        *nl = '\0';
+        advml_progress_control_note(t->progress, line);
+        line = nl + 1;
+    }
+    t->notes[0] = '\0';
+}
+
+/* After (1-based) epoch: reduce-on-plateau, the best checkpoint's monitor,
+ * early stopping; every rank decides the same (the metric is exactly
+ * gathered). Returns 1 when early stopping ends the run. */
+static int control_epoch(advml_trainer *t, int64_t epoch)
+{
+    const advml_train_config *tc = &t->cfg.train;
+    const advml_schedule_config *sc = &t->cfg.schedule;
+    const double base = (double)t->cfg.optim.lr;
+    if (sc->kind == ADVML_SCHED_PLATEAU) {
+        double before = advml_schedule_lr(sc, base, t->step, t->epoch, t->ctl.plateau_scale);
+        if (advml_plateau_update(sc, &t->ctl.plateau, base, &t->ctl.plateau_scale, monitored(t, sc->monitor.metric)))
+            note(t, "reduce-on-plateau: %s has not improved for %d epochs: lr %.4g -> %.4g",
+                 advml_metric_name(sc->monitor.metric), sc->monitor.patience, before,
+                 advml_schedule_lr(sc, base, t->step, t->epoch, t->ctl.plateau_scale));
+    }
+    t->best_improved = 0;
+    if (tc->has_best_checkpoint) {
+        double v = monitored(t, tc->best_checkpoint.metric);
+        if (advml_monitor_improves(&tc->best_checkpoint, t->ctl.best.best, v)) {
+            t->ctl.best.best = v;
+            t->ctl.best.best_epoch = epoch;
+            t->best_improved = 1;
+        }
+    }
+    int stop = 0;
+    if (tc->has_early_stopping) {
+        double v = monitored(t, tc->early_stopping.metric);
+        if (advml_early_stopping_update(&tc->early_stopping, &t->ctl.early_stopping, epoch, v, &stop) &&
+            t->best_params) {
+            memcpy(t->best_params, t->model.params, t->model.nparams * sizeof *t->best_params);
+            t->have_best_params = 1;
+        }
+    }
+    return stop;
+}
+
+/* The outputs of the controls after an epoch (the counters already past it):
+ * the best checkpoint when it improved; when early stopping ends the run,
+ * the best weights restored (restore_best_weights) and the stop recorded, so
+ * that the checkpoint written next holds them. */
+static advml_status control_outputs(advml_trainer *t, int stop, advml_error *err)
+{
+    const advml_train_config *tc = &t->cfg.train;
+    advml_status s = ADVML_OK;
+    if (t->best_improved && t->run) {
+        s = write_checkpoint(t, t->run->best_path, err);
+        if (!s)
+            advml_run_set_best(t->run, advml_metric_name(tc->best_checkpoint.metric), t->ctl.best.best_epoch,
+                               t->ctl.best.best);
+    }
+    if ((s = agree(t, s, err)))
+        return s;
+    if (t->best_improved)
+        note(t, "best checkpoint: %s %.6g%s", advml_metric_name(tc->best_checkpoint.metric), t->ctl.best.best,
+             t->run ? "" : " (no --out: not written)");
+    if (!stop)
+        return ADVML_OK;
+    const advml_monitor_state *es = &t->ctl.early_stopping;
+    t->ctl.stopped_early = t->epoch;
+    if (tc->restore_best_weights && t->have_best_params) {
+        memcpy(t->model.params, t->best_params, t->model.nparams * sizeof *t->best_params);
+        t->ctl.restored_epoch = es->best_epoch;
+    }
+    note(t, "early stopping: %s has not improved for %lld epochs (best %.6g after epoch %lld); stopped after epoch "
+            "%lld%s",
+         advml_metric_name(tc->early_stopping.metric), (long long)es->wait, es->best, (long long)es->best_epoch,
+         (long long)t->epoch, t->ctl.restored_epoch ? ", restored the best weights" : "");
+    if (t->run)
+        advml_run_set_stopped_early(t->run, t->ctl.stopped_early, t->ctl.restored_epoch);
+    return ADVML_OK;
+}
+
+/* At the end (the launch ends at an epoch's end without a signal): the
+ * validation and test splits evaluated with the final weights (reusing the
+ * last epoch's evaluation when the weights are those it saw), recorded in the
+ * run file's /evaluation. */
+static advml_status final_evaluation(advml_trainer *t, advml_error *err)
+{
+    if (t->stop_signal || t->cursor != 0 || !t->have_last)
+        return ADVML_OK;
+    const int same = t->ctl.restored_epoch == 0; /* no weights restored since the last evaluation */
+    const struct {
+        int on;
+        const char *split;
+        advml_eval *e;
+        int64_t *at;
+    } ev[2] = {{t->has_val, SPLIT_VAL, &t->eval_val, &t->eval_val_step},
+               {t->has_test, SPLIT_TEST, &t->eval_test, &t->eval_test_step}};
+    advml_status s = ADVML_OK;
+    for (int i = 0; i < 2; i++) {
+        if (!ev[i].on)
+            continue;
+        if (!(same && *ev[i].at == t->step)) {
+            advml_eval_free(ev[i].e);
+            *ev[i].at = -1;
+            if ((s = advml_trainer_evaluate_all(t, ev[i].split, ev[i].e, err)))
+                return s;
+            *ev[i].at = t->step;
+        }
+        s = t->run ? advml_run_set_evaluation(t->run, ev[i].split, ev[i].e, t->epoch, t->step, err) : ADVML_OK;
+        if ((s = agree(t, s, err)))
+            return s;
+    }
+    return write_run(t, err);
 }
 
 advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
@@ -670,18 +1108,12 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
         em.step = t->step;
         em.train_loss = t->ep_samples > 0 ? t->ep_loss / t->ep_samples : NAN;
         em.train_accuracy = classify && t->ep_samples > 0 ? t->ep_correct / t->ep_samples : NAN;
-        em.val_loss = em.val_accuracy = em.test_loss = em.test_accuracy = NAN;
-        if (t->progress && t->has_val)
-            advml_progress_note(t->progress, "evaluating validation");
-        if (t->has_val && (s = advml_trainer_evaluate(t, SPLIT_VAL, &em.val_loss, &em.val_accuracy, err)))
+        if ((s = evaluate_epoch(t, &em, err)))
             return s;
-        if (t->progress && t->has_test)
-            advml_progress_note(t->progress, "evaluating test");
-        if (t->has_test && (s = advml_trainer_evaluate(t, SPLIT_TEST, &em.test_loss, &em.test_accuracy, err)))
-            return s;
-        em.learning_rate = advml_float_shortest(t->opt.cfg->lr);
+        em.learning_rate = t->ctl.lr > 0 ? t->ctl.lr : advml_float_shortest((float)advml_trainer_lr(t));
         em.epoch_seconds = t->ep_seconds;
         em.images_per_second = t->ep_seconds > 0 ? t->ep_samples / t->ep_seconds : NAN;
+        int stop = control_epoch(t, em.epoch);
         t->last = em;
         t->have_last = 1;
         t->epoch++;
@@ -692,8 +1124,12 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
             return s;
         if (t->progress)
             advml_progress_epoch_end(t->progress, &em);
-        if ((s = write_run(t, err)) || (s = advml_trainer_checkpoint(t, err)))
+        s = control_outputs(t, stop, err);
+        flush_notes(t);
+        if (s || (s = write_run(t, err)) || (s = advml_trainer_checkpoint(t, err)))
             return s;
+        if (stop)
+            break;
         if (tc->max_steps > 0 && t->step >= tc->max_steps)
             break;
         /* a signal caught during the evaluation or the checkpoint: stop here,
@@ -701,5 +1137,5 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
         if (t->epoch < tc->epochs && ((s = advml_trainer_poll_stop(t, err)) || t->stop_signal))
             return s;
     }
-    return ADVML_OK;
+    return final_evaluation(t, err);
 }

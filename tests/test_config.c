@@ -269,6 +269,277 @@ static void t_section_errors(void)
     expect_error("{" D ", \"training\": 5}", ADVML_ERR_CONFIG, "training: expected an object", NULL);
 }
 
+
+#define DC "\"model\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"categorical_crossentropy\""
+
+/* The training controls parse into their fields and survive the canonical JSON. */
+static void t_control_keys(void)
+{
+    advml_config c, d;
+    advml_error err;
+    const char *text =
+        "{" DC ", \"optimizer\": {\"name\": \"sgd\", \"lr\": 0.1, \"schedule\": {\"name\": \"plateau\", "
+        "\"monitor\": \"val_accuracy\", \"factor\": 0.5, \"patience\": 2, \"cooldown\": 1, \"min_lr\": 1e-4}},"
+        " \"training\": {\"validation_split\": 0.2, \"test_every_epoch\": false, \"top_k\": 2,"
+        " \"early_stopping\": {\"monitor\": \"val_loss\", \"patience\": 3, \"min_delta\": 0.001, "
+        "\"restore_best_weights\": true}, \"best_checkpoint\": {\"monitor\": \"val_top_k_accuracy\"},"
+        " \"class_weight\": {\"2\": 4}, \"augment\": {\"noise\": 0.1}, \"init_from\": \"a.ckpt.h5\", "
+        "\"init_layers\": [0]}}";
+    CU_ASSERT_EQUAL_FATAL(parse(text, &c, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(c.schedule.kind, ADVML_SCHED_PLATEAU);
+    CU_ASSERT_EQUAL(c.schedule.monitor.metric, ADVML_METRIC_VAL_ACCURACY);
+    CU_ASSERT_EQUAL(c.schedule.monitor.mode, ADVML_MODE_MAX); /* auto, resolved */
+    ADVML_CHECK_CLOSE(c.schedule.factor, 0.5, 0);
+    CU_ASSERT_EQUAL(c.schedule.monitor.patience, 2);
+    CU_ASSERT_EQUAL(c.schedule.cooldown, 1);
+    ADVML_CHECK_CLOSE(c.schedule.monitor.min_delta, 1e-4, 0); /* Keras' default */
+    ADVML_CHECK_CLOSE(c.train.validation_split, 0.2, 0);
+    CU_ASSERT_EQUAL(c.train.test_every_epoch, 0);
+    CU_ASSERT_EQUAL(c.train.top_k, 2);
+    CU_ASSERT(c.train.has_early_stopping && c.train.restore_best_weights);
+    CU_ASSERT_EQUAL(c.train.early_stopping.mode, ADVML_MODE_MIN);
+    CU_ASSERT_EQUAL(c.train.early_stopping.patience, 3);
+    CU_ASSERT(c.train.has_best_checkpoint && c.train.best_checkpoint.metric == ADVML_METRIC_VAL_TOP_K_ACCURACY);
+    CU_ASSERT(c.train.nclass_weight == 3 && c.train.class_weight_by_id);
+    CU_ASSERT(c.train.class_weight[0] == 1.0f && c.train.class_weight[2] == 4.0f);
+    ADVML_CHECK_CLOSE(c.train.augment.noise, 0.1, 1e-7);
+    CU_ASSERT_STRING_EQUAL(c.train.init_from, "a.ckpt.h5");
+    CU_ASSERT(c.train.ninit_layers == 1 && c.train.init_layers[0] == 0);
+    CU_ASSERT_EQUAL(advml_config_validate(&c, &err), ADVML_OK);
+    char *json = advml_config_to_json(&c);
+    CU_ASSERT_EQUAL_FATAL(parse(json, &d, &err), ADVML_OK);
+    CU_ASSERT(d.schedule.kind == ADVML_SCHED_PLATEAU && d.schedule.monitor.metric == ADVML_METRIC_VAL_ACCURACY &&
+              d.schedule.cooldown == 1 && d.schedule.factor == 0.5);
+    CU_ASSERT(d.train.has_early_stopping && d.train.early_stopping.patience == 3 && d.train.restore_best_weights);
+    CU_ASSERT(d.train.has_best_checkpoint && d.train.test_every_epoch == 0 && d.train.top_k == 2);
+    CU_ASSERT(d.train.nclass_weight == 3 && d.train.class_weight[2] == 4.0f && d.train.class_weight[1] == 1.0f);
+    CU_ASSERT(d.train.ninit_layers == 1 && !strcmp(d.train.init_from, "a.ckpt.h5"));
+    free(json);
+    /* batchnorm: defaults and the written-back keys */
+    CU_ASSERT_EQUAL_FATAL(parse("{\"model\": [{\"type\": \"dense\", \"units\": 3}, {\"type\": \"batchnorm\", "
+                                "\"activation\": \"relu\", \"epsilon\": 0.001}], \"loss\": \"mse\"}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT(c.model.layers[1].type == ADVML_LAYER_BATCHNORM && c.model.layers[1].momentum == 0.1f &&
+              c.model.layers[1].epsilon == 0.001f && c.model.layers[1].affine == 1 &&
+              c.model.layers[1].act == ADVML_ACT_RELU);
+    json = advml_config_to_json(&c);
+    CU_ASSERT(strstr(json, "\"type\": \"batchnorm\", \"momentum\": 0.1, \"epsilon\": 0.001, \"affine\": true") != NULL);
+    CU_ASSERT_EQUAL_FATAL(parse(json, &d, &err), ADVML_OK);
+    CU_ASSERT(advml_config_same_model(&c, &d, NULL, 0));
+    free(json);
+    /* "trainable": false on a layer; written back, and not part of the model's identity */
+    CU_ASSERT_EQUAL_FATAL(parse("{\"model\": [{\"type\": \"dense\", \"units\": 3, \"trainable\": false}], "
+                                "\"loss\": \"mse\"}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT_EQUAL(c.model.layers[0].trainable, 0);
+    json = advml_config_to_json(&c);
+    CU_ASSERT(strstr(json, "\"trainable\": false") != NULL);
+    CU_ASSERT_EQUAL_FATAL(parse(json, &d, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(d.model.layers[0].trainable, 0);
+    free(json);
+    CU_ASSERT_EQUAL_FATAL(parse("{" D "}", &d, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(d.model.layers[0].trainable, 1);
+    CU_ASSERT(advml_config_same_model(&c, &d, NULL, 0));
+    /* the other schedules, and the string shorthand */
+    CU_ASSERT_EQUAL_FATAL(parse("{" D ", \"optimizer\": {\"name\": \"adam\", \"schedule\": \"cosine\"}}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT(c.schedule.kind == ADVML_SCHED_COSINE && c.schedule.decay_steps == 0);
+    CU_ASSERT_EQUAL_FATAL(parse("{" D ", \"optimizer\": {\"name\": \"adam\", \"schedule\": {\"name\": \"multistep\", "
+                                "\"milestones\": [3, 7], \"gamma\": 0.5, \"unit\": \"step\", \"warmup_steps\": 2}}}",
+                                &c, &err),
+                          ADVML_OK);
+    CU_ASSERT(c.schedule.nmilestones == 2 && c.schedule.milestones[1] == 7 && c.schedule.unit_steps == 1 &&
+              c.schedule.warmup_steps == 2 && c.schedule.gamma == 0.5);
+    json = advml_config_to_json(&c);
+    CU_ASSERT_EQUAL_FATAL(parse(json, &d, &err), ADVML_OK);
+    CU_ASSERT(d.schedule.nmilestones == 2 && d.schedule.milestones[0] == 3 && d.schedule.unit_steps == 1 &&
+              d.schedule.warmup_steps == 2);
+    free(json);
+    CU_ASSERT_EQUAL_FATAL(parse("{" D ", \"optimizer\": {\"name\": \"adam\", \"schedule\": {\"name\": \"onecycle\", "
+                                "\"total_steps\": 500, \"pct_start\": 0.25}}}", &c, &err),
+                          ADVML_OK);
+    CU_ASSERT(c.schedule.total_steps == 500 && c.schedule.pct_start == 0.25 && c.schedule.div_factor == 25);
+    /* no controls: the defaults */
+    CU_ASSERT_EQUAL_FATAL(parse("{" D "}", &c, &err), ADVML_OK);
+    CU_ASSERT(c.schedule.kind == ADVML_SCHED_CONSTANT && c.train.test_every_epoch == 1 && c.train.top_k == 5 &&
+              !c.train.has_early_stopping && c.train.validation_split == 0 && c.train.nclass_weight == 0);
+}
+
+/* Validation errors (after flags): name the field path, what was expected. */
+static void expect_invalid(const char *text, const char *needle)
+{
+    advml_config c;
+    advml_error err;
+    CU_ASSERT_EQUAL_FATAL(parse(text, &c, &err), ADVML_OK);
+    CU_ASSERT_EQUAL(advml_config_validate(&c, &err), ADVML_ERR_CONFIG);
+    if (!strstr(err.msg, needle))
+        fprintf(stderr, "\n  message \"%s\"\n  lacks   \"%s\"\n", err.msg, needle);
+    CU_ASSERT(strstr(err.msg, needle) != NULL);
+}
+
+/* Every new key's bad values: file, field path, what was expected, "did you mean". */
+static void t_control_errors(void)
+{
+    const advml_status E = ADVML_ERR_CONFIG;
+#define OPT(x) "{" D ", \"optimizer\": {\"name\": \"adam\", " x "}}"
+#define SCH(x) OPT("\"schedule\": {" x "}")
+#define TR(x) "{" DC ", \"training\": {" x "}}"
+    expect_error("{" D ", \"scheduler\": {\"name\": \"cosine\"}}", E,
+                 "jobs/x.json: scheduler: unknown key at the top level; the learning-rate schedule belongs to the "
+                 "optimizer: \"optimizer\": {",
+                 NULL);
+    expect_error("{" D ", \"callbacks\": []}", E, "callbacks: unknown key at the top level; early stopping", NULL);
+    expect_error(OPT("\"scheduler\": \"cosine\""), E, "optimizer.scheduler: unknown key (did you mean \"schedule\"?)",
+                 NULL);
+    expect_error(OPT("\"schedule\": 3"), E, "optimizer.schedule: expected an object such as {\"name\": \"cosine\"", NULL);
+    expect_error(SCH("\"name\": \"CosineAnnealingLR\""), E,
+                 "optimizer.schedule.name: unknown schedule \"CosineAnnealingLR\" (did you mean \"cosine\"?); expected "
+                 "one of constant, step, multistep, exponential, cosine, onecycle, plateau",
+                 NULL);
+    expect_error(SCH("\"name\": \"cosin\""), E, "unknown schedule \"cosin\" (did you mean \"cosine\"?)", NULL);
+    expect_error(SCH("\"warmup_steps\": 3"), E, "optimizer.schedule.name: missing (required)", NULL);
+    expect_error(SCH("\"name\": \"step\""), E, "optimizer.schedule: the step schedule needs \"step_size\"", NULL);
+    expect_error(OPT("\"schedule\": \"step\""), E, "optimizer.schedule: the step schedule needs \"step_size\"", NULL);
+    expect_error(SCH("\"name\": \"step\", \"step_size\": 0"), E,
+                 "optimizer.schedule.step_size: expected a positive integer, got 0", NULL);
+    expect_error(SCH("\"name\": \"step\", \"step_size\": 2, \"gamma\": 1.5"), E,
+                 "optimizer.schedule.gamma: expected a number in (0, 1], got 1.5", NULL);
+    expect_error(SCH("\"name\": \"step\", \"step_size\": 2, \"unit\": \"epochs\""), E,
+                 "optimizer.schedule.unit: expected \"epoch\" or \"step\", got \"epochs\"", NULL);
+    expect_error(SCH("\"name\": \"multistep\""), E, "the multistep schedule needs \"milestones\"", NULL);
+    expect_error(SCH("\"name\": \"multistep\", \"milestones\": [5, 3]"), E,
+                 "optimizer.schedule.milestones: expected an array of 1 to 32 strictly increasing positive integers, "
+                 "got [5,3]",
+                 NULL);
+    expect_error(SCH("\"name\": \"exponential\""), E, "optimizer.schedule.gamma: missing (required)", NULL);
+    expect_error(SCH("\"name\": \"cosine\", \"T_max\": 100"), E,
+                 "optimizer.schedule.T_max: unknown key (did you mean \"decay_steps\"?); the cosine schedule takes: "
+                 "name, warmup_steps, min_lr, decay_steps",
+                 NULL);
+    expect_error(SCH("\"name\": \"cosine\", \"gamma\": 0.5"), E,
+                 "optimizer.schedule.gamma: not a parameter of the cosine schedule; it takes: name, warmup_steps, "
+                 "min_lr, decay_steps",
+                 NULL);
+    expect_error(SCH("\"name\": \"cosine\", \"min_lr\": -1"), E, "optimizer.schedule.min_lr: expected a number >= 0",
+                 NULL);
+    expect_error(SCH("\"name\": \"cosine\", \"warmup_steps\": -5"), E,
+                 "optimizer.schedule.warmup_steps: expected an integer in [0, ", NULL);
+    expect_error(SCH("\"name\": \"onecycle\", \"pct_start\": 1"), E,
+                 "optimizer.schedule.pct_start: expected a number in (0, 1), got 1", NULL);
+    expect_error(SCH("\"name\": \"onecycle\", \"warmup_steps\": 10"), E,
+                 "optimizer.schedule.warmup_steps: not a parameter of the onecycle schedule", NULL);
+    expect_error(SCH("\"name\": \"onecycle\", \"div_factor\": 0.5"), E,
+                 "optimizer.schedule.div_factor: expected a number >= 1, got 0.5", NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"factor\": 1"), E,
+                 "optimizer.schedule.factor: expected a number in (0, 1), got 1", NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"patience\": -1"), E, "optimizer.schedule.patience: expected an integer",
+                 NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"threshold\": 0.01"), E,
+                 "optimizer.schedule.threshold: unknown key (did you mean \"min_delta\"?)", NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"monitor\": \"test_loss\""), E,
+                 "optimizer.schedule.monitor: \"test_loss\": the test split never selects a model", NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"monitor\": \"loss\""), E,
+                 "optimizer.schedule.monitor: \"loss\": monitors watch validation metrics, which are measured without "
+                 "dropout and summed exactly over ranks (did you mean \"val_loss\"?)",
+                 NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"monitor\": \"val_f1\""), E,
+                 "optimizer.schedule.monitor: unknown metric \"val_f1\"; expected one of val_loss, val_accuracy, "
+                 "val_top_k_accuracy, val_mae, val_r2",
+                 NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"monitor\": \"val_acc\""), E,
+                 "optimizer.schedule.monitor: unknown metric \"val_acc\" (did you mean \"val_accuracy\"?)", NULL);
+    expect_error(SCH("\"name\": \"plateau\", \"mode\": \"minimum\""), E,
+                 "optimizer.schedule.mode: expected \"auto\", \"min\" or \"max\", got \"minimum\"", NULL);
+    expect_invalid(SCH("\"name\": \"plateau\", \"monitor\": \"val_accuracy\""),
+                   "optimizer.schedule.monitor: val_accuracy needs a classifier, but this model's loss is mse (monitor "
+                   "val_loss, val_mae or val_r2)");
+    expect_invalid(OPT("\"lr\": 0.001, \"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.01}"),
+                   "optimizer.schedule.min_lr: 0.01 is above optimizer.lr 0.001");
+
+    expect_error(TR("\"validation_split\": 1"), E, "training.validation_split: expected a number in [0, 1), got 1",
+                 NULL);
+    expect_error(TR("\"val_split\": 0.1"), E, "training.val_split: unknown key (did you mean \"validation_split\"?)",
+                 NULL);
+    expect_error(TR("\"test_every_epoch\": 1"), E, "training.test_every_epoch: expected true or false, got 1", NULL);
+    expect_error(TR("\"top_k\": 0"), E, "training.top_k: expected a positive integer, got 0", NULL);
+    expect_error(TR("\"early_stopping\": true"), E,
+                 "training.early_stopping: expected an object such as {\"monitor\": \"val_loss\", \"patience\": 3}",
+                 NULL);
+    expect_error(TR("\"early_stopping\": {\"patience\": 2.5}"), E,
+                 "training.early_stopping.patience: expected an integer, got 2.5", NULL);
+    expect_error(TR("\"early_stopping\": {\"restore_best\": true}"), E,
+                 "training.early_stopping.restore_best: unknown key (did you mean \"restore_best_weights\"?); "
+                 "\"early_stopping\" takes: monitor, mode, patience, min_delta, restore_best_weights",
+                 NULL);
+    expect_error(TR("\"early_stopping\": {\"monitor\": \"accuracy\"}"), E,
+                 "training.early_stopping.monitor: \"accuracy\": monitors watch validation metrics", NULL);
+    expect_error(TR("\"early_stopping\": {\"min_delta\": -0.1}"), E,
+                 "training.early_stopping.min_delta: expected a number >= 0", NULL);
+    expect_error(TR("\"earlystopping\": {}"), E,
+                 "training.earlystopping: unknown key (did you mean \"early_stopping\"?)", NULL);
+    expect_error(TR("\"best_checkpoint\": {\"patience\": 2}"), E,
+                 "training.best_checkpoint.patience: unknown key; \"best_checkpoint\" takes: monitor, mode, min_delta",
+                 NULL);
+    expect_error(TR("\"save_best\": {}"), E, "training.save_best: unknown key (did you mean \"best_checkpoint\"?)",
+                 NULL);
+    expect_invalid("{" D ", \"training\": {\"best_checkpoint\": {\"monitor\": \"val_top_k_accuracy\"}}}",
+                   "training.best_checkpoint.monitor: val_top_k_accuracy needs a classifier");
+    expect_invalid("{" DC ", \"training\": {\"early_stopping\": {\"monitor\": \"val_r2\"}}}",
+                   "training.early_stopping.monitor: val_r2 needs a regression (loss mse), but this model's loss is "
+                   "categorical_crossentropy");
+    expect_error(TR("\"class_weight\": 2"), E,
+                 "training.class_weight: expected an array of weights, one per class ([1, 1, 5]), or an object", NULL);
+    expect_error(TR("\"class_weight\": [1, -2]"), E,
+                 "training.class_weight[1]: expected a number >= 0 (the weight of class 1), got -2", NULL);
+    expect_error(TR("\"class_weight\": {\"cat\": 2}"), E,
+                 "training.class_weight.cat: expected a class id (an integer from 0 to 1023) as the key", NULL);
+    expect_error(TR("\"class_weight\": {\"1\": \"x\"}"), E,
+                 "training.class_weight.1: expected a number >= 0 (the weight of class 1), got \"x\"", NULL);
+    expect_error(TR("\"class_weights\": [1]"), E,
+                 "training.class_weights: unknown key (did you mean \"class_weight\"?)", NULL);
+    expect_invalid("{" D ", \"training\": {\"class_weight\": [1, 2]}}",
+                   "training.class_weight: weights the cross-entropy losses, but this model's loss is mse");
+    expect_invalid("{\"model\": [{\"type\": \"dense\", \"units\": 1}], \"loss\": \"binary_crossentropy\", "
+                   "\"training\": {\"class_weight\": [1, 2, 3]}}",
+                   "training.class_weight: binary_crossentropy takes 2 weights (of targets 0 and 1), got 3");
+    expect_error(TR("\"augment\": {\"shift\": -1}"), E,
+                 "training.augment.shift: expected an array of 2 positive integers, got -1", NULL);
+    expect_error(TR("\"augment\": {\"flip\": true}"), E,
+                 "training.augment.flip: unknown key (did you mean \"horizontal_flip\"?); \"augment\" takes: shift, "
+                 "horizontal_flip, noise",
+                 NULL);
+    expect_error(TR("\"augment\": {\"noise\": -0.1}"), E, "training.augment.noise: expected a number >= 0", NULL);
+    expect_error(TR("\"augment\": {\"horizontal_flip\": \"yes\"}"), E,
+                 "training.augment.horizontal_flip: expected true or false, got \"yes\"", NULL);
+    expect_error(TR("\"init_from\": 3"), E, "training.init_from: expected a string, got 3", NULL);
+    expect_error(TR("\"pretrained\": \"x.h5\""), E, "training.pretrained: unknown key (did you mean \"init_from\"?)",
+                 NULL);
+    expect_error(TR("\"init_layers\": [0, 1]"), E,
+                 "training.init_layers: expected an array of distinct layer indices into \"model\" (0 to 0), got [0,1]",
+                 NULL);
+    expect_error(TR("\"init_layers\": [0, 0]"), E, "training.init_layers: expected an array of distinct", NULL);
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"dense\", \"units\": 3, \"trainable\": 0}]}",
+                 E, "model[0].trainable: expected true or false, got 0", NULL);
+    expect_error("{\"model\": [{\"type\": \"dropout\", \"rate\": 0.1, \"trainable\": false}], \"loss\": \"mse\"}", E,
+                 "model[0].trainable: not a parameter of dropout; a dropout layer takes: type, rate", NULL);
+    expect_error("{\"model\": [{\"type\": \"dense\", \"units\": 2, \"freeze\": true}], \"loss\": \"mse\"}", E,
+                 "model[0].freeze: unknown key (did you mean \"trainable\"?)", NULL);
+#define BN(x) "{\"loss\": \"mse\", \"model\": [{\"type\": \"dense\", \"units\": 3}, {\"type\": \"batchnorm\"" x "}]}"
+    expect_error(BN(", \"momentum\": 1.5"), E, "model[1].momentum: expected a number in [0, 1], got 1.5", NULL);
+    expect_error(BN(", \"epsilon\": 0"), E, "model[1].epsilon: expected a number > 0, got 0", NULL);
+    expect_error(BN(", \"eps\": 0.001"), E, "model[1].eps: unknown key (did you mean \"epsilon\"?)", NULL);
+    expect_error(BN(", \"center\": false"), E, "model[1].center: unknown key (did you mean \"affine\"?)", NULL);
+    expect_error(BN(", \"units\": 3"), E, "model[1].units: not a parameter of batchnorm (batchnorm keeps its input's size)",
+                 NULL);
+    expect_error(BN(", \"affine\": 1"), E, "model[1].affine: expected true or false, got 1", NULL);
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"BatchNorm2d\"}]}", E,
+                 "model[0].type: unknown layer type \"BatchNorm2d\" (did you mean \"batchnorm\"?)", NULL);
+#undef BN
+#undef OPT
+#undef SCH
+#undef TR
+}
+
 static void t_load(void)
 {
     advml_config c;
@@ -470,6 +741,8 @@ static void reg(void)
                                         {"syntax_errors", t_syntax_errors},
                                         {"layer_errors", t_layer_errors},
                                         {"section_errors", t_section_errors},
+                                        {"control_keys", t_control_keys},
+                                        {"control_errors", t_control_errors},
                                         {"load", t_load},
                                         {"round_trip", t_round_trip},
                                         {"validate", t_validate},

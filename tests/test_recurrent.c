@@ -690,7 +690,7 @@ static void t_kind_matches_ops(void)
         float *scratch = advml_test_falloc(L.scratch_floats);
         L.state = calloc((size_t)K->ops_max_batch, L.state_per_sample);
         CU_ASSERT_FATAL(L.state != NULL);
-        advml_ctx ctx = {p->N, 1, 0, 0, NULL, scratch};
+        advml_ctx ctx = {.B = p->N, .training = 1, .scratch = scratch};
         K->kind->forward(&L, z, c.v[S_X], params, &ctx);
         K->forward(&c);
         CU_ASSERT(advml_max_abs_diff(z, c.out, c.nout) == 0.0);
@@ -704,7 +704,7 @@ static void t_kind_matches_ops(void)
         for (int v = 0; v < L.nviews; v++)
             CU_ASSERT(advml_max_abs_diff(dparams + L.views[v].offset, g[S_P0 + v], c.n[S_P0 + v]) == 0.0);
         K->kind->backward(&L, NULL, dparams, c.wout, c.v[S_X], params, &ctx);
-        advml_ctx ctx0 = {0, 1, 0, 0, NULL, scratch};
+        advml_ctx ctx0 = {.B = 0, .training = 1, .scratch = scratch};
         K->kind->forward(&L, z, c.v[S_X], params, &ctx0);
         K->kind->backward(&L, dinp, dparams, c.wout, c.v[S_X], params, &ctx0);
         for (int s = 0; s < NSLOT; s++)
@@ -789,7 +789,7 @@ static void t_stack_gradcheck(void)
     s.dx = advml_test_falloc((size_t)B * T * F);
     advml_test_fill_uniform(s.x, (size_t)B * T * F, -1.0f, 1.0f, &rng);
     advml_test_fill_uniform(s.wout, s.nout, -1.0f, 1.0f, &rng);
-    advml_ctx ctx = {B, 1, 0, 0, NULL, s.scratch};
+    advml_ctx ctx = {.B = B, .training = 1, .scratch = s.scratch};
     s.ctx = ctx;
     stack_loss(&s);
     memcpy(s.dz[s.n - 1], s.wout, s.nout * sizeof(float));

@@ -12,6 +12,8 @@ set(ADVML_TRAINER_TESTS
   bitwise      # reproducible mode: N = 1..4 bitwise equal (CNN with dropout, LSTM), resume 2 -> 3 ranks, threads
   signals      # SIGINT/TERM/USR1/USR2 at a random step: checkpoint, exit 75, bitwise resume; --force
   cli          # --help, --version, progress bar vs plain lines
+  control      # schedules, plateau, early stopping, best checkpoint, validation_split, class weights,
+               # augmentation: Keras' decisions, N-invariance with all on, bitwise resume; --init-from
   e2e)         # the course's MNIST CNN, 1 epoch on 4000 images, >= 85% test accuracy
 foreach(t ${ADVML_TRAINER_TESTS})
   add_test(NAME trainer_${t}

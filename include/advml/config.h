@@ -20,8 +20,22 @@
 #include "advml/status.h"
 #include "advml/model.h"
 #include "advml/optim.h"
+#include "advml/schedule.h"
+#include "advml/numfmt.h" /* advml_float_shortest, for run-file writers (until they include it) */
 
 #define ADVML_CONFIG_TEXT_MAX 1024
+#define ADVML_MAX_CLASS_WEIGHTS 1024
+
+/* "training.augment": random changes to each training sample, drawn from the
+ * counter-based generator keyed by (seed, epoch, global sample index), so
+ * the same for any number of ranks; never applied at evaluation. */
+typedef struct advml_augment_config {
+    int shift[2];                 /* (dy, dx) at most: a random shift with zero padding, as
+                                     torchvision's RandomCrop(size, padding); 0 = off (images) */
+    int horizontal_flip;          /* 1: mirror left-right with probability 1/2 (images) */
+    float noise;                  /* std of additive Gaussian noise, in the normalised input's
+                                     units; 0 = off */
+} advml_augment_config;
 
 /* The "training" section; every field has a default (docs/training.md). */
 typedef struct advml_train_config {
@@ -37,6 +51,23 @@ typedef struct advml_train_config {
     int reproducible;             /* 0: 1 = bitwise-identical weights for any number of ranks up to
                                      slots (docs/training.md, "Bit for bit") */
     int slots;                    /* 4: micro-batch slots per global batch in reproducible mode */
+    double validation_split;      /* 0: none; else this fraction of the train split is held
+                                     out as the validation set (drawn from the seed) */
+    int test_every_epoch;         /* 1: evaluate the test split after every epoch (and at the
+                                     end); 0: at the end only */
+    int top_k;                    /* 5: k of the top-k accuracy */
+    int has_early_stopping;       /* "early_stopping" given */
+    advml_monitor_config early_stopping; /* val_loss, auto, min_delta 0, patience 0 */
+    int restore_best_weights;     /* early stopping: 0 */
+    int has_best_checkpoint;      /* "best_checkpoint" given: RUN.best.h5 */
+    advml_monitor_config best_checkpoint; /* val_loss, auto, min_delta 0 */
+    int nclass_weight;            /* 0: unweighted; else class_weight[0..n) */
+    int class_weight_by_id;       /* 1: given as {"id": w}: the rest weigh 1 (padded at setup) */
+    float class_weight[ADVML_MAX_CLASS_WEIGHTS];
+    advml_augment_config augment;
+    char init_from[ADVML_PATH_MAX]; /* "": random init; else a checkpoint to take weights from */
+    int ninit_layers;             /* 0: every layer the checkpoint has; else init_layers[0..n) */
+    int init_layers[ADVML_MAX_LAYERS];
 } advml_train_config;
 
 typedef struct advml_config {
@@ -45,6 +76,7 @@ typedef struct advml_config {
     int has_input;                        /* 0: "input" omitted, taken from the dataset */
     advml_model_spec model;               /* input (if has_input), layers, loss */
     advml_optim_config optim;             /* "optimizer", and training.l2 (in optim.l2) */
+    advml_schedule_config schedule;       /* "optimizer": {"schedule": ...}; constant by default */
     advml_train_config train;
 } advml_config;
 

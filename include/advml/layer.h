@@ -34,7 +34,8 @@
     X(ACTIVATION, advml_activation_kind) /* src/activation.c */ \
     X(RNN, advml_rnn_kind)               /* src/rnn.c */        \
     X(LSTM, advml_lstm_kind)             /* src/lstm.c */       \
-    X(GRU, advml_gru_kind)               /* src/gru.c */
+    X(GRU, advml_gru_kind)               /* src/gru.c */        \
+    X(BATCHNORM, advml_batchnorm_kind)   /* src/batchnorm.c */
 
 typedef enum advml_layer_type {
 #define ADVML_X(suffix, kind) ADVML_LAYER_##suffix,
@@ -80,6 +81,11 @@ typedef struct advml_layer_spec {
     advml_init bias_init;   /* conv2d/dense/rnn/lstm/gru: how the bias starts (AUTO = zeros;
                                lstm: forget gate 1) */
     advml_init recurrent_init; /* rnn/lstm/gru: the recurrent weights (AUTO = orthogonal) */
+    float momentum;       /* batchnorm: weight of a batch's statistics in the running ones (0.1) */
+    float epsilon;        /* batchnorm: added to the variance (1e-5) */
+    int affine;           /* batchnorm: 1 (default) learns a scale gamma and shift beta */
+    int trainable;        /* 1 (default): the optimizer updates the layer's weights; 0: frozen
+                             (the config's "trainable": false, for fine-tuning) */
     advml_conv_algo algorithm; /* conv2d: ADVML_CONV_AUTO (default), _IM2COL or _WINOGRAD
                                   (the config's "algorithm": "auto", "im2col", "winograd") */
 } advml_layer_spec;
@@ -101,6 +107,10 @@ typedef struct advml_param_view {
     int rank;
     int dims[4];
     int decay;            /* 1: L2 regularisation applies (weights), 0: biases */
+    int frozen;           /* 1: the optimizer leaves it as it is (a layer with "trainable":
+                             false, or a buffer such as batchnorm's running statistics) */
+    int buffer;           /* 1: not a weight but state the layer updates itself (batchnorm's
+                             running mean and variance): never trained, no gradient */
     int layer;            /* index of the owning layer (set by the model) */
 } advml_param_view;
 
@@ -134,6 +144,13 @@ typedef struct advml_ctx {
     uint64_t step;                /* optimizer step (dropout key) */
     const int64_t *sample_ids;    /* (B) global sample indices; NULL -> 0..B-1 */
     float *scratch;               /* model workspace (max over layers of scratch_floats) */
+    /* Sums buf[0..n) over every rank in place: what a collective kind (batchnorm)
+     * calls in a training forward and backward for statistics over the global
+     * batch. The trainer provides it (an allreduce, src/comm_*.c); NULL: one
+     * process, the local sums are the global ones. Every rank calls it equally
+     * often in the same order, also a rank with no samples (B = 0). */
+    void (*reduce)(void *arg, double *buf, size_t n);
+    void *reduce_arg;
 } advml_ctx;
 
 /* ---- what a kind takes in a config ------------------------------------------
@@ -229,6 +246,9 @@ static inline float *advml_key_float(const advml_layer_key *k, advml_layer_spec 
 #define ADVML_KEY_ROW_RETURN_SEQUENCES /* recurrent kinds: 1 -> (T, H) output, 0 -> the last step */  \
     {.name = "return_sequences", .type = ADVML_KEY_BOOL,                                            \
      .offset = offsetof(advml_layer_spec, return_sequences), .dflt = 0}
+#define ADVML_KEY_ROW_TRAINABLE /* kinds with weights: false freezes them (fine-tuning) */          \
+    {.name = "trainable", .type = ADVML_KEY_BOOL, .offset = offsetof(advml_layer_spec, trainable),  \
+     .flags = ADVML_KEY_OMIT_DEFAULT | ADVML_KEY_NOT_MODEL, .dflt = 1, .aliases = ADVML_NAMES("freeze")}
 #define ADVML_KEY_ROWS_INITIALIZERS                                                                 \
     {.name = "kernel_initializer", .type = ADVML_KEY_INIT,                                          \
      .offset = offsetof(advml_layer_spec, kernel_init),                                             \
@@ -246,6 +266,8 @@ typedef struct advml_layer_kind {
     const char *class_name;       /* Keras-style class for the summary, "Conv2D" */
     int post_act;                 /* 1: the model applies spec.act after forward (and the
                                      summary names it: "conv2d_0 (Conv2D, relu)") */
+    int collective;               /* 1: its training forward and backward call ctx->reduce, so the
+                                     model runs them also for a batch of 0 samples */
     /* Validate the spec against in_shape, fill L->out_shape, nparams, views,
      * state_per_sample and scratch_floats (for max_batch samples). Messages
      * name the layer: "layer 3 (dense): ...". */

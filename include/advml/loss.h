@@ -34,4 +34,18 @@ double advml_softmax_xent_forward(float *prob, const float *logits, const float 
 void advml_softmax_xent_backward(float *dlogits, const float *logits, const float *labels, int B, int K,
                                  float scale);
 
+/* Class-weighted variants (training.class_weight; w NULL: unweighted, the
+ * functions above). CCE: sample b's loss and gradient times w[label_b] (K
+ * weights). BCE: each element's times w[0] (1 - t) + w[1] t (2 weights). The
+ * sum is not renormalised: the trainer still divides by the batch size, as
+ * Keras' class_weight does (PyTorch's weighted mean divides by the weights'
+ * sum instead). */
+double advml_softmax_xent_forward_w(float *prob, const float *logits, const float *labels, int B, int K,
+                                    const float *w);
+void advml_softmax_xent_backward_w(float *dlogits, const float *logits, const float *labels, int B, int K,
+                                   float scale, const float *w);
+double advml_bce_forward_w(const float *x, const float *target, int B, int K, int from_logits, const float *w);
+void advml_bce_backward_w(float *dx, const float *x, const float *target, int B, int K, int from_logits,
+                          float scale, const float *w);
+
 #endif

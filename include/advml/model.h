@@ -38,6 +38,10 @@ typedef struct advml_model {
     float *scratch;               /* (scratch_floats) shared workspace */
     size_t scratch_floats;
     void *arena;                  /* one allocation holding every activation buffer */
+    int collective;               /* 1: a layer's training passes call ctx->reduce (batchnorm) */
+    const float *class_weight;    /* not owned; NULL: unweighted. Weights of the classes (CCE: K)
+                                     or of targets 0 and 1 (BCE: 2) in advml_model_loss and
+                                     advml_model_backward (training.class_weight) */
 } advml_model;
 
 /* Validate spec and allocate every buffer for batches of up to max_batch
@@ -55,11 +59,18 @@ void advml_model_init_params(advml_model *m, uint64_t seed);
  * advml_model_output gives (B, out) predictions (probabilities when the last
  * layer is softmax/sigmoid). */
 void advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx);
+/* With B = 0 both passes do nothing, except that in training the collective
+ * layers (m->collective) still run, so that their ctx->reduce calls match the
+ * other ranks'. */
 const float *advml_model_output(const advml_model *m);
 
 /* Sum over the batch of the per-sample loss for the last forward (targets:
  * labels (B) for CCE, (B, K) otherwise). */
 double advml_model_loss(const advml_model *m, const float *targets, int B);
+
+/* The loss of sample b of the last forward (one term of advml_model_loss's
+ * sum, without class weights; targets as there, for the whole batch). */
+double advml_model_sample_loss(const advml_model *m, const float *targets, int b);
 
 /* Correct predictions in the last forward: argmax == label (CCE), or
  * (p > 0.5) == target over all outputs divided by K (BCE, fractional);

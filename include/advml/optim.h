@@ -91,7 +91,8 @@ advml_status advml_optim_init(advml_optimizer *o, const advml_optim_config *cfg,
 void advml_optim_free(advml_optimizer *o);
 
 /* One step: t += 1, then updates params over each view (absolute offsets)
- * from grad_scale * grads. Views must cover every trainable parameter. */
+ * from grad_scale * grads. Views must cover every trainable parameter; a
+ * view with frozen set is left as it is. */
 void advml_optim_step(advml_optimizer *o, float *params, const float *grads, float grad_scale,
                       const advml_param_view *views, int nviews);
 

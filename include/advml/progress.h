@@ -45,6 +45,7 @@ typedef struct advml_progress {
     double last_line;        /* line mode: monotonic time of the last line */
     double loss, accuracy;   /* the last update's running values (for notes) */
     int64_t done;            /* the last update's samples done */
+    int show_lr;             /* 1: the epoch line ends with the learning rate (a schedule is on) */
 } advml_progress;
 
 /* The mode from ADVML_PROGRESS and the terminal test above. */
@@ -79,6 +80,10 @@ int advml_progress_columns(int fd);
  * Returns its length. */
 int advml_progress_format_bar(const advml_progress *p, char *buf, size_t n, int cols, int64_t done, double loss,
                               double accuracy, double seconds, const char *note);
+
+/* A line about training control ("reduce-on-plateau: lr 0.001 -> 0.0001"),
+ * indented under the epoch's line (clears the bar first). */
+void advml_progress_control_note(advml_progress *p, const char *line);
 
 /* Clear the bar so that another message can be printed cleanly. */
 void advml_progress_clear(advml_progress *p);

@@ -11,9 +11,15 @@
  * and one per stop signal: how many ranks caught SIGINT, SIGTERM, SIGUSR1,
  * SIGUSR2) are added over ranks in ONE allreduce per step; the optimizer then steps
  * with grad_scale = 1 / (global batch size), identically on every rank.
- * Dropout masks are keyed by (seed, step, global sample index). Validation
- * and test splits are evaluated after every epoch, each rank a contiguous
- * block, with losses and counts summed over ranks (each sample exactly once).
+ * Dropout masks are keyed by (seed, step, global sample index), augmentation
+ * by (seed, epoch, global sample index). The learning rate of each step is
+ * the schedule's at the global step (include/advml/schedule.h). The
+ * validation split (the file's, or training.validation_split of the train
+ * split, drawn from the seed) is evaluated after every epoch, the test split
+ * after every epoch or at the end: each rank a contiguous block, the
+ * per-sample values gathered exactly (include/advml/metrics.h), so reduce-on-
+ * plateau, early stopping and the best checkpoint decide the same on every
+ * rank and for any N.
  *
  * In reproducible mode (training.reproducible) every global batch is split
  * into training.slots fixed micro-batches; each is computed alone and the
@@ -36,6 +42,8 @@
 #include "advml/optim.h"
 #include "advml/runfile.h"
 #include "advml/progress.h"
+#include "advml/metrics.h"
+#include "advml/schedule.h"
 
 typedef struct advml_trainer {
     advml_config cfg;             /* effective config (input filled in from the data) */
@@ -43,10 +51,15 @@ typedef struct advml_trainer {
     advml_comm *comm;             /* not owned */
     int rank, nranks;
     advml_dataset *ds;
-    advml_split_info train, val, test;
+    advml_split_info train, val, test; /* train.n: the samples trained on (without a held-out validation set) */
     int has_val, has_test;
+    int64_t file_train_n;         /* rows of the file's train split */
+    int64_t *train_rows;          /* (train.n) with validation_split: the rows trained on (ascending), else NULL */
+    int64_t *val_rows;            /* (val.n) with validation_split: the held-out rows (ascending), else NULL */
+    int64_t *ids;                 /* (local_max) the rows of this rank's slice of a batch */
     advml_model model;
-    advml_optimizer opt;
+    advml_optimizer opt;          /* its settings are step_optim */
+    advml_optim_config step_optim; /* cfg.optim with this step's learning rate (the schedule's) */
     int local_max;                /* ceil(B / N): the most samples a rank takes per step */
     size_t in_floats;             /* floats per input sample */
     int target_floats;            /* floats per target sample */
@@ -73,6 +86,19 @@ typedef struct advml_trainer {
                                      cleared them), so the next step need not */
     advml_epoch_metrics last;     /* the metrics of the last epoch this process completed */
     int have_last;                /* 1 once last is set */
+    /* training control (docs/training.md): saved in the checkpoint */
+    advml_control_state ctl;
+    float *best_params;           /* (nparams) early stopping's best weights (restore_best_weights), else NULL */
+    int have_best_params;         /* 1 once best_params holds an epoch's weights */
+    int best_improved;            /* the last epoch improved the best checkpoint's monitor */
+    uint64_t init_loaded;         /* --init-from: bit i set when layer i took the checkpoint's weights */
+    double aug_pad;               /* augmentation's padding: the normalised value of a raw 0 */
+    char notes[1024];             /* rank 0: lines about the controls, printed after the epoch's */
+    advml_status reduce_status;   /* the first failure of the model's reduce hook (batchnorm) */
+    advml_error reduce_err;       /* its message */
+    /* the evaluations of the last epoch and at the end (n = 0: none) */
+    advml_eval eval_val, eval_test;
+    int64_t eval_val_step, eval_test_step; /* the step they were made at (-1: none) */
     /* stopping on a signal (docs/training.md, "Signals") */
     const volatile sig_atomic_t *stop_request; /* bit (1 << signo) set by the tool's handler; NULL: none */
     int stop_signal;              /* after fit / poll_stop: the signal every rank agreed to stop on, 0 none */
@@ -107,9 +133,18 @@ void advml_trainer_outputs(advml_trainer *t, advml_run *run, advml_progress *pro
 advml_status advml_trainer_fit(advml_trainer *t, advml_error *err);
 
 /* Evaluate a split ("validation", "test", "train") with the current weights:
- * mean loss per sample and accuracy (NaN for regression), over all ranks. */
+ * mean loss per sample and accuracy (NaN for regression), over all ranks.
+ * "validation" is the held-out part of the train split with
+ * training.validation_split. */
 advml_status advml_trainer_evaluate(advml_trainer *t, const char *split, double *loss, double *accuracy,
                                     advml_error *err);
+
+/* The same with every metric (include/advml/metrics.h); e's arrays are
+ * allocated (advml_eval_free). */
+advml_status advml_trainer_evaluate_all(advml_trainer *t, const char *split, advml_eval *e, advml_error *err);
+
+/* The learning rate of the next step (the schedule's at the current step). */
+double advml_trainer_lr(const advml_trainer *t);
 
 /* Collectively: has any rank caught a stop signal (t->stop_request)? Sets
  * t->stop_signal to the agreed signal (0 when none). One small allreduce;

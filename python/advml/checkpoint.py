@@ -22,9 +22,14 @@ from . import __version__
 from .model import Model
 
 FORMAT = "advml-checkpoint"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 2          # what write_checkpoint writes (advml-train reads 2 and 3)
+READ_VERSIONS = (2, 3)      # 3: advml-train's, with the training controls' state
 _INTS = ("format_version", "epoch", "step", "cursor", "seed", "nparams")
 _DOUBLES = ("epoch_loss_sum", "epoch_correct", "epoch_samples", "epoch_seconds")
+# added in format_version 3: the learning-rate schedule's and the monitors' state
+_INTS_3 = ("plateau_wait", "plateau_cooldown", "early_stopping_wait", "early_stopping_best_epoch",
+           "best_checkpoint_epoch", "stopped_early_epoch", "restored_epoch")
+_DOUBLES_3 = ("lr", "plateau_scale", "plateau_best", "early_stopping_best", "best_checkpoint_value")
 # advml_optim_defaults (src/optim.c)
 OPTIM_DEFAULTS = {"lr": 1e-3, "momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "rho": 0.9, "eps": 1e-8}
 OPTIM_KINDS = ("sgd", "momentum", "adagrad", "adagrad_momentum", "rmsprop", "adam")
@@ -59,9 +64,10 @@ def checkpoint_checksum(f):
     attributes, the optimizer's kind and t, and every dataset's path and crc32
     attribute in visititems order."""
     crc = _crc(str(_text(f.attrs["config_json"])).encode("utf-8"))
-    for k in _INTS:
+    v3 = int(f.attrs["format_version"]) >= 3
+    for k in _INTS + (_INTS_3 if v3 else ()):
         crc = _crc(np.int64(f.attrs[k]).astype("<i8").tobytes(), crc)
-    for k in _DOUBLES:
+    for k in _DOUBLES + (_DOUBLES_3 if v3 else ()):
         crc = _crc(np.float64(f.attrs[k]).astype("<f8").tobytes(), crc)
     crc = _crc(str(_text(f["optimizer"].attrs["kind"])).encode("utf-8"), crc)
     crc = _crc(np.int64(f["optimizer"].attrs["t"]).astype("<i8").tobytes(), crc)
@@ -125,8 +131,9 @@ class Checkpoint:
             if fmt != FORMAT:
                 raise CheckpointError(f"{self.path}: not an advml checkpoint (format attribute {fmt!r})")
             ver = _text(f.attrs.get("format_version"))
-            if ver != FORMAT_VERSION:
-                raise CheckpointError(f"{self.path}: checkpoint format_version {ver}; this reads {FORMAT_VERSION}")
+            if ver not in READ_VERSIONS:
+                raise CheckpointError(f"{self.path}: checkpoint format_version {ver}; this reads "
+                                      f"{' and '.join(map(str, READ_VERSIONS))}")
             self.attrs = {k: _text(v) for k, v in f.attrs.items()}
             p = f.get("params")
             raw = {}

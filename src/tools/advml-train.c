@@ -35,7 +35,7 @@
 static const char TOOL[] = "advml-train"; /* in messages: "advml-train: error: ..." */
 
 typedef struct options {
-    const char *config, *data, *optimizer, *out, *resume;
+    const char *config, *data, *optimizer, *out, *resume, *init_from;
     const char *epochs, *batch_size, *lr, *l2, *seed, *max_steps; /* as typed; parsed later */
     int help, version, force;
 } options;
@@ -57,7 +57,11 @@ static const advml_cli_flag flags[] = {
          "stop after K optimizer steps in all (training.max_steps); 0 writes the\n"
          "                      initial weights (the checkpoint at step 0, e.g. for PyTorch) and stops"),
     FLAG("--out", out, "RUN.h5", "run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5"),
-    SWITCH("--force", force, "replace an existing run (its run file and checkpoint)"),
+    SWITCH("--force", force, "replace an existing run (its run file and checkpoints)"),
+    FLAG("--init-from", init_from, "CKPT",
+         "start from the weights of another run's checkpoint (every layer it holds\n"
+         "                      with the same index, kind and shapes, or training.init_layers); a fresh\n"
+         "                      optimizer (training.init_from)"),
     FLAG("--resume", resume, "FILE",
          "continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
          "                      it was started with; flags given override them (recorded in the run\n"
@@ -69,7 +73,7 @@ static const advml_cli_spec command_line = {
     NULL, flags, sizeof flags / sizeof flags[0],
     "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
     "                   [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S] [--max-steps K]\n"
-    "                   [--out RUN.h5] [--force]\n"
+    "                   [--out RUN.h5] [--force] [--init-from CKPT]\n"
     "       advml-train --resume RUN.ckpt.h5 [the flags above, to override the run's settings]\n"
     "       mpirun -np N advml-train ...   (data-parallel over N ranks)\n"
     "\n"
@@ -95,6 +99,10 @@ static advml_status parse_args(int argc, char **argv, options *o, advml_error *e
     if (o->force && o->resume)
         return advml_error_set(err, ADVML_ERR_ARG,
                                "--force starts the run again from scratch; it cannot be combined with --resume");
+    if (o->init_from && o->resume)
+        return advml_error_set(err, ADVML_ERR_ARG,
+                               "--init-from starts a new run from another run's weights; it cannot be combined with "
+                               "--resume (which continues this run from its own checkpoint)");
     return ADVML_OK;
 }
 
@@ -200,6 +208,10 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
             return s;
         cfg->optim.l2 = (float)dv;
     }
+    if (o->init_from)
+        snprintf(cfg->train.init_from, sizeof cfg->train.init_from, "%s", o->init_from);
+    if (base_json) /* the weights come from the checkpoint resumed */
+        cfg->train.init_from[0] = '\0';
     if (base_json) {
         note_override(overrides, olen, "epochs", before.train.epochs, cfg->train.epochs);
         note_override(overrides, olen, "batch_size", before.train.batch_size, cfg->train.batch_size);
@@ -299,6 +311,74 @@ static char *summary_text(const advml_model *m)
     return buf;
 }
 
+/* The training controls in the settings (after the optimizer line). */
+static void print_control(const advml_trainer *t)
+{
+    const advml_config *c = &t->cfg;
+    const advml_train_config *tc = &c->train;
+    const advml_schedule_config *sc = &c->schedule;
+    if (sc->kind != ADVML_SCHED_CONSTANT || sc->warmup_steps > 0) {
+        printf("\n  schedule   %s", advml_schedule_name(sc->kind));
+        if (sc->warmup_steps > 0 && sc->kind != ADVML_SCHED_ONECYCLE)
+            printf(", warm-up %lld steps", (long long)sc->warmup_steps);
+        switch (sc->kind) {
+        case ADVML_SCHED_STEP:
+            printf(", x%g every %lld %ss", sc->gamma, (long long)sc->step_size, sc->unit_steps ? "step" : "epoch");
+            break;
+        case ADVML_SCHED_MULTISTEP:
+            printf(", x%g at %d milestones (%ss)", sc->gamma, sc->nmilestones, sc->unit_steps ? "step" : "epoch");
+            break;
+        case ADVML_SCHED_EXPONENTIAL: printf(", x%g per %s", sc->gamma, sc->unit_steps ? "step" : "epoch"); break;
+        case ADVML_SCHED_COSINE:
+            printf(" to %g over %lld steps", sc->min_lr, (long long)sc->decay_steps);
+            break;
+        case ADVML_SCHED_ONECYCLE:
+            printf(" over %lld steps, peak %g at %.0f%%", (long long)sc->total_steps, (double)c->optim.lr,
+                   100.0 * sc->pct_start);
+            break;
+        case ADVML_SCHED_PLATEAU:
+            printf(" on %s (%s), x%g after %d epochs, cooldown %d, min_lr %g", advml_metric_name(sc->monitor.metric),
+                   advml_mode_name(sc->monitor.mode), sc->factor, sc->monitor.patience, sc->cooldown, sc->min_lr);
+            break;
+        default: break;
+        }
+    }
+    if (tc->has_early_stopping)
+        printf("\n  early stop %s (%s), patience %d, min_delta %g%s", advml_metric_name(tc->early_stopping.metric),
+               advml_mode_name(tc->early_stopping.mode), tc->early_stopping.patience, tc->early_stopping.min_delta,
+               tc->restore_best_weights ? ", restores the best weights" : "");
+    if (tc->has_best_checkpoint)
+        printf("\n  best       %s (%s) -> %s", advml_metric_name(tc->best_checkpoint.metric),
+               advml_mode_name(tc->best_checkpoint.mode), t->run ? t->run->best_path : "not written (no --out)");
+    if (tc->nclass_weight > 0) {
+        printf("\n  weights    class_weight [");
+        for (int i = 0; i < tc->nclass_weight && i < 12; i++)
+            printf("%s%g", i ? ", " : "", (double)tc->class_weight[i]);
+        printf("%s]", tc->nclass_weight > 12 ? ", ..." : "");
+    }
+    const advml_augment_config *a = &tc->augment;
+    if (a->shift[0] || a->shift[1] || a->horizontal_flip || a->noise > 0) {
+        printf("\n  augment   ");
+        if (a->shift[0] || a->shift[1])
+            printf(" shift up to [%d, %d]", a->shift[0], a->shift[1]);
+        if (a->horizontal_flip)
+            printf(" horizontal flip");
+        if (a->noise > 0)
+            printf(" noise %g", (double)a->noise);
+    }
+    if (tc->init_from[0]) {
+        printf("\n  init from  %s: layers", tc->init_from);
+        for (int i = 0; i < t->model.nlayers; i++)
+            if (t->init_loaded >> i & 1)
+                printf(" %d", i);
+        int fresh = 0;
+        for (int i = 0; i < t->model.nlayers; i++)
+            fresh += t->model.layers[i].nparams > 0 && !(t->init_loaded >> i & 1);
+        if (fresh)
+            printf(" (%d other layer%s with weights start%s fresh)", fresh, fresh > 1 ? "s" : "", fresh > 1 ? "" : "s");
+    }
+}
+
 static void print_settings(const advml_trainer *t, const char *resume, int blas_threads, const char *overrides)
 {
     const advml_config *c = &t->cfg;
@@ -311,6 +391,8 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
         printf(", validation %lld", (long long)t->val.n);
     if (t->has_test)
         printf(", test %lld", (long long)t->test.n);
+    if (t->val_rows)
+        printf(" (validation_split %g of the file's %lld)", c->train.validation_split, (long long)t->file_train_n);
     printf(" samples of %s", advml_shape_str(&t->train.input, shape, sizeof shape));
     if (t->train.target_dim == 0)
         printf(", %d classes", t->train.num_classes);
@@ -341,6 +423,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     printf(", l2 %g", (double)o->l2);
     if (c->train.clip_norm > 0)
         printf(", clip_norm %g", (double)c->train.clip_norm);
+    print_control(t);
     printf("\n  loss       %s\n  seed       %llu\n", advml_loss_name(c->model.loss),
            (unsigned long long)c->train.seed);
     if (t->run)
@@ -358,11 +441,57 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     fflush(stdout);
 }
 
+/* ---- the settings ------------------------------------------------------------------ */
+
+/* Collectively: the config of this launch (the file's, or on --resume the
+ * checkpoint's) with the flags applied, and where its outputs go (out: --out,
+ * else beside --resume's checkpoint; checked writable and, for a new run, not
+ * taken). overrides lists what the flags changed on --resume. */
+static advml_status settings(advml_comm *comm, const options *opt, advml_config *cfg, char *overrides, size_t olen,
+                             char *out, size_t outlen, advml_error *err)
+{
+    char *base = NULL;
+    advml_status s;
+    if (opt->resume && (s = checkpoint_config(comm, opt->resume, &base, err)))
+        return s;
+    s = load_config(opt, base, cfg, overrides, olen, err);
+    free(base);
+    if (!s && cfg->train.out[0])
+        snprintf(out, outlen, "%s", cfg->train.out);
+    else if (!s && opt->resume)
+        advml_run_path_from_ckpt(opt->resume, out, outlen);
+    /* --max-steps 0: the initial weights only, into a new run's checkpoint (main) */
+    if (!s && opt->max_steps && cfg->train.max_steps == 0) {
+        if (opt->resume)
+            s = advml_error_set(err, ADVML_ERR_ARG, "--max-steps 0 writes the initial weights of a new run; a "
+                                                    "resumed run has its weights already (give --max-steps K > 0)");
+        else if (!out[0])
+            s = advml_error_set(err, ADVML_ERR_ARG, "--max-steps 0 writes the initial weights to the checkpoint of "
+                                                    "--out RUN.h5 (RUN.ckpt.h5): give --out");
+    }
+    if (!s && advml_comm_rank(comm) == 0)
+        s = check_out(out, opt->resume, opt->force, err);
+    if ((s = advml_comm_agree(comm, s, err)))
+        return s;
+    snprintf(cfg->train.out, sizeof cfg->train.out, "%s", out);
+    return ADVML_OK;
+}
+
+/* Rank 0's progress display (a bar on a terminal, lines in a log). */
+static void start_progress(const advml_trainer *t, advml_progress *progress)
+{
+    advml_progress_init(progress, stdout, t->rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
+    if (t->cfg.model.input.rank != 3)
+        progress->unit = "samples/s";
+    advml_progress_set_batch(progress, t->cfg.train.batch_size);
+}
+
 /* ---- the run file ------------------------------------------------------------------ */
 
 /* Rank 0's run file for this launch: a new one (--force: the old run file and
  * checkpoint removed first), or on --resume the existing one continued, with
- * this invocation appended. *have_run is 1 when run must be freed. */
+ * this invocation appended. *have_run is 1 when run must be freed (never
+ * after a failure: run is freed then). */
 static advml_status open_run(advml_trainer *t, const options *o, const char *out, const char *overrides, int argc,
                              char **argv, advml_run *run, int *have_run, advml_error *err)
 {
@@ -378,6 +507,7 @@ static advml_status open_run(advml_trainer *t, const options *o, const char *out
         if (!s && o->force) { /* checked writable before; a failed unlink shows in the writes */
             unlink(run->path);
             unlink(run->ckpt_path);
+            unlink(run->best_path);
         }
         if (!s)
             s = advml_run_set_provenance(run, t->config_json, cmd, hosts, t->nranks, (int64_t)t->cfg.train.seed,
@@ -386,6 +516,9 @@ static advml_status open_run(advml_trainer *t, const options *o, const char *out
         run->blas_threads = openblas_get_num_threads();
         if (!s && o->resume)
             s = advml_run_load(run, t->epoch, t->step, &found, err);
+        if (!s && o->resume && t->cfg.train.has_best_checkpoint && t->ctl.best.best_epoch > 0)
+            advml_run_set_best(run, advml_metric_name(t->cfg.train.best_checkpoint.metric), t->ctl.best.best_epoch,
+                               t->ctl.best.best);
         if (!s)
             s = advml_run_add_invocation(run, cmd, t->nranks, t->step, overrides, err);
         if (!s)
@@ -394,16 +527,22 @@ static advml_status open_run(advml_trainer *t, const options *o, const char *out
         free(summary);
     }
     free(hosts);
-    return advml_comm_agree(t->comm, s, err);
+    if ((s = advml_comm_agree(t->comm, s, err)) && *have_run) {
+        advml_run_free(run);
+        *have_run = 0;
+    }
+    return s;
 }
 
 /* ---- the end ------------------------------------------------------------------------ */
 
 /* Rank 0: record the outcome in the run file (its write failing turns a
  * success into a failure) and print the summary; then all agree. */
-static advml_status report(advml_trainer *t, advml_run *run, int have_run, const char *resume, advml_status s,
+static advml_status report(advml_trainer *t, advml_progress *progress, advml_run *run, int have_run, advml_status s,
                            double seconds, advml_error *err)
 {
+    if (t->rank == 0)
+        advml_progress_clear(progress);
     const int64_t nb = advml_trainer_batches_per_epoch(t);
     char sname[32], cont[2 * ADVML_PATH_MAX + 200] = "";
     const char *sig = advml_signal_name(t->stop_signal, sname, sizeof sname);
@@ -442,19 +581,22 @@ static advml_status report(advml_trainer *t, advml_run *run, int have_run, const
             printf("done: %lld epochs, %lld steps in %.1f s (allreduce %.1f s on rank 0)\n", (long long)t->epoch,
                    (long long)t->step, seconds, t->allreduce_seconds);
         if (!t->stop_signal && t->have_last && t->cursor == 0) {
-            const advml_epoch_metrics *e = &t->last;
-            if (isfinite(e->val_accuracy))
-                printf("validation accuracy: %.4f\n", e->val_accuracy);
-            if (isfinite(e->test_accuracy))
-                printf("test accuracy: %.4f\n", e->test_accuracy);
-            else if (isfinite(e->test_loss))
-                printf("test loss: %.6g\n", e->test_loss);
+            const advml_eval *v = &t->eval_val, *e = &t->eval_test;
+            if (v->n > 0 && isfinite(v->accuracy))
+                printf("validation accuracy: %.4f\n", v->accuracy);
+            if (e->n > 0 && isfinite(e->accuracy))
+                printf("test accuracy: %.4f\n", e->accuracy);
+            else if (e->n > 0 && isfinite(e->loss))
+                printf("test loss: %.6g\n", e->loss);
         }
-        if (have_run && !t->stop_signal)
+        if (have_run && !t->stop_signal) {
             printf("run file: %s\ncheckpoint: %s\n", run->path, run->ckpt_path);
+            if (run->best_epoch > 0)
+                printf("best checkpoint: %s (epoch %lld, %s %.6g)\n", run->best_path, (long long)run->best_epoch,
+                       run->best_monitor, run->best_value);
+        }
         fflush(stdout);
     }
-    (void)resume;
     return advml_comm_agree(t->comm, s, err); /* rank 0 may have failed writing the final run file */
 }
 
@@ -495,37 +637,19 @@ int main(int argc, char **argv)
     int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
     if (rc)
         return rc;
-    advml_error err;
-    advml_error_clear(&err);
+    advml_error err = {ADVML_OK, ""};
     options opt;
     advml_status s = parse_args(argc, argv, &opt, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
     if (opt.help || opt.version)
         return advml_tool_help(TOOL, comm, opt.version, &command_line);
-    char *base = NULL, overrides[1024], out[ADVML_PATH_MAX] = "";
+    char overrides[1024], out[ADVML_PATH_MAX] = "";
     advml_config cfg;
-    if (opt.resume && (s = checkpoint_config(comm, opt.resume, &base, &err)))
+    if ((s = settings(comm, &opt, &cfg, overrides, sizeof overrides, out, sizeof out, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
-    s = load_config(&opt, base, &cfg, overrides, sizeof overrides, &err);
-    free(base);
-    if (!s && cfg.train.out[0])
-        snprintf(out, sizeof out, "%s", cfg.train.out);
-    else if (!s && opt.resume)
-        advml_run_path_from_ckpt(opt.resume, out, sizeof out);
-    /* --max-steps 0: the initial weights only, into a new run's checkpoint */
-    const int init_only = !s && opt.max_steps && cfg.train.max_steps == 0;
-    if (init_only && opt.resume)
-        s = advml_error_set(&err, ADVML_ERR_ARG, "--max-steps 0 writes the initial weights of a new run; a resumed "
-                                                 "run has its weights already (give --max-steps K > 0)");
-    else if (init_only && !out[0])
-        s = advml_error_set(&err, ADVML_ERR_ARG, "--max-steps 0 writes the initial weights to the checkpoint of "
-                                                 "--out RUN.h5 (RUN.ckpt.h5): give --out");
-    if (!s && advml_comm_rank(comm) == 0)
-        s = check_out(out, opt.resume, opt.force, &err);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-    snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
+
+    const int init_only = opt.max_steps && cfg.train.max_steps == 0; /* --max-steps 0 */
 
     /* Data, model, optimizer; the checkpoint to resume from; a signal so far? */
     advml_trainer t;
@@ -541,16 +665,12 @@ int main(int argc, char **argv)
     advml_run run;
     int have_run = 0;
     if ((s = open_run(&t, &opt, out, overrides, argc, argv, &run, &have_run, &err))) {
-        if (have_run)
-            advml_run_free(&run);
         advml_trainer_free(&t);
         return advml_tool_fail(TOOL, comm, s, &err);
     }
     advml_progress progress;
-    advml_progress_init(&progress, stdout, t.rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
-    if (t.cfg.model.input.rank != 3)
-        progress.unit = "samples/s";
-    advml_progress_set_batch(&progress, t.cfg.train.batch_size);
+    start_progress(&t, &progress);
+    progress.show_lr = t.cfg.schedule.kind != ADVML_SCHED_CONSTANT || t.cfg.schedule.warmup_steps > 0;
     advml_trainer_outputs(&t, have_run ? &run : NULL, &progress);
     if (t.rank == 0)
         print_settings(&t, opt.resume, openblas_get_num_threads(), overrides);
@@ -560,11 +680,9 @@ int main(int argc, char **argv)
     s = init_only ? advml_trainer_checkpoint(&t, &err) : advml_trainer_fit(&t, &err);
     if (!s && init_only && t.rank == 0)
         printf("--max-steps 0: wrote the initial weights (step 0), no training step\n");
-    if (t.rank == 0)
-        advml_progress_clear(&progress);
 
     /* Epilogue: record the outcome, report, exit. */
-    s = report(&t, &run, have_run, opt.resume, s, advml_comm_wtime() - t0, &err);
+    s = report(&t, &progress, &run, have_run, s, advml_comm_wtime() - t0, &err);
     rc = s ? 0 : stop_code(&t, have_run || out[0]);
     if (have_run)
         advml_run_free(&run);

@@ -241,7 +241,8 @@ class Layout(unittest.TestCase):
         cwd = os.getcwd()
         os.chdir(self.d)
         try:
-            os.makedirs("data", exist_ok=True)  # the snippets read data/*.h5, as after scripts/fetch-data.sh
+            # the snippets read data/mnist.h5 and data/oscillator.h5, as from the source tree
+            os.makedirs("data", exist_ok=True)
             run("mnist", "--from", "docs_idx", "--out", "data/mnist.h5", "--force")
             run("oscillator", "--out", "data/oscillator.h5", "--force")
             for code in blocks:

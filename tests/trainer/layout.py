@@ -36,8 +36,10 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 EPOCH_COLS = {"epoch": np.int32, "step": np.int64, "train_loss": np.float64, "val_loss": np.float64,
               "test_loss": np.float64, "train_accuracy": np.float64, "val_accuracy": np.float64,
               "test_accuracy": np.float64, "learning_rate": np.float64, "epoch_seconds": np.float64,
-              "images_per_second": np.float64}
-STEP_COLS = {"step": np.int64, "epoch": np.int32, "loss": np.float64}
+              "images_per_second": np.float64, "val_top_k_accuracy": np.float64,
+              "test_top_k_accuracy": np.float64, "val_mae": np.float64, "test_mae": np.float64,
+              "val_r2": np.float64, "test_r2": np.float64}
+STEP_COLS = {"step": np.int64, "epoch": np.int32, "loss": np.float64, "learning_rate": np.float64}
 
 
 def check_columns(g, cols, n, what):
@@ -80,6 +82,9 @@ def main():
                              "git_commit %s is HEAD %s (or HEAD-dirty)" % (a["git_commit"], head))
             common.check(ISO.match(a["start_time"]) and ISO.match(a["end_time"]), "ISO 8601 UTC times")
             common.check(a["status"] == "completed" and a["message"] == "", "status completed, no message")
+            common.check(a["best_checkpoint"] == "" and a["best_monitor"] == "" and a["best_epoch"] == 0 and
+                         np.isnan(a["best_value"]) and a["stopped_early_epoch"] == 0 and a["restored_epoch"] == 0,
+                         "no best checkpoint, no early stop: the control attributes say so")
             common.check(a["checkpoint"] == "run.ckpt.h5", "checkpoint named beside the run file")
             check_columns(f["metrics/epoch"], EPOCH_COLS, 3, "/metrics/epoch")
             check_columns(f["metrics/step"], STEP_COLS, steps, "/metrics/step")
@@ -90,6 +95,29 @@ def main():
             common.check(np.isfinite(e["test_accuracy"][:]).all() and (e["test_accuracy"][:] <= 1).all(),
                          "test accuracy is a fraction")
             common.check(np.allclose(e["learning_rate"][:], 1e-3, rtol=0, atol=0), "learning rate 0.001 exactly")
+            common.check((f["metrics/step/learning_rate"][:] == 1e-3).all(), "every step's learning rate 0.001")
+            common.check(np.isfinite(e["test_top_k_accuracy"][:]).all() and
+                         (e["test_top_k_accuracy"][:] >= e["test_accuracy"][:]).all(),
+                         "top-5 accuracy at least the accuracy")
+            common.check(np.isnan(e["test_mae"][:]).all() and np.isnan(e["val_r2"][:]).all(),
+                         "MAE and R^2: NaN for a classifier")
+            common.check("validation" not in f["evaluation"] and "test" in f["evaluation"],
+                         "/evaluation/test only (no validation split)")
+            ev = f["evaluation/test"]
+            cm = ev["confusion_matrix"][...]
+            common.check(cm.dtype == np.int64 and cm.shape == (10, 10) and cm.sum() == 360 and
+                         ev.attrs["samples"] == 360, "confusion matrix (10, 10) int64 over the 360 test samples")
+            common.check(abs(np.trace(cm) / 360 - ev.attrs["accuracy"]) < 1e-12 and
+                         ev.attrs["accuracy"] == e["test_accuracy"][-1], "its trace is the final test accuracy")
+            prec = np.where(cm.sum(0) > 0, np.diag(cm) / np.maximum(cm.sum(0), 1), 0)
+            rec = np.where(cm.sum(1) > 0, np.diag(cm) / np.maximum(cm.sum(1), 1), 0)
+            common.check(np.allclose(ev["precision"][:], prec, rtol=0, atol=1e-15) and
+                         np.allclose(ev["recall"][:], rec, rtol=0, atol=1e-15), "precision and recall from the matrix")
+            f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-300), 0)
+            common.check(np.allclose(ev["f1"][:], f1, atol=1e-15) and abs(ev.attrs["macro_f1"] - f1.mean()) < 1e-12,
+                         "F1 per class and macro F1")
+            common.check(ev.attrs["top_k"] == 5 and ev.attrs["epoch"] == 3 and ev.attrs["step"] == steps,
+                         "evaluation attributes")
             common.check((e["images_per_second"][:] > 0).all() and (e["epoch_seconds"][:] > 0).all(), "timings")
             s = f["metrics/step"]
             common.check(list(s["step"][:]) == list(range(1, steps + 1)) and s["epoch"][0] == 1 and
@@ -100,7 +128,13 @@ def main():
 
         with h5py.File(os.path.join(d, "run.ckpt.h5"), "r") as c:
             a = c.attrs
-            common.check(a["format"] == "advml-checkpoint" and a["format_version"] == 2, "checkpoint format v2")
+            common.check(a["format"] == "advml-checkpoint" and a["format_version"] == 3, "checkpoint format v3")
+            for k in advml_runs._CKPT_INTS_3:
+                common.check(isinstance(a[k], np.integer) and a[k] == 0, "control attribute %s int64 0" % k)
+            common.check(a["lr"] == 1e-3 and a["plateau_scale"] == 1.0 and a["plateau_best"] == np.inf and
+                         a["early_stopping_best"] == np.inf and a["best_checkpoint_value"] == np.inf,
+                         "control float64 attributes: lr, plateau scale 1, monitors not started")
+            common.check("best_params" not in c, "no /best_params without restore_best_weights")
             # checksums recomputed here from the documented definition (zlib.crc32 of
             # the raw little-endian bytes; the root over attributes and dataset crcs)
             common.check(advml_runs.verify_checkpoint(os.path.join(d, "run.ckpt.h5")) == [],

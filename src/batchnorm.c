@@ -1,0 +1,228 @@
+/* batchnorm.c - batch normalisation over the global batch and the "batchnorm"
+ * layer kind (see include/advml/batchnorm.h and layer.h). */
+#include "advml/batchnorm.h"
+#include "advml/layer.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- the "batchnorm" layer kind ------------------------------------------------
+ * Parameters: "gamma" (C) and "beta" (C) when affine, then the buffers
+ * "running_mean" (C) and "running_var" (C). The state holds, first, the
+ * per-layer tail (the sums the reduce hook adds, then the batch's mean and
+ * 1/sqrt(var + eps) per channel), then xhat (B, C, S) for the backward. */
+
+typedef struct bn_dims {
+    int C;    /* channels (features) */
+    size_t S; /* positions per channel: H W, or 1 */
+} bn_dims;
+
+static bn_dims dims_of(const advml_layer *L)
+{
+    bn_dims d;
+    d.C = L->in_shape.d[0];
+    d.S = L->in_shape.rank == 3 ? (size_t)L->in_shape.d[1] * L->in_shape.d[2] : 1;
+    return d;
+}
+
+/* Bytes of the tail: (2C + 1) doubles, then 2C floats, rounded to 64. */
+static size_t tail_bytes(int C)
+{
+    size_t b = (size_t)(2 * C + 1) * sizeof(double) + (size_t)(2 * C) * sizeof(float);
+    return (b + 63) / 64 * 64;
+}
+
+static double *tail_sums(const advml_layer *L) { return (double *)L->state; }                 /* (2C + 1) */
+static float *tail_mean(const advml_layer *L, int C) { return (float *)(tail_sums(L) + 2 * C + 1); } /* (C) */
+static float *tail_inv(const advml_layer *L, int C) { return tail_mean(L, C) + C; }          /* (C) */
+static float *xhat_of(const advml_layer *L, int C) { return (float *)((char *)L->state + tail_bytes(C)); }
+
+static advml_status bn_setup(advml_layer *L, advml_shape in_shape, int max_batch, advml_error *err)
+{
+    const advml_layer_spec *s = &L->spec;
+    char buf[64];
+    if (in_shape.rank != 3 && in_shape.rank != 1)
+        return advml_error_set(err, ADVML_ERR_SHAPE,
+                               "layer %d (batchnorm): input has shape %s; batchnorm goes after conv2d (images "
+                               "[C, H, W]: per channel) or dense ([D]: per feature), not after sequences",
+                               L->index, advml_shape_str(&in_shape, buf, sizeof buf));
+    if (!(s->momentum >= 0.0f && s->momentum <= 1.0f) || !(s->epsilon > 0.0f))
+        return advml_error_set(err, ADVML_ERR_SHAPE, "layer %d (batchnorm): momentum %g must be in [0, 1] and "
+                               "epsilon %g positive", L->index, (double)s->momentum, (double)s->epsilon);
+    L->in_shape = in_shape;
+    L->out_shape = in_shape;
+    L->nviews = 0;
+    L->nparams = 0;
+    const int C = in_shape.d[0];
+    if (s->affine) {
+        advml_layer_add_view(L, "gamma", 0, 1, &C); // (C) scale, no L2
+        advml_layer_add_view(L, "beta", 0, 1, &C);  // (C) shift
+    }
+    advml_layer_add_view(L, "running_mean", 0, 1, &C); // (C) buffer
+    L->views[L->nviews - 1].buffer = 1;
+    advml_layer_add_view(L, "running_var", 0, 1, &C); // (C) buffer
+    L->views[L->nviews - 1].buffer = 1;
+    /* xhat (B, size) floats, plus the tail spread over the max_batch rows */
+    size_t per = advml_shape_size(&in_shape) * sizeof(float);
+    size_t tail = (tail_bytes(C) + (size_t)max_batch - 1) / (size_t)max_batch;
+    L->state_per_sample = per + (tail + 7) / 8 * 8;
+    L->scratch_floats = 0;
+    return ADVML_OK;
+}
+
+static void bn_init(advml_layer *L, float *params, advml_rng *rng)
+{
+    (void)rng; /* draws nothing: the layers after it start as without it */
+    const int C = L->in_shape.d[0];
+    float *p = params;
+    if (L->spec.affine) {
+        for (int c = 0; c < C; c++)
+            p[c] = 1.0f; /* gamma */
+        memset(p + C, 0, (size_t)C * sizeof *p); /* beta */
+        p += 2 * C;
+    }
+    memset(p, 0, (size_t)C * sizeof *p); /* running mean */
+    for (int c = 0; c < C; c++)
+        p[C + c] = 1.0f; /* running variance */
+}
+
+static void bn_forward(advml_layer *L, float *z, const float *in, const float *params, const advml_ctx *ctx)
+{
+    const bn_dims d = dims_of(L);
+    const int C = d.C, B = ctx->B;
+    const size_t S = d.S, size = (size_t)C * S;
+    const float *gamma = L->spec.affine ? params : NULL, *beta = L->spec.affine ? params + C : NULL;
+    /* The running statistics are buffers the optimizer never changes: the
+     * training forward updates them in place (the same on every rank). */
+    float *run = (float *)(uintptr_t)(params + (L->spec.affine ? 2 * C : 0));
+    float *rmean = run, *rvar = run + C;
+    const float eps = L->spec.epsilon;
+    if (!ctx->training) {
+        for (int c = 0; c < C; c++) {
+            const float inv = 1.0f / sqrtf(rvar[c] + eps), g = gamma ? gamma[c] : 1.0f, b0 = beta ? beta[c] : 0.0f;
+            for (int b = 0; b < B; b++) {
+                const float *x = in + (size_t)b * size + (size_t)c * S; /* (S) */
+                float *y = z + (size_t)b * size + (size_t)c * S;
+                for (size_t s = 0; s < S; s++)
+                    y[s] = g * ((x[s] - rmean[c]) * inv) + b0;
+            }
+        }
+        return;
+    }
+    double *sums = tail_sums(L); /* (sum x (C), sum x^2 (C), count) */
+    memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const float *x = in + (size_t)b * size + (size_t)c * S;
+            double s1 = 0.0, s2 = 0.0;
+            for (size_t s = 0; s < S; s++) {
+                s1 += x[s];
+                s2 += (double)x[s] * x[s];
+            }
+            sums[c] += s1;
+            sums[C + c] += s2;
+        }
+    sums[2 * C] = (double)B * (double)S;
+    if (ctx->reduce) /* the whole global batch's sums, on every rank */
+        ctx->reduce(ctx->reduce_arg, sums, (size_t)(2 * C + 1));
+    const double M = sums[2 * C];
+    float *mean = tail_mean(L, C), *inv = tail_inv(L, C), *xhat = xhat_of(L, C);
+    const float mom = L->spec.momentum;
+    for (int c = 0; c < C; c++) {
+        double mu = M > 0 ? sums[c] / M : 0.0, var = M > 0 ? sums[C + c] / M - mu * mu : 0.0;
+        if (var < 0.0)
+            var = 0.0;
+        mean[c] = (float)mu;
+        inv[c] = (float)(1.0 / sqrt(var + (double)eps));
+        if (M > 0) {
+            double unbiased = M > 1 ? var * M / (M - 1.0) : var;
+            rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * mu);
+            rvar[c] = (float)((1.0 - mom) * rvar[c] + mom * unbiased);
+        }
+    }
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const size_t o = (size_t)b * size + (size_t)c * S;
+            const float m0 = mean[c], iv = inv[c], g = gamma ? gamma[c] : 1.0f, b0 = beta ? beta[c] : 0.0f;
+            for (size_t s = 0; s < S; s++) {
+                const float xh = (in[o + s] - m0) * iv;
+                xhat[o + s] = xh;
+                z[o + s] = g * xh + b0;
+            }
+        }
+}
+
+static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float *dz, const float *in,
+                        const float *params, const advml_ctx *ctx)
+{
+    (void)in;
+    const bn_dims d = dims_of(L);
+    const int C = d.C, B = ctx->B;
+    const size_t S = d.S, size = (size_t)C * S;
+    const float *gamma = L->spec.affine ? params : NULL;
+    const float *xhat = xhat_of(L, C), *inv = tail_inv(L, C);
+    double *sums = tail_sums(L); /* (sum dz (C), sum dz xhat (C), count) */
+    memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const size_t o = (size_t)b * size + (size_t)c * S;
+            double a = 0.0, p = 0.0;
+            for (size_t s = 0; s < S; s++) {
+                a += dz[o + s];
+                p += (double)dz[o + s] * xhat[o + s];
+            }
+            sums[c] += a;
+            sums[C + c] += p;
+        }
+    sums[2 * C] = (double)B * (double)S;
+    if (L->spec.affine) /* this rank's part: the gradient allreduce adds the ranks */
+        for (int c = 0; c < C; c++) {
+            dparams[c] += (float)sums[C + c]; /* dgamma = sum dz xhat */
+            dparams[C + c] += (float)sums[c]; /* dbeta = sum dz */
+        }
+    if (ctx->reduce)
+        ctx->reduce(ctx->reduce_arg, sums, (size_t)(2 * C + 1));
+    const double M = sums[2 * C];
+    if (!dinp || M <= 0)
+        return;
+    for (int c = 0; c < C; c++) {
+        const float k = (float)((gamma ? gamma[c] : 1.0f) * inv[c] / M);
+        const float A = (float)sums[c], P = (float)sums[C + c], Mf = (float)M;
+        for (int b = 0; b < B; b++) {
+            const size_t o = (size_t)b * size + (size_t)c * S;
+            for (size_t s = 0; s < S; s++) /* gamma / (M sigma) (M dz - sum dz - xhat sum dz xhat) */
+                dinp[o + s] += k * (Mf * dz[o + s] - A - xhat[o + s] * P);
+        }
+    }
+}
+
+static const advml_layer_key bn_keys[] = {
+    {.name = "momentum", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, momentum), .dflt = 0.1,
+     .lo = 0, .hi = 1},
+    {.name = "epsilon", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, epsilon),
+     .flags = ADVML_KEY_LO_OPEN, .dflt = 1e-5, .lo = 0, .hi = INFINITY, .aliases = ADVML_NAMES("eps")},
+    {.name = "affine", .type = ADVML_KEY_BOOL, .offset = offsetof(advml_layer_spec, affine), .dflt = 1,
+     .aliases = ADVML_NAMES("center", "scale")},
+    ADVML_KEY_ROW_ACTIVATION(0, ADVML_ACT_IDENTITY),
+    ADVML_KEY_ROW_ALPHA,
+    ADVML_KEY_ROW_TRAINABLE,
+    {.name = NULL}};
+
+static const advml_key_note bn_notes[] = {
+    {"units", "batchnorm keeps its input's size"}, {"filters", "batchnorm keeps its input's channels"},
+    {NULL, NULL}};
+
+const advml_layer_kind advml_batchnorm_kind = {
+    .name = "batchnorm",
+    .class_name = "BatchNormalization",
+    .post_act = 1,
+    .collective = 1,
+    .setup = bn_setup,
+    .init = bn_init,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .keys = bn_keys,
+    .aliases = ADVML_NAMES("BatchNormalization", "BatchNorm2d", "BatchNorm1d", "batch_norm", "batchnorm2d",
+                           "batch_normalization", "bn"),
+    .notes = bn_notes,
+};
