@@ -13,7 +13,7 @@ import json
 import math
 
 LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "flatten", "dense", "dropout", "activation",
-               "rnn", "lstm", "gru")
+               "rnn", "lstm", "gru", "batchnorm")
 ACTIVATIONS = ("linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 # "type": "relu" etc. is an activation layer with that function (src/config.c)
 ACT_SHORTHANDS = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax")
@@ -139,6 +139,19 @@ class Layer:
         self.views.append(("weight", (n, self.in_shape[0])))
         if self.use_bias:
             self.views.append(("bias", (n,)))
+
+    def _setup_batchnorm(self, where):
+        if len(self.in_shape) not in (1, 3):
+            raise ConfigError(f"{where} (batchnorm): input has shape {self.in_shape}; batchnorm goes after conv2d "
+                              "(per channel) or dense (per feature)")
+        c = self.in_shape[0]
+        self.out_shape = self.in_shape
+        self.affine = bool(self.spec.get("affine", True))
+        self.epsilon = float(self.spec.get("epsilon", self.spec.get("eps", 1e-5)))
+        self.momentum = float(self.spec.get("momentum", 0.1))
+        if self.affine:
+            self.views += [("gamma", (c,)), ("beta", (c,))]
+        self.views += [("running_mean", (c,)), ("running_var", (c,))]
 
     def _setup_dropout(self, where):
         self.out_shape = self.in_shape

@@ -298,6 +298,48 @@ class Shapes(Base):
         self.assertClose(predict(ck, data, os.path.join(d, "p.h5")), torch_out(net, x), "odd padding and kinds")
 
 
+class BatchNorm(Base):
+    """batchnorm after conv2d (per channel) and dense (per feature), with and
+    without affine: advml -> torch (advml-train's running statistics after a few
+    steps) and torch -> advml (random running statistics), both against
+    advml-predict, which normalises with the running statistics."""
+
+    CFG = {"input": [2, 8, 8], "loss": "categorical_crossentropy", "optimizer": "adam",
+           "model": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+                     {"type": "batchnorm", "activation": "relu"}, {"type": "flatten"},
+                     {"type": "dense", "units": 16}, {"type": "batchnorm", "affine": False, "momentum": 0.3},
+                     {"type": "dense", "units": 5, "activation": "softmax"}]}
+
+    def test_both_ways(self):
+        d = os.path.join(WORK, "bn")
+        os.makedirs(d, exist_ok=True)
+        data = make_data(os.path.join(d, "data.h5"), (2, 8, 8), classes=5)
+        cfg = os.path.join(d, "bn.json")
+        with open(cfg, "w") as fh:
+            json.dump(self.CFG, fh)
+        x, _ = advml.Dataset(data).split("test").arrays()
+        run = os.path.join(d, "run.h5")
+        tool("advml-train", "--config", cfg, "--data", data, "--max-steps", 4, "--batch-size", 8, "--out", run)
+        ck = os.path.join(d, "run.ckpt.h5")
+        c = advml.Checkpoint(ck)
+        self.assertFalse(np.allclose(c.params["layer01_batchnorm/running_mean"], 0))  # it has moved
+        self.assertClose(torch_out(to_torch(ck), x), predict(ck, data, os.path.join(d, "p0.h5")),
+                         "advml -> torch with batchnorm")
+        torch.manual_seed(4)
+        net = to_torch(self.CFG)
+        with torch.no_grad():
+            for m in net.modules():
+                if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                    m.running_mean.uniform_(-0.5, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+                    if m.affine:
+                        m.weight.uniform_(0.5, 1.5)
+                        m.bias.uniform_(-0.2, 0.2)
+        t = save_checkpoint(net, self.CFG, os.path.join(d, "t.ckpt.h5"))
+        self.assertClose(predict(t, data, os.path.join(d, "p1.h5")), torch_out(net, x), "torch -> advml with batchnorm")
+        self.assertEqual(set(advml.Checkpoint(t).params) - set(c.params), set())
+
+
 class Errors(Base):
     CFG = {"input": [1, 8, 8], "loss": "categorical_crossentropy",
            "model": [{"type": "conv2d", "filters": 4, "kernel": [3, 3]}, {"type": "flatten"},
@@ -329,7 +371,8 @@ class Errors(Base):
         open(p, "w").write("keep")
         with self.assertRaises(FileExistsError):
             save_checkpoint(to_torch(self.CFG), self.CFG, p)
-        self.assertEqual(open(p).read(), "keep")
+        with open(p) as fh:
+            self.assertEqual(fh.read(), "keep")
 
     def test_edited_checkpoint_refused_until_sealed(self):
         p = save_checkpoint(to_torch(self.CFG), self.CFG, os.path.join(WORK, "edit.ckpt.h5"))
