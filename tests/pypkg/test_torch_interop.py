@@ -268,6 +268,12 @@ class CourseCNN(Base):
         self.assertEqual(c.optimizer["kind"], "sgd")
         self.assertAlmostEqual(c.optimizer["lr"], 0.1)
         self.assertAlmostEqual(c.optimizer["l2"], 2e-4)
+        # --init-from takes it as a new run's starting weights (--max-steps 0: and writes them back unchanged)
+        run = os.path.join(d, "from.h5")
+        tool("advml-train", "--config", job, "--data", data, "--init-from", ck, "--max-steps", 0, "--out", run)
+        start = advml.Checkpoint(run[:-3] + ".ckpt.h5")
+        for k in c.params:
+            np.testing.assert_array_equal(start.params[k], c.params[k], err_msg=k)
 
 
 class Shapes(Base):
