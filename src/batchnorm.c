@@ -37,6 +37,57 @@ static float *tail_mean(const advml_layer *L, int C) { return (float *)(tail_sum
 static float *tail_inv(const advml_layer *L, int C) { return tail_mean(L, C) + C; }          /* (C) */
 static float *xhat_of(const advml_layer *L, int C) { return (float *)((char *)L->state + tail_bytes(C)); }
 
+/* The sums of a row of n values (one sample's channel), in 8 independent
+ * double lanes: vectorisable without reassociation flags, and exact enough for
+ * E[x^2] - E[x]^2 (the course's images give rows of 784). */
+enum { LANES = 8 };
+
+static void row_sums(const float *restrict x, size_t n, double *s1, double *s2)
+{
+    double a[LANES] = {0}, q[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const double v = x[i + l];
+            a[l] += v;
+            q[l] += v * v;
+        }
+    for (; i < n; i++) {
+        a[0] += x[i];
+        q[0] += (double)x[i] * x[i];
+    }
+    double t1 = 0.0, t2 = 0.0;
+    for (int l = 0; l < LANES; l++) {
+        t1 += a[l];
+        t2 += q[l];
+    }
+    *s1 += t1;
+    *s2 += t2;
+}
+
+/* sum dz and sum dz xhat over a row of n values, in lanes as row_sums. */
+static void row_dots(const float *restrict dz, const float *restrict xh, size_t n, double *s1, double *s2)
+{
+    double a[LANES] = {0}, q[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            a[l] += dz[i + l];
+            q[l] += (double)dz[i + l] * xh[i + l];
+        }
+    for (; i < n; i++) {
+        a[0] += dz[i];
+        q[0] += (double)dz[i] * xh[i];
+    }
+    double t1 = 0.0, t2 = 0.0;
+    for (int l = 0; l < LANES; l++) {
+        t1 += a[l];
+        t2 += q[l];
+    }
+    *s1 += t1;
+    *s2 += t2;
+}
+
 static advml_status bn_setup(advml_layer *L, advml_shape in_shape, int max_batch, advml_error *err)
 {
     const advml_layer_spec *s = &L->spec;
@@ -111,17 +162,17 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
     }
     double *sums = tail_sums(L); /* (sum x (C), sum x^2 (C), count) */
     memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const float *x = in + (size_t)b * size + (size_t)c * S;
-            double s1 = 0.0, s2 = 0.0;
-            for (size_t s = 0; s < S; s++) {
-                s1 += x[s];
-                s2 += (double)x[s] * x[s];
+    for (int b = 0; b < B; b++) {
+        const float *xb = in + (size_t)b * size; /* (C, S) */
+        if (S == 1) /* features: one value each, vectorised over the channels */
+            for (int c = 0; c < C; c++) {
+                sums[c] += xb[c];
+                sums[C + c] += (double)xb[c] * xb[c];
             }
-            sums[c] += s1;
-            sums[C + c] += s2;
-        }
+        else
+            for (int c = 0; c < C; c++)
+                row_sums(xb + (size_t)c * S, S, &sums[c], &sums[C + c]);
+    }
     sums[2 * C] = (double)B * (double)S;
     if (ctx->reduce) /* the whole global batch's sums, on every rank */
         ctx->reduce(ctx->reduce_arg, sums, (size_t)(2 * C + 1));
@@ -163,17 +214,17 @@ static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float
     const float *xhat = xhat_of(L, C), *inv = tail_inv(L, C);
     double *sums = tail_sums(L); /* (sum dz (C), sum dz xhat (C), count) */
     memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const size_t o = (size_t)b * size + (size_t)c * S;
-            double a = 0.0, p = 0.0;
-            for (size_t s = 0; s < S; s++) {
-                a += dz[o + s];
-                p += (double)dz[o + s] * xhat[o + s];
+    for (int b = 0; b < B; b++) {
+        const size_t o = (size_t)b * size;
+        if (S == 1)
+            for (int c = 0; c < C; c++) {
+                sums[c] += dz[o + c];
+                sums[C + c] += (double)dz[o + c] * xhat[o + c];
             }
-            sums[c] += a;
-            sums[C + c] += p;
-        }
+        else
+            for (int c = 0; c < C; c++)
+                row_dots(dz + o + (size_t)c * S, xhat + o + (size_t)c * S, S, &sums[c], &sums[C + c]);
+    }
     sums[2 * C] = (double)B * (double)S;
     if (L->spec.affine) /* this rank's part: the gradient allreduce adds the ranks */
         for (int c = 0; c < C; c++) {
