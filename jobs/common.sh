@@ -160,19 +160,33 @@ advml_ensure_data() {
 # advml_mpirun_mca: prints the Open MPI options advml_launch gives mpirun so
 # that a dead host or a cut link ends the job in bounded time. mpirun talks to
 # the Open MPI daemon (orted) on every other host over one TCP connection that
-# is idle while training runs. By default Linux would notice a peer that
-# vanished without closing it (power loss, a cut link, a crashed switch) only
-# after Open MPI's keepalive of 300 s + 9 probes x 20 s, i.e. 8 minutes; ranks
-# blocked in the allreduce meanwhile spin at 100 % CPU. With keepalive after
-# T s idle, then P probes I s apart (ADVML_KEEPALIVE="T I P", default "10 5 3"),
-# mpirun declares the daemon lost at most T + P*I = 25 s after the last sign of
-# life, kills every rank and exits (status 205, or the signal of a dead rank).
-# Measured on two network-namespace hosts (tests/multihost/, docs/slurm.md):
-# kill -9 of a rank ends mpirun in about 2-3 s, of every process of a host in
-# about 2 s, a cut link in 15-25 s. The probes are a few bytes every I s.
+# is idle while training runs. A host that vanishes without closing it (power
+# loss, a crashed kernel, a cut cable or switch) is noticed only by TCP
+# keepalive probes; with Open MPI's defaults (300 s idle, then 9 probes 20 s
+# apart) after 8 minutes, while the ranks left spin in the allreduce.
+# ADVML_KEEPALIVE="T I P" sets them: probes after T s idle, P probes I s apart;
+# mpirun then declares the daemon lost T + P*I s after its last sign of life at
+# the latest, kills every rank and exits with 205. The default:
+# - without SLURM "10 5 3": at most 25 s (measured on two network-namespace
+#   hosts, tests/multihost/: 25-26 s for an interface that went down, 17-19 s
+#   for a link that drops every packet);
+# - under SLURM "SlurmdTimeout+60 5 3" (375 s with SLURM's default of 300 s):
+#   SLURM notices the dead node first (DOWN after SlurmdTimeout, measured
+#   SlurmdTimeout + 15-19 s), ends the job as a node failure and requeues it
+#   (--requeue), as it does with srun; a keepalive below that would end the
+#   job first as FAILED (exit 205), which SLURM does not requeue. The
+#   keepalive is then the bound for what SLURM cannot see: a link that only
+#   Open MPI uses.
+# A host whose processes die while its network stays up (the OOM killer, a
+# kill -9) closes its connections: mpirun exits at once (1-3 s; exit 137 for a
+# rank killed by signal 9, 205 for a lost daemon), and the job fails.
 advml_mpirun_mca() {
-  local ka
-  read -r -a ka <<<"${ADVML_KEEPALIVE:-10 5 3}"
+  local spec=${ADVML_KEEPALIVE:-} ka st
+  if [ -z "$spec" ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    st=$(scontrol show config 2>/dev/null | sed -n 's/^SlurmdTimeout *= *\([0-9]*\).*/\1/p')
+    spec="$((${st:-300} + 60)) 5 3"
+  fi
+  read -r -a ka <<<"${spec:-10 5 3}"
   [ ${#ka[@]} -eq 3 ] && [[ "${ka[0]}${ka[1]}${ka[2]}" =~ ^[0-9]+$ ]] ||
     advml_die "ADVML_KEEPALIVE=${ADVML_KEEPALIVE:-}: expected three whole numbers: idle seconds, probe interval, probes"
   echo "--mca oob_tcp_keepalive_time ${ka[0]} --mca oob_tcp_keepalive_intvl ${ka[1]} --mca oob_tcp_keepalive_probes ${ka[2]}"
@@ -185,12 +199,13 @@ advml_mpirun_mca() {
 # A rank, a host or the link to a host that dies ends the whole job:
 # - mpirun: a rank that dies kills the others (orte_abort_on_non_zero_status,
 #   the default); a lost host or link is found by the keepalive above.
-# - srun: --kill-on-bad-exit=1 ends the step when a rank dies (about 1 s).
-#   A host that stops answering is found by SLURM itself: slurmctld marks the
-#   node DOWN after SlurmdTimeout (the site's setting, 300 s by default), kills
-#   the job (state NODE_FAIL) and requeues it when it may be requeued
-#   (--requeue, as the scripts ask); until then the other ranks wait in the
-#   allreduce. advml's tests measure both (docs/slurm.md, "Several nodes").
+# - srun: --kill-on-bad-exit=1 ends the step when a rank dies (measured 3 s,
+#   the job FAILED). A host that stops answering, or whose processes were all
+#   killed, is found by SLURM itself: slurmctld marks the node DOWN after
+#   SlurmdTimeout (the site's setting, 300 s by default), cancels the job for
+#   a node failure and requeues it (--requeue, as the scripts ask); until then
+#   the other ranks wait in the allreduce. advml's tests measure both
+#   (docs/slurm.md, "Several nodes").
 advml_launch() {
   local launcher=${ADVML_LAUNCHER:-}
   if [ -z "$launcher" ]; then

@@ -18,6 +18,7 @@ PACKAGES=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libcunit1-dev
           libopenblas-dev libjansson-dev zlib1g-dev
           python3 python3-h5py python3-numpy python3-matplotlib python3-torch
+          python3-pandas python3-onnx python3-venv python3-pip python3-setuptools
           python3-sklearn dataset-fashion-mnist
           # the slurm and multihost tests: SLURM's daemons and clients, munge,
           # network namespaces and veth pairs (iproute2), dropped packets (iptables)

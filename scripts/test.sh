@@ -16,7 +16,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   # Open MPI's own allocations are not ours to report; UBSan findings abort.
   export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  labels=(-LE "^(slurm|multihost|build|bench)$")
+  labels=(-LE "^(slurm|multihost|build|bench|docs)$")
 else
   build="${ADVML_BUILD_DIR:-build}"
   labels=()

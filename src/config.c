@@ -598,25 +598,35 @@ static advml_status parse_layer(const pctx *p, const json_t *o, int i, advml_lay
 
 /* ---- optimizer ------------------------------------------------------------ */
 
-static const char *const keys_sgd[] = {"name", "lr", NULL};
-static const char *const keys_momentum[] = {"name", "lr", "momentum", NULL};
-static const char *const keys_adagrad[] = {"name", "lr", "eps", NULL};
-static const char *const keys_adagrad_m[] = {"name", "lr", "momentum", "eps", NULL};
-static const char *const keys_rmsprop[] = {"name", "lr", "rho", "eps", NULL};
-static const char *const keys_adam[] = {"name", "lr", "beta1", "beta2", "eps", NULL};
-static const char *const keys_optim_all[] = {"name", "lr", "momentum", "eps", "rho", "beta1", "beta2", NULL};
-
-static const char *const *optim_keys(advml_optim_kind k)
+/* The keys of the "optimizer" section for kind (from advml_optim_settings):
+ * "name", then the settings the kind uses; every optimizer setting's key
+ * when all is set. Returns the count. */
+#define MAX_OPTIM_KEYS 12
+static int optim_keys(advml_optim_kind kind, int all, const char *keys[MAX_OPTIM_KEYS])
 {
-    switch (k) {
-    case ADVML_OPTIM_SGD: return keys_sgd;
-    case ADVML_OPTIM_MOMENTUM: return keys_momentum;
-    case ADVML_OPTIM_ADAGRAD: return keys_adagrad;
-    case ADVML_OPTIM_ADAGRAD_MOMENTUM: return keys_adagrad_m;
-    case ADVML_OPTIM_RMSPROP: return keys_rmsprop;
-    case ADVML_OPTIM_ADAM: return keys_adam;
-    }
-    return keys_sgd;
+    int n = 0;
+    keys[n++] = "name";
+    for (const advml_optim_setting *st = advml_optim_settings; st->key && n < MAX_OPTIM_KEYS - 1; st++)
+        if (!strcmp(st->section, "optimizer") && (all || advml_optim_uses(st, kind)))
+            keys[n++] = st->key;
+    keys[n] = NULL;
+    return n;
+}
+
+/* o[key] of setting st into c's field, in st's range. */
+static advml_status get_setting(const pctx *p, const json_t *o, const advml_optim_setting *st, advml_optim_config *c)
+{
+    float *field = (float *)(void *)((char *)c + st->offset);
+    return get_float(p, o, st->section, st->key, st->lo, st->lo_open, st->hi, st->hi_open, field, NULL);
+}
+
+/* The setting with this key. */
+static const advml_optim_setting *setting(const char *key)
+{
+    for (const advml_optim_setting *st = advml_optim_settings; st->key; st++)
+        if (!strcmp(st->key, key))
+            return st;
+    return NULL;
 }
 
 static advml_status optim_kind(const pctx *p, const char *path, const char *name, advml_optim_kind *k)
@@ -648,7 +658,9 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
     if ((s = get_str(p, o, "optimizer", "name", 1, &name)) || (s = optim_kind(p, "optimizer.name", name, &k)))
         return s;
     *oc = advml_optim_defaults(k);
-    const char *const *allowed = optim_keys(k);
+    const char *allowed[MAX_OPTIM_KEYS], *all[MAX_OPTIM_KEYS];
+    optim_keys(k, 0, allowed);
+    optim_keys(k, 1, all);
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
@@ -663,19 +675,15 @@ static advml_status parse_optimizer(const pctx *p, const json_t *o, advml_optim_
         list_text(keys, sizeof keys, allowed);
         if (!strcmp(key, "l2") || !strcmp(key, "weight_decay"))
             return fail(p, kp, "L2 regularisation is set in \"training\": {\"l2\": ...}");
-        if (in_list(key, keys_optim_all))
+        if (in_list(key, all))
             return fail(p, kp, "not a parameter of %s; it takes: %s", name, keys);
         char what[64];
         snprintf(what, sizeof what, "the optimizer %s", name);
         return unknown_key(p, "optimizer", key, allowed, what, NULL);
     }
-    if ((s = get_float(p, o, "optimizer", "lr", 0, 1, INFINITY, 0, &oc->lr, NULL)) ||
-        (s = get_float(p, o, "optimizer", "momentum", 0, 0, 1, 1, &oc->momentum, NULL)) ||
-        (s = get_float(p, o, "optimizer", "beta1", 0, 0, 1, 1, &oc->beta1, NULL)) ||
-        (s = get_float(p, o, "optimizer", "beta2", 0, 0, 1, 1, &oc->beta2, NULL)) ||
-        (s = get_float(p, o, "optimizer", "rho", 0, 0, 1, 1, &oc->rho, NULL)) ||
-        (s = get_float(p, o, "optimizer", "eps", 0, 1, INFINITY, 0, &oc->eps, NULL)))
-        return s;
+    for (const advml_optim_setting *st = advml_optim_settings; st->key; st++)
+        if (!strcmp(st->section, "optimizer") && (s = get_setting(p, o, st, oc)))
+            return s;
     json_t *sv = json_object_get(o, "schedule");
     return sv ? parse_schedule(p, sv, sc) : ADVML_OK;
 }
@@ -990,7 +998,8 @@ static const char *const keys_training[] = {
     "memory_budget_mb", "reproducible", "slots", "validation_split", "test_every_epoch", "top_k", "early_stopping",
     "best_checkpoint", "class_weight", "augment", "init_from", "init_layers", NULL};
 
-static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, advml_train_config *t)
+static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, advml_train_config *t,
+                                     advml_optim_config *oc)
 {
     char b[64];
     advml_status s;
@@ -1006,7 +1015,7 @@ static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, 
         (s = get_int(p, o, "training", "seed", 0, 0, INT64_MAX, &seed, NULL)) ||
         (s = get_int(p, o, "training", "max_steps", 0, 0, INT64_MAX, &max_steps, NULL)) ||
         (s = get_int(p, o, "training", "checkpoint_steps", 0, 0, INT64_MAX, &ck, NULL)) ||
-        (s = get_float(p, o, "training", "l2", 0, 0, INFINITY, 0, &t->l2, NULL)) ||
+        (s = get_setting(p, o, setting("l2"), oc)) ||
         (s = get_float(p, o, "training", "clip_norm", 0, 0, INFINITY, 0, &t->clip_norm, NULL)) ||
         (s = get_num(p, o, "training", "memory_budget_mb", 0, 0, 0, INFINITY, 0, &t->memory_budget_mb, NULL)) ||
         (s = get_str(p, o, "training", "data", 0, &data)) || (s = get_str(p, o, "training", "out", 0, &out)) ||
@@ -1144,9 +1153,8 @@ static advml_status parse_root(const pctx *p, const json_t *root, advml_config *
     if (opt && (s = parse_optimizer(p, opt, &cfg->optim, &cfg->schedule)))
         return s;
     json_t *tr = json_object_get(root, "training");
-    if (tr && (s = parse_training(p, tr, cfg->model.nlayers, &cfg->train)))
+    if (tr && (s = parse_training(p, tr, cfg->model.nlayers, &cfg->train, &cfg->optim)))
         return s;
-    cfg->optim.l2 = cfg->train.l2;
     return ADVML_OK;
 }
 
@@ -1213,30 +1221,31 @@ advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
 {
     const char *src = cfg->source;
     const advml_train_config *t = &cfg->train;
-    const advml_optim_config *o = &cfg->optim;
     if (t->epochs < 1)
         return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.epochs: expected a positive integer, got %d", src,
                                t->epochs);
     if (t->batch_size < 1)
         return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.batch_size: expected a positive integer, got %d",
                                src, t->batch_size);
-    if (!(o->lr > 0) || !isfinite(o->lr))
-        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: optimizer.lr: expected a number > 0, got %g", src,
-                               (double)o->lr);
-    if (!(t->l2 >= 0) || !isfinite(t->l2))
-        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.l2: expected a number >= 0, got %g", src,
-                               (double)t->l2);
+    const advml_optim_setting *st = advml_optim_check(&cfg->optim);
+    if (st && isinf(st->hi))
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: %s.%s: expected a number %s %g, got %g", src, st->section,
+                               st->key, st->lo_open ? ">" : ">=", st->lo, (double)advml_optim_value(st, &cfg->optim));
+    if (st)
+        return advml_error_set(err, ADVML_ERR_CONFIG, "%s: %s.%s: expected a number in %c%g, %g%c, got %g", src,
+                               st->section, st->key, st->lo_open ? '(' : '[', st->lo, st->hi, st->hi_open ? ')' : ']',
+                               (double)advml_optim_value(st, &cfg->optim));
     if (t->max_steps < 0)
         return advml_error_set(err, ADVML_ERR_CONFIG, "%s: training.max_steps: expected an integer >= 0, got %lld",
                                src, (long long)t->max_steps);
     if (cfg->model.nlayers < 1)
         return advml_error_set(err, ADVML_ERR_CONFIG, "%s: model: no layers", src);
     const advml_schedule_config *sc = &cfg->schedule;
-    if (sc->kind == ADVML_SCHED_COSINE && sc->min_lr > o->lr)
+    if (sc->kind == ADVML_SCHED_COSINE && sc->min_lr > cfg->optim.lr)
         return advml_error_set(err, ADVML_ERR_CONFIG,
                                "%s: optimizer.schedule.min_lr: %g is above optimizer.lr %g, the rate the cosine "
                                "decays from",
-                               src, sc->min_lr, (double)o->lr);
+                               src, sc->min_lr, (double)cfg->optim.lr);
     const int classify = cfg->model.loss != ADVML_LOSS_MSE;
     const struct {
         int on;
@@ -1332,13 +1341,9 @@ char *advml_config_to_json(const advml_config *cfg)
     const advml_optim_config *oc = &cfg->optim;
     json_t *opt = json_object();
     json_object_set_new(opt, "name", json_string(advml_optim_name(oc->kind)));
-    const char *const *keys = optim_keys(oc->kind);
-    for (int i = 1; keys[i]; i++) {
-        float v = !strcmp(keys[i], "lr") ? oc->lr : !strcmp(keys[i], "momentum") ? oc->momentum
-                : !strcmp(keys[i], "beta1") ? oc->beta1 : !strcmp(keys[i], "beta2") ? oc->beta2
-                : !strcmp(keys[i], "rho") ? oc->rho : oc->eps;
-        json_object_set_new(opt, keys[i], jfloat(v));
-    }
+    for (const advml_optim_setting *st = advml_optim_settings; st->key; st++)
+        if (!strcmp(st->section, "optimizer") && advml_optim_uses(st, oc->kind))
+            json_object_set_new(opt, st->key, jfloat(advml_optim_value(st, oc)));
     const advml_schedule_config *sc = &cfg->schedule;
     if (sc->kind != ADVML_SCHED_CONSTANT || sc->warmup_steps > 0) {
         json_t *so = json_object();
@@ -1390,7 +1395,7 @@ char *advml_config_to_json(const advml_config *cfg)
     json_object_set_new(tr, "seed", json_integer((json_int_t)t->seed));
     json_object_set_new(tr, "data", json_string(t->data));
     json_object_set_new(tr, "out", json_string(t->out));
-    json_object_set_new(tr, "l2", jfloat(t->l2));
+    json_object_set_new(tr, "l2", jfloat(oc->l2));
     json_object_set_new(tr, "clip_norm", jfloat(t->clip_norm));
     json_object_set_new(tr, "max_steps", json_integer(t->max_steps));
     json_object_set_new(tr, "checkpoint_steps", json_integer(t->checkpoint_steps));

@@ -4,18 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "advml/h5io.h"
+#include "advml/numfmt.h"
 #include "advml/version.h"
-
-void advml_dsw_now_iso(char *buf, size_t n)
-{
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-}
 
 struct advml_dsw {
     advml_h5out out;
@@ -54,7 +46,7 @@ advml_status advml_dsw_root(advml_dsw *w, const advml_dsw_meta *m, advml_error *
 {
     const hid_t file = w->out.file;
     char now[32];
-    advml_dsw_now_iso(now, sizeof now);
+    advml_iso_time(now, sizeof now);
     advml_status st;
     if ((st = advml_h5_attr_string(file, "format", "advml-dataset", err)) ||
         (st = advml_h5_attr_int64(file, "format_version", 1, err)) ||

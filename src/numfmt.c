@@ -1,9 +1,18 @@
-/* numfmt.c - numbers as advml writes them (see include/advml/numfmt.h). */
+/* numfmt.c - numbers and times as advml writes them (see include/advml/numfmt.h). */
 #include "advml/numfmt.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+void advml_iso_time(char *buf, size_t n)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 double advml_float_shortest(float f)
 {

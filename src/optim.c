@@ -12,6 +12,7 @@
 #include "advml/bigbuf.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,42 @@ const char *advml_optim_name(advml_optim_kind kind)
     return "unknown";
 }
 
+#define KIND(k) (1u << ADVML_OPTIM_##k)
+#define ALL_KINDS (KIND(SGD) | KIND(MOMENTUM) | KIND(ADAGRAD) | KIND(ADAGRAD_MOMENTUM) | KIND(RMSPROP) | KIND(ADAM))
+
+const advml_optim_setting advml_optim_settings[] = {
+    {"lr", "optimizer", "learning rate", offsetof(advml_optim_config, lr), 0, INFINITY, 1, 0, ALL_KINDS},
+    {"momentum", "optimizer", "momentum", offsetof(advml_optim_config, momentum), 0, 1, 0, 1,
+     KIND(MOMENTUM) | KIND(ADAGRAD_MOMENTUM)},
+    {"rho", "optimizer", "rho", offsetof(advml_optim_config, rho), 0, 1, 0, 1, KIND(RMSPROP)},
+    {"beta1", "optimizer", "beta1", offsetof(advml_optim_config, beta1), 0, 1, 0, 1, KIND(ADAM)},
+    {"beta2", "optimizer", "beta2", offsetof(advml_optim_config, beta2), 0, 1, 0, 1, KIND(ADAM)},
+    {"eps", "optimizer", "eps", offsetof(advml_optim_config, eps), 0, INFINITY, 1, 0,
+     KIND(ADAGRAD) | KIND(ADAGRAD_MOMENTUM) | KIND(RMSPROP) | KIND(ADAM)},
+    {"l2", "training", "l2", offsetof(advml_optim_config, l2), 0, INFINITY, 0, 0, ALL_KINDS},
+    {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0}};
+
+int advml_optim_uses(const advml_optim_setting *s, advml_optim_kind kind)
+{
+    return (s->kinds >> (unsigned)kind) & 1u;
+}
+
+float advml_optim_value(const advml_optim_setting *s, const advml_optim_config *c)
+{
+    return *(const float *)(const void *)((const char *)c + s->offset);
+}
+
+const advml_optim_setting *advml_optim_check(const advml_optim_config *c)
+{
+    for (const advml_optim_setting *s = advml_optim_settings; s->key; s++) {
+        const double x = advml_optim_value(s, c);
+        if (advml_optim_uses(s, c->kind) &&
+            (!isfinite(x) || (s->lo_open ? x <= s->lo : x < s->lo) || (s->hi_open ? x >= s->hi : x > s->hi)))
+            return s;
+    }
+    return NULL;
+}
+
 advml_optim_config advml_optim_defaults(advml_optim_kind kind)
 {
     advml_optim_config c;
@@ -71,26 +108,14 @@ advml_status advml_optim_init(advml_optimizer *o, const advml_optim_config *cfg,
     if ((unsigned)c->kind >= N_OPTIM_NAMES)
         return advml_error_set(err, ADVML_ERR_ARG, "optimizer: unknown kind %d", (int)c->kind);
     const char *nm = advml_optim_name(c->kind);
-    if (!(c->lr > 0.0f) || !isfinite(c->lr))
-        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: learning rate must be a finite number > 0, "
-                               "got %g", nm, (double)c->lr);
-    if (!(c->l2 >= 0.0f) || !isfinite(c->l2))
-        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: l2 must be a finite number >= 0, got %g",
-                               nm, (double)c->l2);
-    if (!(c->eps >= 0.0f) || !isfinite(c->eps))
-        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: eps must be a finite number >= 0, got %g",
-                               nm, (double)c->eps);
-    if ((c->kind == ADVML_OPTIM_MOMENTUM || c->kind == ADVML_OPTIM_ADAGRAD_MOMENTUM) &&
-        !(c->momentum >= 0.0f && c->momentum < 1.0f))
-        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: momentum must be in [0, 1), got %g", nm,
-                               (double)c->momentum);
-    if (c->kind == ADVML_OPTIM_RMSPROP && !(c->rho >= 0.0f && c->rho < 1.0f))
-        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: rho must be in [0, 1), got %g", nm,
-                               (double)c->rho);
-    if (c->kind == ADVML_OPTIM_ADAM &&
-        !(c->beta1 >= 0.0f && c->beta1 < 1.0f && c->beta2 >= 0.0f && c->beta2 < 1.0f))
-        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: beta1 and beta2 must be in [0, 1), got "
-                               "%g and %g", nm, (double)c->beta1, (double)c->beta2);
+    const advml_optim_setting *bad = advml_optim_check(c); /* a config checks the same (advml_config_validate) */
+    if (bad && isinf(bad->hi))
+        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: %s must be a finite number %s %g, got %g", nm,
+                               bad->what, bad->lo_open ? ">" : ">=", bad->lo, (double)advml_optim_value(bad, c));
+    if (bad)
+        return advml_error_set(err, ADVML_ERR_ARG, "optimizer %s: %s must be in %c%g, %g%c, got %g", nm, bad->what,
+                               bad->lo_open ? '(' : '[', bad->lo, bad->hi, bad->hi_open ? ')' : ']',
+                               (double)advml_optim_value(bad, c));
     o->m = advml_bigbuf_alloc(n * sizeof(float)); /* zeroed */
     o->v = advml_bigbuf_alloc(n * sizeof(float));
     if (!o->m || !o->v) {
@@ -100,7 +125,7 @@ advml_status advml_optim_init(advml_optimizer *o, const advml_optim_config *cfg,
         return advml_error_set(err, ADVML_ERR_NOMEM, "optimizer %s: cannot allocate 2 x %zu floats of "
                                "state", nm, n);
     }
-    o->cfg = *c;
+    o->cfg = c;
     o->n = n;
     o->t = 0;
     return ADVML_OK;
@@ -242,7 +267,7 @@ static ALWAYS_INLINE int optim_step(advml_optimizer *o, float *params, float *gr
                                     const advml_param_view *views, int nviews, const int clear)
 {
     uint32_t bad = 0;
-    const advml_optim_config *c = &o->cfg;
+    const advml_optim_config *c = o->cfg;
     o->t += 1;
     float inv_bc1 = 1.0f, inv_bc2 = 1.0f;
     if (c->kind == ADVML_OPTIM_ADAM) {

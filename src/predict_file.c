@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "advml/h5io.h"
+#include "advml/numfmt.h"
 #include "advml/version.h"
 
 static advml_status write_ds(hid_t f, const char *name, hid_t mtype, hid_t ftype, int rank, hsize_t d0, hsize_t d1,
@@ -61,6 +62,19 @@ static advml_status write_file(hid_t f, const advml_predictor *p, const advml_pr
             advml_names_free(&cn);
             return s;
         }
+    }
+
+    if (p->task != ADVML_TASK_CLASSIFICATION && meta->data && meta->split) {
+        /* what each output is ("x(i)", "v(i)"): the data's target names, for plots */
+        advml_names tn = {0};
+        char obj[64];
+        snprintf(obj, sizeof obj, "/%s/targets", meta->split);
+        advml_dataset_names(meta->data, obj, "names", &tn);
+        if (tn.n == pr->K)
+            s = advml_h5_attr_strings(f, "target_names", (const char *const *)tn.v, (size_t)tn.n, err);
+        advml_names_free(&tn);
+        if (s)
+            goto out;
     }
 
     hid_t g;

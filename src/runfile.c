@@ -14,6 +14,7 @@
 
 #include "advml/config.h"
 #include "advml/h5io.h"
+#include "advml/numfmt.h"
 #include "advml/version.h"
 
 /* ---- names and times ------------------------------------------------------- */
@@ -49,14 +50,6 @@ void advml_run_path_from_ckpt(const char *ckpt_path, char *out, size_t n)
         snprintf(out, n, "%.*s.h5", (int)(len - 8), ckpt_path);
     else
         snprintf(out, n, "%s.run.h5", ckpt_path);
-}
-
-void advml_iso_time(char *buf, size_t n)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ---- the run in memory ------------------------------------------------------ */
@@ -940,7 +933,7 @@ static advml_status write_ckpt(hid_t f, const advml_model *m, const advml_optimi
     free(zeros);
     if (s || (s = advml_h5_group(f, "optimizer", &g, err)))
         return s;
-    const advml_optim_config *c = &o->cfg;
+    const advml_optim_config *c = o->cfg;
     if (!(s = advml_h5_attr_string(g, "kind", advml_optim_name(c->kind), err)) &&
         !(s = advml_h5_attr_int64(g, "t", o->t, err)) && !(s = advml_h5_attr_double(g, "lr", advml_float_shortest(c->lr), err)) &&
         !(s = advml_h5_attr_double(g, "momentum", advml_float_shortest(c->momentum), err)) &&

@@ -25,22 +25,25 @@ int advml_shape_equal(const advml_shape *a, const advml_shape *b)
     return 1;
 }
 
-/* prefix, then "(d0, d1, ...)" with "None, " first for a batch. */
-static char *shape_text(const advml_shape *s, const char *prefix, int batch, char *buf, size_t n)
+/* prefix, then "(d0, d1, ...)" (brackets: "[d0, d1, ...]") with "None, "
+ * first for a batch. */
+static char *shape_text(const advml_shape *s, const char *prefix, int batch, int brackets, char *buf, size_t n)
 {
-    size_t used = (size_t)snprintf(buf, n, "%s(%s", prefix, batch ? "None" : "");
+    size_t used = (size_t)snprintf(buf, n, "%s%c%s", prefix, brackets ? '[' : '(', batch ? "None" : "");
     for (int i = 0; i < s->rank && used < n; i++)
         used += (size_t)snprintf(buf + used, n - used, "%s%d", batch || i ? ", " : "", s->d[i]);
     if (used < n)
-        snprintf(buf + used, n - used, ")");
+        snprintf(buf + used, n - used, "%c", brackets ? ']' : ')');
     return buf;
 }
 
-char *advml_shape_str(const advml_shape *s, char *buf, size_t n) { return shape_text(s, "", 1, buf, n); }
+char *advml_shape_str(const advml_shape *s, char *buf, size_t n) { return shape_text(s, "", 1, 0, buf, n); }
 
-char *advml_shape_sample_str(const advml_shape *s, char *buf, size_t n) { return shape_text(s, "", 0, buf, n); }
+char *advml_shape_sample_str(const advml_shape *s, char *buf, size_t n) { return shape_text(s, "", 0, 0, buf, n); }
+
+char *advml_shape_list_str(const advml_shape *s, char *buf, size_t n) { return shape_text(s, "", 0, 1, buf, n); }
 
 char *advml_shape_describe(const advml_shape *s, char *buf, size_t n)
 {
-    return shape_text(s, s->rank == 3 ? "images " : s->rank == 2 ? "sequences " : "feature vectors ", 0, buf, n);
+    return shape_text(s, s->rank == 3 ? "images " : s->rank == 2 ? "sequences " : "feature vectors ", 0, 0, buf, n);
 }

@@ -19,7 +19,9 @@
 #include <cblas.h>
 
 #include "advml/bigbuf.h"
+#include "advml/numfmt.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,10 +92,13 @@ advml_status advml_trainer_poll_stop(advml_trainer *t, advml_error *err)
     return ADVML_OK;
 }
 
-void advml_split_range(int64_t n, int r, int N, int64_t *lo, int64_t *hi)
+/* The slice [*lo, *hi) of n items (samples, slots, blocks) that rank r of N
+ * takes: the one rank split (advml_dataset_shard). */
+static void share(int64_t n, int r, int N, int64_t *lo, int64_t *hi)
 {
-    *lo = n * r / N;
-    *hi = n * (r + 1) / N;
+    int64_t count;
+    advml_dataset_shard(n, r, N, lo, &count);
+    *hi = *lo + count;
 }
 
 /* Agree on a status over all ranks (returns the agreed one). */
@@ -108,14 +113,6 @@ static advml_status agree(advml_trainer *t, advml_status local, advml_error *err
 }
 
 /* ---- setup -------------------------------------------------------------------- */
-
-static void shape_text(const advml_shape *s, char *buf, size_t n)
-{
-    int len = snprintf(buf, n, "[");
-    for (int i = 0; i < s->rank; i++)
-        len += snprintf(buf + len, n - (size_t)len, "%s%d", i ? ", " : "", s->d[i]);
-    snprintf(buf + len, n - (size_t)len, "]");
-}
 
 /* Check the splits against each other and the config (no collective calls). */
 static advml_status check_data(advml_trainer *t, advml_error *err)
@@ -141,8 +138,8 @@ static advml_status check_data(advml_trainer *t, advml_error *err)
         c->model.input = t->train.input;
         c->has_input = 1;
     } else if (!advml_shape_equal(&c->model.input, &t->train.input)) {
-        shape_text(&t->train.input, a, sizeof a);
-        shape_text(&c->model.input, b, sizeof b);
+        advml_shape_list_str(&t->train.input, a, sizeof a);
+        advml_shape_list_str(&c->model.input, b, sizeof b);
         return advml_error_set(err, ADVML_ERR_SHAPE,
                                "%s: the train inputs are %s per sample, but %s has \"input\": %s; use a dataset "
                                "made for this model or fix \"input\" (or leave it out to take the data's shape)",
@@ -154,8 +151,8 @@ static advml_status check_data(advml_trainer *t, advml_error *err)
         if (!other[i])
             continue;
         if (!advml_shape_equal(&other[i]->input, &t->train.input)) {
-            shape_text(&other[i]->input, a, sizeof a);
-            shape_text(&t->train.input, b, sizeof b);
+            advml_shape_list_str(&other[i]->input, a, sizeof a);
+            advml_shape_list_str(&t->train.input, b, sizeof b);
             return advml_error_set(err, ADVML_ERR_FORMAT, "%s: the %s inputs are %s per sample, the train inputs %s",
                                    path, names[i], a, b);
         }
@@ -317,7 +314,8 @@ static advml_status build(advml_trainer *t, advml_error *err)
     advml_model_init_params(&t->model, t->cfg.train.seed);
     if ((s = setup_class_weight(t, err)))
         return s;
-    if ((s = advml_optim_init(&t->opt, &t->cfg.optim, t->model.nparams, err)))
+    t->step_optim = t->cfg.optim;
+    if ((s = advml_optim_init(&t->opt, &t->step_optim, t->model.nparams, err)))
         return s;
     t->in_floats = advml_shape_size(&t->cfg.model.input);
     t->target_floats = advml_model_target_size(&t->model);
@@ -348,7 +346,7 @@ static advml_status build(advml_trainer *t, advml_error *err)
                                    "runs with another slot count)",
                                    t->cfg.source, t->cfg.train.slots, t->nranks);
         int64_t lo, hi;
-        advml_split_range(t->cfg.train.slots, t->rank, t->nranks, &lo, &hi);
+        share(t->cfg.train.slots, t->rank, t->nranks, &lo, &hi);
         t->slot_lo = (int)lo;
         t->slot_hi = (int)hi;
         size_t extra = (size_t)(t->slot_hi - t->slot_lo - 1), stride = t->model.nparams + ADVML_GRAD_EXTRA;
@@ -417,8 +415,10 @@ advml_status advml_trainer_setup(advml_trainer *t, const advml_config *cfg, advm
     t->nranks = advml_comm_size(comm);
     t->last_ckpt_step = -1;
     t->eval_val_step = t->eval_test_step = -1;
-    advml_status s = advml_config_validate(&t->cfg, err);
-    if (!s && !t->cfg.train.data[0])
+    /* cfg was checked by advml_config_validate, the one place settings are validated */
+    assert(cfg->train.epochs >= 1 && cfg->train.batch_size >= 1 && !advml_optim_check(&cfg->optim));
+    advml_status s = ADVML_OK;
+    if (!t->cfg.train.data[0])
         s = advml_error_set(err, ADVML_ERR_ARG, "%s: no dataset: give --data FILE.h5 or \"training\": {\"data\": ...}",
                             t->cfg.source);
     if ((s = agree(t, s, err)))
@@ -513,7 +513,7 @@ static advml_status resume_read(advml_trainer *t, const char *path, advml_ckpt_s
                                "%d; resume with --batch-size %d",
                                path, (long long)st->epoch + 1, old.train.batch_size, t->cfg.train.batch_size,
                                old.train.batch_size);
-    int64_t nb = (t->train.n + t->cfg.train.batch_size - 1) / t->cfg.train.batch_size;
+    const int64_t nb = advml_trainer_batches_per_epoch(t);
     if (st->cursor > nb) /* cursor == nb: stopped after an epoch's last step, before its evaluation */
         return advml_error_set(err, ADVML_ERR_FORMAT,
                                "%s: cursor %lld is past the %lld batches of an epoch of %s", path,
@@ -650,13 +650,13 @@ advml_status advml_trainer_evaluate_all(advml_trainer *t, const char *split, adv
     advml_status local = ADVML_OK;
     if (!t->cfg.train.reproducible) { /* a contiguous range per rank */
         int64_t lo, hi;
-        advml_split_range(info.n, t->rank, t->nranks, &lo, &hi);
+        share(info.n, t->rank, t->nranks, &lo, &hi);
         for (int64_t i = lo; i < hi && !local; i += E)
             local = eval_block(t, split, held_out, i, (int)(hi - i < E ? hi - i : E), &tab, err);
     } else { /* fixed blocks of E rows whatever N is: the same forward, bit for bit, for any N */
         const int64_t nb = (info.n + E - 1) / E;
         int64_t lo = 0, hi = 0;
-        advml_split_range(nb, t->rank, t->nranks, &lo, &hi);
+        share(nb, t->rank, t->nranks, &lo, &hi);
         for (int64_t b = lo; b < hi && !local; b++)
             local = eval_block(t, split, held_out, b * E, (int)(info.n - b * E < E ? info.n - b * E : E), &tab, err);
     }
@@ -695,8 +695,8 @@ double advml_trainer_lr(const advml_trainer *t)
  * on every rank; only rank 0's names the checkpoint it keeps). */
 static advml_status nonfinite_error(const advml_trainer *t, const char *what, int64_t k, advml_error *err)
 {
-    const int64_t B = t->cfg.train.batch_size, nb = (t->train.n + B - 1) / B;
-    char kept[ADVML_RUN_PATH_MAX + 96];
+    const int64_t nb = advml_trainer_batches_per_epoch(t);
+    char kept[ADVML_PATH_MAX + 96];
     if (t->last_ckpt_step >= 0 && t->run)
         snprintf(kept, sizeof kept, "; the last good checkpoint (after step %lld) is kept in %s",
                  (long long)t->last_ckpt_step, t->run->ckpt_path);
@@ -789,7 +789,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     double t0;
     if (!t->cfg.train.reproducible) {
         int64_t lo, hi;
-        advml_split_range(bsz, t->rank, t->nranks, &lo, &hi);
+        share(bsz, t->rank, t->nranks, &lo, &hi);
         if (!t->grads_clear)
             advml_model_zero_grads(m);
         local = micro_batch(t, t->perm + start + lo, (int)(hi - lo), extra, err);
@@ -807,7 +807,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
                 memset(buf, 0, stride * sizeof *buf);
             m->grads = buf;
             int64_t a, b;
-            advml_split_range(bsz, j, S, &a, &b);
+            share(bsz, j, S, &a, &b);
             advml_status ls = micro_batch(t, t->perm + start + a, (int)(b - a), buf + m->nparams, err);
             if (ls && !local)
                 local = ls;
@@ -837,8 +837,8 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     const float scale = 1.0f / (float)bsz;
     if (t->cfg.train.clip_norm > 0) /* a non-finite norm leaves the gradients as they are */
         advml_clip_grad_norm(m->grads, m->nparams, scale, t->cfg.train.clip_norm);
-    t->opt.cfg.lr = (float)advml_trainer_lr(t); /* the schedule's, at this global step */
-    t->ctl.lr = advml_float_shortest(t->opt.cfg.lr);
+    t->step_optim.lr = (float)advml_trainer_lr(t); /* the schedule's, at this global step */
+    t->ctl.lr = advml_float_shortest(t->step_optim.lr);
     /* the step clears the gradients as it reads them: no clearing pass next step */
     if (advml_optim_step_clear(&t->opt, m->params, m->grads, scale, m->views, m->nviews))
         return nonfinite_error(t, "gradient", k, err);
@@ -878,6 +878,8 @@ static advml_status evaluate_epoch(advml_trainer *t, advml_epoch_metrics *em, ad
             continue;
         advml_eval_free(ev[i].e);
         *ev[i].at = -1;
+        if (t->progress)
+            advml_progress_note(t->progress, i == 0 ? "evaluating validation" : "evaluating test");
         if ((s = advml_trainer_evaluate_all(t, ev[i].split, ev[i].e, err)))
             return s;
         *ev[i].at = t->step;
@@ -934,7 +936,7 @@ static void flush_notes(advml_trainer *t)
     char *line = t->notes, *nl;
     while (t->progress && (nl = strchr(line, '\n'))) {
         *nl = '\0';
-        advml_progress_note(t->progress, line);
+        advml_progress_control_note(t->progress, line);
         line = nl + 1;
     }
     t->notes[0] = '\0';
@@ -1049,7 +1051,7 @@ static advml_status final_evaluation(advml_trainer *t, advml_error *err)
 advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
 {
     const advml_train_config *tc = &t->cfg.train;
-    const int64_t B = tc->batch_size, n = t->train.n, nb = (n + B - 1) / B;
+    const int64_t B = tc->batch_size, n = t->train.n, nb = advml_trainer_batches_per_epoch(t);
     const int classify = t->cfg.model.loss != ADVML_LOSS_MSE;
     advml_status s;
     while (t->epoch < tc->epochs) {

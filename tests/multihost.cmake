@@ -7,10 +7,12 @@
 # only where this machine cannot create a network namespace or a veth pair.
 # Each removes every namespace, process, daemon and file it made, also when it
 # fails; tests/multihost/run.sh bounds each one (ADVML_MH_TIMEOUT, below
-# ctest's TIMEOUT) and cleans up after one it had to stop. They take about
-# 6 minutes together, one at a time (RESOURCE_LOCK: their time bounds are
-# measured, so they do not share the cores with each other or with the slurm
-# label's clusters). Skip them with `ctest -LE multihost`.
+# ctest's TIMEOUT) and cleans up after one it had to stop. They run one at a
+# time (RESOURCE_LOCK: their time bounds are measured, so they do not share
+# the cores with each other or with the slurm label's clusters); the SLURM
+# time-limit test alone takes about 3 minutes, and the label took 14 minutes on
+# a 2-core machine busy with other work (load about 10). Skip them with
+# `ctest -LE multihost`.
 #
 #   multihost_ninvariance     1 rank vs 2 and 4 ranks on two hosts: the weights of tests/trainer/ninvariance.py
 #   multihost_mnist           the MNIST CNN (13 MB allreduce) on one host vs two hosts: step time, same weights
@@ -35,10 +37,16 @@ endforeach()
 # On a real two-node SLURM cluster across the two hosts (tests/multihost/slurm2.sh):
 #   multihost_slurm_timelimit  a job longer than its time limit is warned, checkpoints, requeues
 #                              and resumes by itself until done: the uninterrupted weights bit for bit
-#   multihost_slurm_nodefail   node 2 dies mid-job: SLURM requeues the job, it resumes from the newest checkpoint
-foreach(t timelimit nodefail)
-  add_test(NAME multihost_slurm_${t}
-    COMMAND bash ${ADVML_MH_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/multihost/test_slurm_${t}.sh)
+#   multihost_slurm_nodefail_srun    node 2 dies mid-job (srun): SLURM requeues the job, it resumes
+#                                    from the newest checkpoint
+#   multihost_slurm_nodefail_mpirun  the same with mpirun, node 2 losing power (no connection closed)
+add_test(NAME multihost_slurm_timelimit
+  COMMAND bash ${ADVML_MH_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/multihost/test_slurm_timelimit.sh)
+foreach(l srun mpirun)
+  add_test(NAME multihost_slurm_nodefail_${l}
+    COMMAND bash ${ADVML_MH_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/multihost/test_slurm_nodefail.sh ${l})
+endforeach()
+foreach(t timelimit nodefail_srun nodefail_mpirun)
   set_tests_properties(multihost_slurm_${t} PROPERTIES
     ENVIRONMENT "${ADVML_TEST_ENV};ADVML_MH_TIMEOUT=420"
     LABELS multihost TIMEOUT 480 SKIP_RETURN_CODE 77 RESOURCE_LOCK "advml_multihost;advml_slurm_cluster")

@@ -44,7 +44,6 @@ typedef struct advml_train_config {
     uint64_t seed;                /* 42: initialisation, permutations, dropout */
     char data[ADVML_PATH_MAX]; /* dataset file; "" = must come from --data */
     char out[ADVML_PATH_MAX];  /* run file; "" = no run file, no checkpoints */
-    float l2;                     /* 0: lambda of (lambda/2) ||w||^2 (copied into the optimizer) */
     float clip_norm;              /* 0: off; else clip the global gradient norm to this */
     int64_t max_steps;            /* 0: no limit; else stop after this many optimizer steps */
     int64_t checkpoint_steps;     /* 0: checkpoint after each epoch only; else also every K steps */
@@ -76,7 +75,7 @@ typedef struct advml_config {
     char description[ADVML_CONFIG_TEXT_MAX]; /* optional free text ("description") */
     int has_input;                        /* 0: "input" omitted, taken from the dataset */
     advml_model_spec model;               /* input (if has_input), layers, loss */
-    advml_optim_config optim;             /* l2 mirrors train.l2 */
+    advml_optim_config optim;             /* "optimizer", and training.l2 (in optim.l2) */
     advml_schedule_config schedule;       /* "optimizer": {"schedule": ...}; constant by default */
     advml_train_config train;
 } advml_config;
@@ -92,8 +91,10 @@ advml_status advml_config_load(advml_config *cfg, const char *path, advml_error 
 advml_status advml_config_parse(advml_config *cfg, const char *text, const char *source,
                                 advml_error *err);
 
-/* Check the values that flags may have changed (epochs, batch size, lr, l2,
- * ...). Messages name the field path as in the file. */
+/* Check every setting (also those flags may have changed: epochs, batch
+ * size, lr, l2, ...): the one place settings are validated; the library
+ * below trusts a config that passed (asserting where cheap). Messages name
+ * the field path as in the file. */
 advml_status advml_config_validate(const advml_config *cfg, advml_error *err);
 
 /* The effective config as canonical JSON text (every field explicit, so that

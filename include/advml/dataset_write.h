@@ -94,7 +94,4 @@ advml_status advml_dsw_commit(advml_dsw **w, advml_error *err);
 /* Close and remove the temporary file and free w (NULL: nothing to do). */
 void advml_dsw_abort(advml_dsw *w);
 
-/* Current UTC time as ISO 8601 ("2026-01-31T12:00:00Z") into buf. */
-void advml_dsw_now_iso(char *buf, size_t n);
-
 #endif

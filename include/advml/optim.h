@@ -38,14 +38,43 @@ typedef struct advml_optim_config {
     float beta2;     /* default 0.999 */
     float rho;       /* RMSprop decay, default 0.9 */
     float eps;       /* default 1e-8 (Adagrad, RMSprop, Adam) */
-    float l2;        /* lambda, default 0 */
+    float l2;        /* lambda, default 0: the config's training.l2 (its one home) */
 } advml_optim_config;
+
+/* One setting of the optimizers: where it is in the config and in
+ * advml_optim_config, its valid range, and the kinds that use it. The table
+ * (advml_optim_settings, in config order; the last row has key NULL) is the
+ * one statement of each setting: the config parses, checks and writes back
+ * the "optimizer" section from it (l2: in "training"), and advml_optim_init
+ * checks a config by it. */
+typedef struct advml_optim_setting {
+    const char *key;     /* "lr": the config's optimizer.lr (section "training": training.l2) */
+    const char *section; /* "optimizer" or "training" */
+    const char *what;    /* "learning rate": in advml_optim_init's messages */
+    size_t offset;       /* offsetof(advml_optim_config, lr): a float */
+    double lo, hi;       /* the range (hi may be INFINITY) */
+    int lo_open, hi_open; /* 1: that bound itself is out of range */
+    unsigned kinds;      /* (1u << kind) for each kind that uses it */
+} advml_optim_setting;
+
+extern const advml_optim_setting advml_optim_settings[];
+
+/* 1 if optimizers of kind use setting s. */
+int advml_optim_uses(const advml_optim_setting *s, advml_optim_kind kind);
+
+/* The value of setting s in c. */
+float advml_optim_value(const advml_optim_setting *s, const advml_optim_config *c);
+
+/* The first setting c's kind uses whose value is not finite or out of its
+ * range, or NULL when every one is fine. */
+const advml_optim_setting *advml_optim_check(const advml_optim_config *c);
 
 /* Defaults above for the kind, lr 1e-3. */
 advml_optim_config advml_optim_defaults(advml_optim_kind kind);
 
 typedef struct advml_optimizer {
-    advml_optim_config cfg;
+    const advml_optim_config *cfg; /* its settings (not owned, not copied): the caller's, e.g. the
+                                      trainer's config, which must outlive the optimizer */
     size_t n;       /* number of parameters */
     int64_t t;      /* steps taken so far */
     float *m;       /* (n) first moment / momentum buffer, zero-initialised */
@@ -56,7 +85,8 @@ typedef struct advml_optimizer {
 int advml_optim_from_name(const char *name, advml_optim_kind *kind);
 const char *advml_optim_name(advml_optim_kind kind);
 
-/* Allocates m and v (owned by o; release with advml_optim_free). */
+/* Allocates m and v (owned by o; release with advml_optim_free); o reads
+ * its settings from *cfg from then on (a checked config: advml_optim_check). */
 advml_status advml_optim_init(advml_optimizer *o, const advml_optim_config *cfg, size_t n, advml_error *err);
 void advml_optim_free(advml_optimizer *o);
 

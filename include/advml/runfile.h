@@ -18,7 +18,6 @@
 #include "advml/schedule.h"
 #include "advml/metrics.h"
 
-#define ADVML_RUN_PATH_MAX 4096
 /* The checkpoint layout this advml writes (3: with the training control's
  * state); it also reads 2 (checksums, no control state). */
 #define ADVML_CKPT_FORMAT_VERSION 3
@@ -48,9 +47,9 @@ typedef struct advml_invocation {
 } advml_invocation;
 
 typedef struct advml_run {
-    char path[ADVML_RUN_PATH_MAX];       /* RUN.h5 */
-    char ckpt_path[ADVML_RUN_PATH_MAX];  /* RUN.ckpt.h5 */
-    char best_path[ADVML_RUN_PATH_MAX];  /* RUN.best.h5 (training.best_checkpoint) */
+    char path[ADVML_PATH_MAX];   /* RUN.h5 */
+    char ckpt_path[ADVML_PATH_MAX];  /* RUN.ckpt.h5 */
+    char best_path[ADVML_PATH_MAX];  /* RUN.best.h5 (training.best_checkpoint) */
     /* the training controls' outcome (root attributes) */
     char best_monitor[32];               /* "" until a best checkpoint is written */
     int64_t best_epoch;                  /* its epoch (0: none) */
@@ -92,8 +91,6 @@ void advml_run_best_path(const char *run_path, char *out, size_t n);
  * not ending in ".ckpt.h5" gets ".run.h5" appended. */
 void advml_run_path_from_ckpt(const char *ckpt_path, char *out, size_t n);
 
-/* Current UTC time as "2024-05-01T12:34:56Z". */
-void advml_iso_time(char *buf, size_t n);
 
 /* Empty run for path, status "running", start_time now. Nothing is written
  * yet. Release with advml_run_free. */

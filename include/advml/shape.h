@@ -29,9 +29,11 @@ int advml_shape_equal(const advml_shape *a, const advml_shape *b);
  *   advml_shape_str          "(None, 32, 28, 28)": a batch, Keras' summary form
  *   advml_shape_sample_str   "(32, 28, 28)": one sample
  *   advml_shape_describe     "images (1, 28, 28)", "sequences (20, 1)" or
- *                            "feature vectors (784)": what a sample is */
+ *                            "feature vectors (784)": what a sample is
+ *   advml_shape_list_str     "[1, 28, 28]": as a config's "input" writes it */
 char *advml_shape_str(const advml_shape *s, char *buf, size_t n);
 char *advml_shape_sample_str(const advml_shape *s, char *buf, size_t n);
 char *advml_shape_describe(const advml_shape *s, char *buf, size_t n);
+char *advml_shape_list_str(const advml_shape *s, char *buf, size_t n);
 
 #endif

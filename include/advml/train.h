@@ -58,7 +58,8 @@ typedef struct advml_trainer {
     int64_t *val_rows;            /* (val.n) with validation_split: the held-out rows (ascending), else NULL */
     int64_t *ids;                 /* (local_max) the rows of this rank's slice of a batch */
     advml_model model;
-    advml_optimizer opt;
+    advml_optimizer opt;          /* its settings are step_optim */
+    advml_optim_config step_optim; /* cfg.optim with this step's learning rate (the schedule's) */
     int local_max;                /* ceil(B / N): the most samples a rank takes per step */
     size_t in_floats;             /* floats per input sample */
     int target_floats;            /* floats per target sample */
@@ -155,16 +156,13 @@ advml_status advml_trainer_poll_stop(advml_trainer *t, advml_error *err);
  * (a static string, or buf). */
 const char *advml_signal_name(int signo, char *buf, size_t n);
 
-/* Global batches per epoch: ceil(train samples / batch size). */
+/* Global batches per epoch: ceil(train samples / batch size); the one
+ * place this count is made (the trainer, resume checks, messages, the tool). */
 int64_t advml_trainer_batches_per_epoch(const advml_trainer *t);
 
 /* Write a checkpoint of the current state (rank 0 writes, all agree). */
 advml_status advml_trainer_checkpoint(advml_trainer *t, advml_error *err);
 
 void advml_trainer_free(advml_trainer *t);
-
-/* The slice [lo, hi) of a block of n items that rank r of N takes:
- * lo = floor(n r / N), hi = floor(n (r + 1) / N). */
-void advml_split_range(int64_t n, int r, int N, int64_t *lo, int64_t *hi);
 
 #endif

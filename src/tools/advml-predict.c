@@ -125,84 +125,120 @@ static void report(const advml_predictor *p, const advml_predictions *pr, const 
     fflush(stdout);
 }
 
-int main(int argc, char **argv)
-{
-    advml_comm *comm = NULL;
-    int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
-    if (rc)
-        return rc;
-    int rank = advml_comm_rank(comm), nranks = advml_comm_size(comm);
-    advml_error err;
-    advml_error_clear(&err);
-    advml_status s;
+/* ---- the run ------------------------------------------------------------------------ */
 
-    /* Flags. */
+/* What one run reads and makes. Each step below is collective and returns the
+ * status every rank agreed on. */
+typedef struct job {
+    advml_comm *comm;
+    int rank, nranks;
     options o;
-    long long horizon = 0, start = 0, batch = 256;
-    s = parse_args(argc, argv, &o, &err);
-    if (!s && o.forecast)
-        s = advml_cli_int("--forecast", o.forecast, 1, 100000000, &horizon, &err);
-    if (!s && o.start)
-        s = advml_cli_int("--start", o.start, 0, INT64_MAX, &start, &err);
-    if (!s && o.batch_size)
-        s = advml_cli_int("--batch-size", o.batch_size, 1, 1000000, &batch, &err);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-    if (o.help || o.version)
-        return advml_tool_help(TOOL, comm, o.version, &command_line);
-
-    /* Fail before any work when the output exists (and before reading). */
-    if (rank == 0 && !o.force && access(o.out, F_OK) == 0)
-        s = advml_error_set(&err, ADVML_ERR_IO, "%s exists and is not overwritten; use --force to replace it",
-                            o.out);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-
-    /* Checkpoint and data (every rank reads its own copy). */
+    long long horizon, start, batch;
     advml_predictor p;
-    advml_dataset *ds = NULL;
-    const char *split = NULL;
-    s = advml_predictor_load(&p, o.checkpoint, (int)batch, &err);
-    if (!s)
-        s = advml_dataset_open(&ds, o.data, &err);
-    if (!s)
-        s = pick_split(ds, o.split, &split, &err);
-    if ((s = advml_comm_agree(comm, s, &err))) {
-        advml_dataset_close(ds);
-        advml_predictor_free(&p);
-        return advml_tool_fail(TOOL, comm, s, &err);
-    }
-
-    /* Predictions over the split (ranks split the samples), then the forecast. */
+    advml_dataset *ds;
+    const char *split;
     advml_predictions pr;
-    advml_forecast fc;
-    memset(&fc, 0, sizeof fc);
-    int have_fc = 0;
-    s = advml_predict_split(&p, ds, split, &pr, comm, &err);
-    if (!s && horizon > 0) {
-        /* deterministic and cheap: rank 0 computes it, the others agree on its status */
-        if (rank == 0)
-            s = advml_forecast_split(&p, ds, split, (int64_t)start, (int64_t)horizon, &fc, &err);
-        s = advml_comm_agree(comm, s, &err);
-        have_fc = !s && rank == 0;
-    }
+    advml_forecast fc;        /* rank 0's, when have_fc */
+    int have_fc;
+} job;
 
-    /* Rank 0 writes the file. */
-    if (!s && rank == 0) {
+/* The flags and their numbers. */
+static advml_status read_flags(job *j, int argc, char **argv, advml_error *err)
+{
+    advml_status s = parse_args(argc, argv, &j->o, err);
+    if (!s && j->o.forecast)
+        s = advml_cli_int("--forecast", j->o.forecast, 1, 100000000, &j->horizon, err);
+    if (!s && j->o.start)
+        s = advml_cli_int("--start", j->o.start, 0, INT64_MAX, &j->start, err);
+    if (!s && j->o.batch_size)
+        s = advml_cli_int("--batch-size", j->o.batch_size, 1, 1000000, &j->batch, err);
+    return advml_comm_agree(j->comm, s, err);
+}
+
+/* Fail before any work when the output exists (and before reading). */
+static advml_status check_out(job *j, advml_error *err)
+{
+    advml_status s = ADVML_OK;
+    if (j->rank == 0 && !j->o.force && access(j->o.out, F_OK) == 0)
+        s = advml_error_set(err, ADVML_ERR_IO, "%s exists and is not overwritten; use --force to replace it",
+                            j->o.out);
+    return advml_comm_agree(j->comm, s, err);
+}
+
+/* Checkpoint and data (every rank reads its own copy). */
+static advml_status load(job *j, advml_error *err)
+{
+    advml_status s = advml_predictor_load(&j->p, j->o.checkpoint, (int)j->batch, err);
+    if (!s)
+        s = advml_dataset_open(&j->ds, j->o.data, err);
+    if (!s)
+        s = pick_split(j->ds, j->o.split, &j->split, err);
+    return advml_comm_agree(j->comm, s, err);
+}
+
+/* Predictions over the split (ranks split the samples), then the forecast:
+ * deterministic and cheap, rank 0 computes it, the others agree on its status. */
+static advml_status predict(job *j, advml_error *err)
+{
+    advml_status s = advml_predict_split(&j->p, j->ds, j->split, &j->pr, j->comm, err);
+    if (!s && j->horizon > 0) {
+        if (j->rank == 0)
+            s = advml_forecast_split(&j->p, j->ds, j->split, (int64_t)j->start, (int64_t)j->horizon, &j->fc, err);
+        s = advml_comm_agree(j->comm, s, err);
+        j->have_fc = !s && j->rank == 0;
+    }
+    return s;
+}
+
+/* Rank 0 writes the file and reports. */
+static advml_status write_out(job *j, int argc, char **argv, advml_error *err)
+{
+    advml_status s = ADVML_OK;
+    if (j->rank == 0) {
         char *cmd = advml_cli_join_args(argc, argv);
-        advml_predict_meta meta = {o.checkpoint, o.data, split, cmd, nranks};
-        s = advml_predictions_write(o.out, o.force, &p, &pr, have_fc ? &fc : NULL, &meta, &err);
+        advml_predict_meta meta = {j->o.checkpoint, j->o.data, j->split, cmd, j->nranks};
+        const advml_forecast *fc = j->have_fc ? &j->fc : NULL;
+        s = advml_predictions_write(j->o.out, j->o.force, &j->p, &j->pr, fc, &meta, err);
         free(cmd);
         if (!s)
-            report(&p, &pr, have_fc ? &fc : NULL, split, &o, nranks);
+            report(&j->p, &j->pr, fc, j->split, &j->o, j->nranks);
     }
-    s = advml_comm_agree(comm, s, &err);
-    advml_forecast_free(&fc);
-    advml_predictions_free(&pr);
-    advml_dataset_close(ds);
-    advml_predictor_free(&p);
+    return advml_comm_agree(j->comm, s, err);
+}
+
+static void job_free(job *j)
+{
+    advml_forecast_free(&j->fc);
+    advml_predictions_free(&j->pr);
+    advml_dataset_close(j->ds);
+    advml_predictor_free(&j->p);
+}
+
+int main(int argc, char **argv)
+{
+    /* Prologue: MPI, the flags. */
+    job j;
+    memset(&j, 0, sizeof j);
+    j.batch = 256;
+    int rc = advml_tool_start(TOOL, &argc, &argv, &j.comm); /* one BLAS thread per rank */
+    if (rc)
+        return rc;
+    j.rank = advml_comm_rank(j.comm);
+    j.nranks = advml_comm_size(j.comm);
+    advml_error err;
+    advml_error_clear(&err);
+    advml_status s = read_flags(&j, argc, argv, &err);
+    if (!s && (j.o.help || j.o.version))
+        return advml_tool_help(TOOL, j.comm, j.o.version, &command_line);
+
+    /* The work: check the output, load, predict (and forecast), write. */
+    if (!s && !(s = check_out(&j, &err)) && !(s = load(&j, &err)) && !(s = predict(&j, &err)))
+        s = write_out(&j, argc, argv, &err);
+
+    /* Epilogue. */
+    job_free(&j);
     if (s)
-        return advml_tool_fail(TOOL, comm, s, &err);
-    advml_comm_finalize(comm);
+        return advml_tool_fail(TOOL, j.comm, s, &err);
+    advml_comm_finalize(j.comm);
     return 0;
 }

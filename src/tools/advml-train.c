@@ -25,6 +25,7 @@
 #include "advml/cli.h"
 #include "advml/comm.h"
 #include "advml/config.h"
+#include "advml/numfmt.h"
 #include "advml/progress.h"
 #include "advml/runfile.h"
 #include "advml/train.h"
@@ -33,65 +34,66 @@
 
 static const char TOOL[] = "advml-train"; /* in messages: "advml-train: error: ..." */
 
-static const char usage[] =
-    "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
-    "                   [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S] [--max-steps K]\n"
-    "                   [--out RUN.h5] [--force] [--init-from CKPT]\n"
-    "       advml-train --resume RUN.ckpt.h5 [the flags above, to override the run's settings]\n"
-    "       mpirun -np N advml-train ...   (data-parallel over N ranks)\n"
-    "\n"
-    "Train the model a JSON config describes (docs/training.md). Flags override the config.\n"
-    "  --config FILE.json  model, loss, optimizer and training settings (required unless --resume)\n"
-    "  --data FILE.h5      dataset made by advml-data (training.data)\n"
-    "  --epochs E          epochs to train in all (training.epochs)\n"
-    "  --batch-size B      GLOBAL batch size, summed over all ranks (training.batch_size)\n"
-    "  --optimizer NAME    sgd, momentum, adagrad, adagrad_momentum, rmsprop, adam (optimizer.name)\n"
-    "  --lr ETA            learning rate (optimizer.lr)\n"
-    "  --l2 LAMBDA         L2 penalty (LAMBDA/2)*||w||^2 on the weights (training.l2)\n"
-    "  --seed S            seed of initialisation, data order and dropout (training.seed)\n"
-    "  --max-steps K       stop after K optimizer steps in all (training.max_steps)\n"
-    "  --out RUN.h5        run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5\n"
-    "  --force             replace an existing run (its run file and checkpoints)\n"
-    "  --init-from CKPT    start from the weights of another run's checkpoint (every layer it holds\n"
-    "                      with the same index, kind and shapes, or training.init_layers); a fresh\n"
-    "                      optimizer (training.init_from)\n"
-    "  --resume FILE       continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
-    "                      it was started with; flags given override them (recorded in the run\n"
-    "                      file); --config, if given, must describe the same model. The run file\n"
-    "                      (--out, else RUN.h5 beside it) is continued\n"
-    "  --help, --version\n"
-    "\n"
-    "SIGINT (Ctrl-C), SIGTERM, SIGUSR1 and SIGUSR2 stop every rank after the step under way;\n"
-    "the checkpoint and run file are written first. A second Ctrl-C within 5 s stops at once.\n"
-    "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 I/O or data file, 4 shape mismatch,\n"
-    "5 non-finite loss or gradient, 6 MPI, 75 interrupted by a signal (continue with --resume).\n"
-    "ADVML_PROGRESS=bar|line|none sets the progress display.\n";
-
 typedef struct options {
     const char *config, *data, *optimizer, *out, *resume, *init_from;
     const char *epochs, *batch_size, *lr, *l2, *seed, *max_steps; /* as typed; parsed later */
     int help, version, force;
 } options;
 
-/* ---- command line -------------------------------------------------------------- */
+/* ---- command line: one table for parsing and --help (src/cli.c) ------------------- */
+
+#define FLAG(name, field, arg, help) {name, offsetof(options, field), 0, ADVML_CLI_STRING, arg, help}
+#define SWITCH(name, field, help) {name, offsetof(options, field), 1, ADVML_CLI_STRING, NULL, help}
+static const advml_cli_flag flags[] = {
+    FLAG("--config", config, "FILE.json", "model, loss, optimizer and training settings (required unless --resume)"),
+    FLAG("--data", data, "FILE.h5", "dataset made by advml-data (training.data)"),
+    FLAG("--epochs", epochs, "E", "epochs to train in all (training.epochs)"),
+    FLAG("--batch-size", batch_size, "B", "GLOBAL batch size, summed over all ranks (training.batch_size)"),
+    FLAG("--optimizer", optimizer, "NAME", "sgd, momentum, adagrad, adagrad_momentum, rmsprop, adam (optimizer.name)"),
+    FLAG("--lr", lr, "ETA", "learning rate (optimizer.lr)"),
+    FLAG("--l2", l2, "LAMBDA", "L2 penalty (LAMBDA/2)*||w||^2 on the weights (training.l2)"),
+    FLAG("--seed", seed, "S", "seed of initialisation, data order and dropout (training.seed)"),
+    FLAG("--max-steps", max_steps, "K", "stop after K optimizer steps in all (training.max_steps)"),
+    FLAG("--out", out, "RUN.h5", "run file of metrics and provenance; the checkpoint goes to RUN.ckpt.h5"),
+    SWITCH("--force", force, "replace an existing run (its run file and checkpoints)"),
+    FLAG("--init-from", init_from, "CKPT",
+         "start from the weights of another run's checkpoint (every layer it holds\n"
+         "                      with the same index, kind and shapes, or training.init_layers); a fresh\n"
+         "                      optimizer (training.init_from)"),
+    FLAG("--resume", resume, "FILE",
+         "continue the run of the checkpoint FILE (RUN.ckpt.h5) with the settings\n"
+         "                      it was started with; flags given override them (recorded in the run\n"
+         "                      file); --config, if given, must describe the same model. The run file\n"
+         "                      (--out, else RUN.h5 beside it) is continued"),
+    SWITCH("--help", help, NULL),
+    SWITCH("--version", version, NULL)};
+static const advml_cli_spec command_line = {
+    NULL, flags, sizeof flags / sizeof flags[0],
+    "usage: advml-train --config FILE.json [--data FILE.h5] [--epochs E] [--batch-size B]\n"
+    "                   [--optimizer NAME] [--lr ETA] [--l2 LAMBDA] [--seed S] [--max-steps K]\n"
+    "                   [--out RUN.h5] [--force] [--init-from CKPT]\n"
+    "       advml-train --resume RUN.ckpt.h5 [the flags above, to override the run's settings]\n"
+    "       mpirun -np N advml-train ...   (data-parallel over N ranks)\n"
+    "\n"
+    "Train the model a JSON config describes (docs/training.md). Flags override the config.\n",
+    19,
+    "  --help, --version\n"
+    "\n"
+    "SIGINT (Ctrl-C), SIGTERM, SIGUSR1 and SIGUSR2 stop every rank after the step under way;\n"
+    "the checkpoint and run file are written first. A second Ctrl-C within 5 s stops at once.\n"
+    "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 I/O or data file, 4 shape mismatch,\n"
+    "5 non-finite loss or gradient, 6 MPI, 75 interrupted by a signal (continue with --resume).\n"
+    "ADVML_PROGRESS=bar|line|none sets the progress display; ADVML_PROGRESS_SECONDS=S the seconds between\n"
+    "time-stamped lines within an epoch in a log (default 60; 0: every step).\n"};
 
 static advml_status parse_args(int argc, char **argv, options *o, advml_error *err)
 {
-    static const advml_cli_flag flags[] = {
-        {"--config", offsetof(options, config), 0},       {"--data", offsetof(options, data), 0},
-        {"--epochs", offsetof(options, epochs), 0},       {"--batch-size", offsetof(options, batch_size), 0},
-        {"--optimizer", offsetof(options, optimizer), 0}, {"--lr", offsetof(options, lr), 0},
-        {"--l2", offsetof(options, l2), 0},               {"--seed", offsetof(options, seed), 0},
-        {"--max-steps", offsetof(options, max_steps), 0}, {"--out", offsetof(options, out), 0},
-        {"--resume", offsetof(options, resume), 0},       {"--help", offsetof(options, help), 1},
-        {"--init-from", offsetof(options, init_from), 0},
-        {"--version", offsetof(options, version), 1},     {"--force", offsetof(options, force), 1}};
     memset(o, 0, sizeof *o);
-    advml_status s = advml_cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0], o, err);
+    advml_status s = advml_cli_parse_spec(&command_line, argc, argv, o, err);
     if (s)
         return s;
-    if (!o->help && !o->version && !o->config && !o->resume)
-        return advml_error_set(err, ADVML_ERR_ARG, "--config FILE.json is required (see --help)");
+    if (!o->help && !o->version && !o->resume && (s = advml_cli_required(&command_line, o->config, "--config FILE.json", err)))
+        return s;
     if (o->force && o->resume)
         return advml_error_set(err, ADVML_ERR_ARG,
                                "--force starts the run again from scratch; it cannot be combined with --resume");
@@ -121,7 +123,7 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
     advml_status s;
     overrides[0] = '\0';
     if (base_json) {
-        char src[ADVML_RUN_PATH_MAX + 32];
+        char src[ADVML_PATH_MAX + 32];
         snprintf(src, sizeof src, "%s (its config_json)", o->resume);
         if ((s = advml_config_parse(cfg, base_json, src, err)))
             return s;
@@ -182,10 +184,11 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
                                    "--optimizer: unknown optimizer \"%s\"; expected one of sgd, momentum, adagrad, "
                                    "adagrad_momentum, rmsprop, adam",
                                    o->optimizer);
-        if (k != cfg->optim.kind) { /* the new kind's defaults; keep eta */
-            float lr = cfg->optim.lr;
+        if (k != cfg->optim.kind) { /* the new kind's defaults; keep eta and l2 */
+            float lr = cfg->optim.lr, l2 = cfg->optim.l2;
             cfg->optim = advml_optim_defaults(k);
             cfg->optim.lr = lr;
+            cfg->optim.l2 = l2;
             if (base_json) {
                 size_t len = strlen(overrides);
                 snprintf(overrides + len, olen - len, "%soptimizer %s -> %s", len ? "; " : "",
@@ -201,9 +204,8 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
     if (o->l2) {
         if ((s = advml_cli_num("--l2", o->l2, 0, &dv, err)))
             return s;
-        cfg->train.l2 = (float)dv;
+        cfg->optim.l2 = (float)dv;
     }
-    cfg->optim.l2 = cfg->train.l2;
     if (o->init_from)
         snprintf(cfg->train.init_from, sizeof cfg->train.init_from, "%s", o->init_from);
     if (base_json) /* the weights come from the checkpoint resumed */
@@ -214,8 +216,8 @@ static advml_status load_config(const options *o, const char *base_json, advml_c
         note_override(overrides, olen, "seed", (double)before.train.seed, (double)cfg->train.seed);
         note_override(overrides, olen, "lr", advml_float_shortest(before.optim.lr),
                       advml_float_shortest(cfg->optim.lr));
-        note_override(overrides, olen, "l2", advml_float_shortest(before.train.l2),
-                      advml_float_shortest(cfg->train.l2));
+        note_override(overrides, olen, "l2", advml_float_shortest(before.optim.l2),
+                      advml_float_shortest(cfg->optim.l2));
     }
     return advml_config_validate(cfg, err);
 }
@@ -255,7 +257,7 @@ static advml_status check_out(const char *out, const char *resume, int force, ad
 {
     if (!out[0])
         return ADVML_OK;
-    char dir[ADVML_RUN_PATH_MAX];
+    char dir[ADVML_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", out);
     char *slash = strrchr(dir, '/');
     if (!slash)
@@ -267,7 +269,7 @@ static advml_status check_out(const char *out, const char *resume, int force, ad
     if (access(dir, F_OK) != 0)
         return advml_error_set(err, ADVML_ERR_IO, "--out %s: the directory %s does not exist", out, dir);
     /* Probe by creating a file: access() says yes to root even on read-only mounts. */
-    char probe[ADVML_RUN_PATH_MAX + 64];
+    char probe[ADVML_PATH_MAX + 64];
     snprintf(probe, sizeof probe, "%s/.advml-train-probe-%ld", dir, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
@@ -275,7 +277,7 @@ static advml_status check_out(const char *out, const char *resume, int force, ad
                                strerror(errno));
     close(fd);
     unlink(probe);
-    char ckpt[ADVML_RUN_PATH_MAX];
+    char ckpt[ADVML_PATH_MAX];
     advml_run_ckpt_path(out, ckpt, sizeof ckpt);
     if (!resume && !force) {
         int have_run = access(out, F_OK) == 0, have_ckpt = access(ckpt, F_OK) == 0;
@@ -378,7 +380,7 @@ static void print_control(const advml_trainer *t)
 static void print_settings(const advml_trainer *t, const char *resume, int blas_threads, const char *overrides)
 {
     const advml_config *c = &t->cfg;
-    const advml_optim_config *o = &t->opt.cfg;
+    const advml_optim_config *o = t->opt.cfg;
     char shape[64];
     printf("advml-train %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
     printf("  config     %s\n", c->source);
@@ -395,7 +397,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     else
         printf(", %d target values", t->train.target_dim);
     printf("%s\n", (t->preloaded & 1) ? " (held in memory)" : " (read from disk per step)");
-    int64_t B = c->train.batch_size, nb = (t->train.n + B - 1) / B;
+    const int64_t B = c->train.batch_size, nb = advml_trainer_batches_per_epoch(t);
     printf("  ranks      %d, OpenBLAS threads per rank %d\n", t->nranks, blas_threads);
     if (c->train.reproducible)
         printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
@@ -437,11 +439,48 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     fflush(stdout);
 }
 
+/* ---- the settings ------------------------------------------------------------------ */
+
+/* Collectively: the config of this launch (the file's, or on --resume the
+ * checkpoint's) with the flags applied, and where its outputs go (out: --out,
+ * else beside --resume's checkpoint; checked writable and, for a new run, not
+ * taken). overrides lists what the flags changed on --resume. */
+static advml_status settings(advml_comm *comm, const options *opt, advml_config *cfg, char *overrides, size_t olen,
+                             char *out, size_t outlen, advml_error *err)
+{
+    char *base = NULL;
+    advml_status s;
+    if (opt->resume && (s = checkpoint_config(comm, opt->resume, &base, err)))
+        return s;
+    s = load_config(opt, base, cfg, overrides, olen, err);
+    free(base);
+    if (!s && cfg->train.out[0])
+        snprintf(out, outlen, "%s", cfg->train.out);
+    else if (!s && opt->resume)
+        advml_run_path_from_ckpt(opt->resume, out, outlen);
+    if (!s && advml_comm_rank(comm) == 0)
+        s = check_out(out, opt->resume, opt->force, err);
+    if ((s = advml_comm_agree(comm, s, err)))
+        return s;
+    snprintf(cfg->train.out, sizeof cfg->train.out, "%s", out);
+    return ADVML_OK;
+}
+
+/* Rank 0's progress display (a bar on a terminal, lines in a log). */
+static void start_progress(const advml_trainer *t, advml_progress *progress)
+{
+    advml_progress_init(progress, stdout, t->rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
+    if (t->cfg.model.input.rank != 3)
+        progress->unit = "samples/s";
+    advml_progress_set_batch(progress, t->cfg.train.batch_size);
+}
+
 /* ---- the run file ------------------------------------------------------------------ */
 
 /* Rank 0's run file for this launch: a new one (--force: the old run file and
  * checkpoint removed first), or on --resume the existing one continued, with
- * this invocation appended. *have_run is 1 when run must be freed. */
+ * this invocation appended. *have_run is 1 when run must be freed (never
+ * after a failure: run is freed then). */
 static advml_status open_run(advml_trainer *t, const options *o, const char *out, const char *overrides, int argc,
                              char **argv, advml_run *run, int *have_run, advml_error *err)
 {
@@ -477,18 +516,24 @@ static advml_status open_run(advml_trainer *t, const options *o, const char *out
         free(summary);
     }
     free(hosts);
-    return advml_comm_agree(t->comm, s, err);
+    if ((s = advml_comm_agree(t->comm, s, err)) && *have_run) {
+        advml_run_free(run);
+        *have_run = 0;
+    }
+    return s;
 }
 
 /* ---- the end ------------------------------------------------------------------------ */
 
 /* Rank 0: record the outcome in the run file (its write failing turns a
  * success into a failure) and print the summary; then all agree. */
-static advml_status report(advml_trainer *t, advml_run *run, int have_run, const char *resume, advml_status s,
+static advml_status report(advml_trainer *t, advml_progress *progress, advml_run *run, int have_run, advml_status s,
                            double seconds, advml_error *err)
 {
+    if (t->rank == 0)
+        advml_progress_clear(progress);
     const int64_t nb = advml_trainer_batches_per_epoch(t);
-    char sname[32], cont[2 * ADVML_RUN_PATH_MAX + 200] = "";
+    char sname[32], cont[2 * ADVML_PATH_MAX + 200] = "";
     const char *sig = advml_signal_name(t->stop_signal, sname, sizeof sname);
     char where[96];
     if (t->cursor == 0)
@@ -541,7 +586,6 @@ static advml_status report(advml_trainer *t, advml_run *run, int have_run, const
         }
         fflush(stdout);
     }
-    (void)resume;
     return advml_comm_agree(t->comm, s, err); /* rank 0 may have failed writing the final run file */
 }
 
@@ -582,29 +626,17 @@ int main(int argc, char **argv)
     int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
     if (rc)
         return rc;
-    advml_error err;
-    advml_error_clear(&err);
+    advml_error err = {ADVML_OK, ""};
     options opt;
     advml_status s = parse_args(argc, argv, &opt, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
     if (opt.help || opt.version)
-        return advml_tool_info(TOOL, comm, opt.version, usage);
-    char *base = NULL, overrides[1024], out[ADVML_RUN_PATH_MAX] = "";
+        return advml_tool_help(TOOL, comm, opt.version, &command_line);
+    char overrides[1024], out[ADVML_PATH_MAX] = "";
     advml_config cfg;
-    if (opt.resume && (s = checkpoint_config(comm, opt.resume, &base, &err)))
+    if ((s = settings(comm, &opt, &cfg, overrides, sizeof overrides, out, sizeof out, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
-    s = load_config(&opt, base, &cfg, overrides, sizeof overrides, &err);
-    free(base);
-    if (!s && cfg.train.out[0])
-        snprintf(out, sizeof out, "%s", cfg.train.out);
-    else if (!s && opt.resume)
-        advml_run_path_from_ckpt(opt.resume, out, sizeof out);
-    if (!s && advml_comm_rank(comm) == 0)
-        s = check_out(out, opt.resume, opt.force, &err);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-    snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
 
     /* Data, model, optimizer; the checkpoint to resume from; a signal so far? */
     advml_trainer t;
@@ -620,15 +652,11 @@ int main(int argc, char **argv)
     advml_run run;
     int have_run = 0;
     if ((s = open_run(&t, &opt, out, overrides, argc, argv, &run, &have_run, &err))) {
-        if (have_run)
-            advml_run_free(&run);
         advml_trainer_free(&t);
         return advml_tool_fail(TOOL, comm, s, &err);
     }
     advml_progress progress;
-    advml_progress_init(&progress, stdout, t.rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
-    if (t.cfg.model.input.rank != 3)
-        progress.unit = "samples/s";
+    start_progress(&t, &progress);
     progress.show_lr = t.cfg.schedule.kind != ADVML_SCHED_CONSTANT || t.cfg.schedule.warmup_steps > 0;
     advml_trainer_outputs(&t, have_run ? &run : NULL, &progress);
     if (t.rank == 0)
@@ -637,11 +665,9 @@ int main(int argc, char **argv)
     /* Train (until done, --max-steps, a failure or a stop signal). */
     double t0 = advml_comm_wtime();
     s = advml_trainer_fit(&t, &err);
-    if (t.rank == 0)
-        advml_progress_clear(&progress);
 
     /* Epilogue: record the outcome, report, exit. */
-    s = report(&t, &run, have_run, opt.resume, s, advml_comm_wtime() - t0, &err);
+    s = report(&t, &progress, &run, have_run, s, advml_comm_wtime() - t0, &err);
     rc = s ? 0 : stop_code(&t, have_run || out[0]);
     if (have_run)
         advml_run_free(&run);

@@ -8,6 +8,7 @@ import csv
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -90,18 +91,66 @@ class LearningCurves(Base):
         self.assertWrote(p, self.out("lc.pdf"), "learning_curves")
 
     def test_default_path(self):
-        r = self.out("one.h5")
+        """Named after the input, so that plots of different runs in one
+        directory do not overwrite each other."""
+        r, r2 = self.out("one.h5"), self.out("two.h5")
         shutil.copy(R1, r)
+        shutil.copy(R1, r2)
         p = run("learning_curves", r, "--labels", "digits", check=0)
-        self.assertWrote(p, self.out("learning_curves.png"), "learning_curves")
+        self.assertWrote(p, self.out("one_learning_curves.png"), "learning_curves")
+        p = run("learning_curves", r2, check=0)
+        self.assertWrote(p, self.out("two_learning_curves.png"), "learning_curves")
+        p = run("learning_curves", r, r2, check=0)
+        self.assertWrote(p, self.out("one_and_1_more_learning_curves.png"), "learning_curves")
+        p = run("scaling_plot", r, check=0)
+        self.assertWrote(p, self.out("one_scaling.png"), "scaling_plot")
+
+    def test_every_split_the_file_has(self):
+        """By default every split with values: the digits fixture has all three;
+        without a validation split (MNIST as converted) train and test."""
+        p = run("learning_curves", R1, "--out", self.out("a.png"), "--steps", "off", check=0)
+        self.assertIn("(train, validation, test)", p.stdout)
+        r = self.out("noval.h5")
+        shutil.copy(R1, r)
+        with h5py.File(r, "r+") as f:
+            for k in ("val_loss", "val_accuracy"):
+                f["metrics/epoch/" + k][...] = np.nan
+        p = run("learning_curves", r, "--out", self.out("b.png"), "--steps", "off", check=0)
+        self.assertIn("(train, test)", p.stdout)
+        p = run("learning_curves", r, "--splits", "val", "--steps", "off", "--out", self.out("c.png"), check=1)
+        self.assertIn("no completed epoch with a loss or accuracy", p.stderr)
+
+    def test_step_losses_of_short_runs(self):
+        """Fewer than 5 epochs: the per-step losses are drawn too; a run
+        stopped by --max-steps before its first epoch ends still plots."""
+        p = run("learning_curves", R1, "--out", self.out("a.png"), check=0)
+        self.assertIn("(train, validation, test, per-step loss)", p.stdout)
+        short = self.out("short.h5")
+        t = subprocess.run([os.path.join(os.environ["ADVML_BIN"], "advml-train"), "--config",
+                            os.path.join(SRC, "jobs", "digits_cnn.json"), "--data", os.path.join(WORK, "digits.h5"),
+                            "--max-steps", "4", "--out", short], capture_output=True, text=True, timeout=120)
+        self.assertEqual(t.returncode, 0, t.stderr)
+        p = run("learning_curves", short, check=0)
+        self.assertWrote(p, self.out("short_learning_curves.png"), "learning_curves")
+        self.assertIn("(no epoch, per-step loss)", p.stdout)
+        p = run("learning_curves", short, "--steps", "off", "--out", self.out("x.png"), check=1)
+        self.assertIn("no step losses", p.stderr)
 
     def test_checkpoints_in_a_glob_are_skipped(self):
         ckpt = os.path.join(GRID_DIR, "task-0.ckpt.h5")
         p = run("learning_curves", os.path.join(GRID_DIR, "task-0.h5"), ckpt, "--out", self.out("g.png"), check=0)
-        self.assertIn(f"skipping {ckpt}: a checkpoint, not a run file", p.stderr)
+        self.assertIn(f"skipping 1 checkpoint(s), not run files: {ckpt}", p.stderr)
         self.assertWrote(p, self.out("g.png"), "learning_curves")
         p = run("learning_curves", ckpt, "--out", self.out("x.png"), check=1)
         self.assertIn("no run files among", p.stderr)
+        p = run("scaling_plot", R1, os.path.join(WORK, "r1.ckpt.h5"), check=0)
+        self.assertIn("skipping checkpoint(s), not run files", p.stderr)
+        self.assertWrote(p, os.path.join(WORK, "r1_scaling.png"), "scaling_plot")
+        os.unlink(os.path.join(WORK, "r1_scaling.png"))
+        g = self.out("g.h5")
+        p = run("merge_grid", os.path.join(GRID_DIR, "task-0.h5"), ckpt, "--out", g, check=0)
+        self.assertIn("skipping 1 checkpoint(s), not run files", p.stderr)
+        self.assertIn("1 x 1 grid", p.stdout)
 
     def test_bad_input(self):
         p = run("learning_curves", os.path.join(WORK, "digits.h5"), "--out", self.out("x.png"), check=1)
@@ -211,7 +260,7 @@ class Predictions(Base):
         self.assertGreater(h, w * 0.6)  # two panels, one above the other
         # the MSE of the 200 one-step predictions, and of the 30 forecast points with truth
         mse = float(np.mean((np.sin(t[:30] * 0.9) - np.sin(t[:30])) ** 2))
-        self.assertIn(f"(one-step prediction MSE 0.0001 over 200 points with truth; "
+        self.assertIn(f"(output 0: one-step prediction MSE 0.0001 over 200 points with truth; "
                       f"recursive forecast MSE {mse:.4g} over 30 points with truth (of 40))", p.stdout)
         p = run("forecast_plot", path, "--component", "1", "--out", self.out("x.png"), check=1)
         self.assertIn("--component 1 does not exist", p.stderr)
@@ -239,7 +288,7 @@ class ReadmeSnippets(Base):
             code = (code.replace("results/digits_cnn-1234/run.h5", R1)
                         .replace("results/grid_search-1234/grid.h5", GRID)
                         .replace("results/grid_search-1234", GRID_DIR)
-                        .replace('sys.path.insert(0, "analysis")', f"sys.path.insert(0, {os.path.join(SRC, 'analysis')!r})"))
+                        .replace('sys.path.insert(0, "python")', f"sys.path.insert(0, {os.path.join(SRC, 'python')!r})"))
             with self.subTest(code=code.splitlines()[0]):
                 exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
                 ran += 1

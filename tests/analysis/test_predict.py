@@ -71,7 +71,9 @@ class RealPredictions(unittest.TestCase):
             pts = int(f["forecast"].attrs["truth_points"])
         path = os.path.join(self.tmp, "forecast.png")
         p = run("forecast_plot", self.seq_pred, "--out", path, check=0)
-        self.assertIn(f"one-step prediction MSE {mse:.4g} over {n} points with truth", p.stdout)
+        self.assertIn(f"(x(i): one-step prediction MSE {mse:.4g} over {n} points with truth", p.stdout)
+        with h5py.File(self.seq_pred, "r") as f:
+            self.assertEqual(list(f.attrs["target_names"]), ["x(i)"])  # the data's target names, for the axis
         self.assertIn(f"recursive forecast MSE {fmse:.4g} over {pts} points with truth", p.stdout)
         w, h = image_size(path)
         self.assertGreater(h, 0.6 * w)  # the two panels, one above the other

@@ -131,12 +131,17 @@ mh_del_ns() {
 # mh_reap_stale: removes the namespaces (and what runs in them) of earlier
 # tests whose shell is gone
 mh_reap_stale() {
-  local ns pid
+  local ns pid d
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^advmh[0-9]+-[12]$'); do
     pid=${ns#advmh}; pid=${pid%-*}
     mh_alive "$pid" && continue
     echo "multihost: removing the stale namespace $ns (its test, pid $pid, is gone)" >&2
     mh_del_ns "$ns"
+  done
+  for d in /etc/netns/advmh*-[12]; do
+    [ -d "$d" ] || continue
+    ns=${d#/etc/netns/}; pid=${ns#advmh}; pid=${pid%-*}
+    mh_alive "$pid" || ip netns list 2>/dev/null | grep -q "^$ns\( \|$\)" || rm -rf "$d"
   done
   for d in "${TMPDIR:-/tmp}"/advml-mh.*; do
     [ -f "$d/owner.pid" ] || continue

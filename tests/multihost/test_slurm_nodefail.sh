@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# test_slurm_nodefail.sh - a node of a real two-node SLURM cluster fails while
-# jobs/digits_cnn.sbatch runs on both nodes (one rank each, srun --mpi=pmix,
-# the scripts' default launcher; tests/multihost/slurm2.sh):
+# test_slurm_nodefail.sh srun|mpirun - a node of a real two-node SLURM cluster
+# fails while jobs/digits_cnn.sbatch runs on both nodes (one rank each;
+# tests/multihost/slurm2.sh), launched with
+#   srun    srun --mpi=pmix, the scripts' default; node 2's processes are all
+#           killed (slurmd, slurmstepd, the rank)
+#   mpirun  ADVML_LAUNCHER=mpirun; node 2 loses power: it drops every packet
+#           (iptables), then its processes are all killed, so that no
+#           connection is closed (a kill alone would close mpirun's connection
+#           to the daemon there, and mpirun would end the job as FAILED at once)
 #   1. an uninterrupted job gives the reference weights;
-#   2. the same job, once it has written a checkpoint, loses node 2: every
-#      process there is killed (slurmd, slurmstepd, the rank), as in a crash;
+#   2. the same job, once it has written a checkpoint, loses node 2;
 #   3. SLURM must notice (SlurmdTimeout=10 here), end the job as a node failure
 #      and requeue it by itself (the scripts ask for --requeue), within 60 s;
-#   4. node 2 comes back (a "reboot": its /tmp is empty and its slurmd starts);
+#      with mpirun this needs jobs/common.sh's keepalive under SLURM to be
+#      longer than SLURM's detection, else mpirun fails the job first (205);
+#   4. node 2 comes back (a "reboot": its /tmp is empty, its packet filter
+#      gone, and its slurmd starts);
 #   5. the requeued job, same id, must resume from the newest checkpoint (the
 #      one on disk when the job was killed) and complete, reaching the
 #      reference weights bit for bit (same N), one run-file entry per step.
@@ -16,7 +24,13 @@
 . "$(dirname "$0")/slurm2.sh"
 mh_on_exit() { s2_down; }
 
-STEPS=${MH_NODEFAIL_STEPS:-3000}
+launcher=${1:?usage: test_slurm_nodefail.sh srun|mpirun}
+case "$launcher" in srun|mpirun) ;; *) mh_fail "unknown launcher $launcher (srun or mpirun)" ;; esac
+if [ "$launcher" = mpirun ]; then
+  command -v iptables >/dev/null || mh_install iptables || mh_fail "iptables is missing and could not be installed"
+fi
+export ADVML_LAUNCHER=$launcher
+STEPS=${MH_NODEFAIL_STEPS:-2000}
 mh_up
 s2_up
 cat > cnn.json <<'EOF'
@@ -54,6 +68,11 @@ until [ -s "$ckpt" ]; do
   sleep 0.05
 done
 sleep 0.3
+if [ "$launcher" = mpirun ]; then
+  mh_in 2 iptables -A INPUT -i mpi0 -j DROP && mh_in 2 iptables -A OUTPUT -o mpi0 -j DROP ||
+    t_fail "iptables -j DROP on node 2 failed"
+  t_log "node 2 loses power: it drops every packet"
+fi
 t_log "node 2 fails: kill -9 of $(mh_pids 2 | while read -r p; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c | xargs)"
 mh_kill_host 2
 t0=$(mh_now)
@@ -87,6 +106,7 @@ t_log "newest checkpoint: step $newest"
 # step would fail on node 2 ("Cannot bind() UNIX socket ...: Address already in
 # use", "Cannot create directory .../pmix.J.0: File exists")
 rm -rf "$S2_DIR/tmp-$(mh_ns 2)" "$S2_DIR/spool-$(mh_ns 2)"/stepd.* "$S2_DIR/spool-$(mh_ns 2)"/pmix.*
+[ "$launcher" = mpirun ] && { mh_in 2 iptables -F || t_fail "iptables -F on node 2 failed"; }
 s2_slurmd 2 || t_fail "slurmd on node 2 did not start again"
 t1=$(mh_now)
 deadline=$((SECONDS + 60))
@@ -97,7 +117,7 @@ done
 t_back=$(mh_since "$t1")
 t_log "job $id running again ${t_back} s after node 2 came back"
 t_wait 120 "$id"
-t_log "MEASURED node failure (srun): requeued ${t_requeue} s after the failure, running again ${t_back} s after the node returned, done $(mh_since "$t0") s after the failure"
+t_log "MEASURED node failure ($launcher): requeued ${t_requeue} s after the failure, running again ${t_back} s after the node returned, done $(mh_since "$t0") s after the failure"
 t_check [ "$(t_state "$id")" = COMPLETED ] "job $id: $(t_state "$id") after the requeue, expected COMPLETED"
 t_check grep -q "resuming from $ckpt (restart count 1)" "$log" "job $id did not resume from its checkpoint"
 t_check grep -qE "resume +$ckpt: [0-9]+ epochs and $newest steps done" "$log" "job $id did not resume from the newest checkpoint (step $newest)"

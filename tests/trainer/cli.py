@@ -41,8 +41,8 @@ def main():
     # A terminal: script(1) gives mpirun a pseudo-terminal; the bar is drawn with \r.
     cmd = "mpirun -np 2 %s %s" % (common.TRAIN, " ".join(args))
     rc, out, err = sh(["script", "-qec", cmd, "/dev/null"], env)
-    common.check(rc == 0 and "\repoch  1/2 [" in out and "ETA" in out and "img/s" in out and
-                 "epoch  2/2: train loss" in out, "on a terminal: a progress bar (ETA, img/s), then epoch lines")
+    common.check(rc == 0 and "\repoch  1/2 [" in out and "ETA" in out and "ms/step" in out and
+                 "epoch  2/2: train loss" in out, "on a terminal: a progress bar (ETA, ms/step), then epoch lines")
     # mpirun on a terminal but its output sent to a file (a SLURM log): plain lines.
     d = common.tmpdir("cli")
     try:

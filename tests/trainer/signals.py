@@ -79,12 +79,14 @@ def wait(p, timeout=600):
     return p.returncode, out, err
 
 
-def stop_at_random(args, np_, sig, to_mpirun, rng, lo=0.5, hi=2.8):
-    """Start a run, send sig at a random moment (to every rank, or to mpirun);
-    return (rc, stdout, stderr, seconds from the signal to mpirun's exit)."""
+def stop_at_random(args, run, np_, sig, to_mpirun, rng, lo=0.3, hi=2.5):
+    """Start a run, send sig at a random moment of its training (to every
+    rank, or to mpirun); return (rc, stdout, stderr, seconds from the signal to
+    mpirun's exit)."""
     p = launch(args, np_)
-    deadline = time.time() + 30
-    while len(rank_pids(p)) < np_ and time.time() < deadline:
+    deadline = time.time() + 300
+    # the run file appears when setup is done, just before the first step
+    while not os.path.exists(run) and p.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     time.sleep(rng.uniform(lo, hi))
     t0 = time.time()
@@ -128,8 +130,8 @@ def main():
             name = signal.Signals(sig).name
             run = os.path.join(d, "part%d.h5" % i)
             ckpt = os.path.join(d, "part%d.ckpt.h5" % i)
-            lo, hi = (3.0, 8.0) if common.SANITIZED else (0.5, 2.8)
-            rc, out, err, secs = stop_at_random(base + ["--out", run], 2, sig, to_mpirun, rng, lo, hi)
+            lo, hi = (1.0, 8.0) if common.SANITIZED else (0.3, 2.5)
+            rc, out, err, secs = stop_at_random(base + ["--out", run], run, 2, sig, to_mpirun, rng, lo, hi)
             common.check(rc == INTERRUPTED, "%s%s: exit %d (expected %d)\n%s\n%s" %
                          (name, " to mpirun" if to_mpirun else "", rc, INTERRUPTED, out[-2000:], err[-2000:]))
             common.check("interrupted by %s after step" % name in out and "--resume " + ckpt in out,

@@ -47,18 +47,6 @@ int advml_tool_help(const char *tool, advml_comm *comm, int version, const advml
     return 0;
 }
 
-int advml_tool_info(const char *tool, advml_comm *comm, int version, const char *usage)
-{
-    if (advml_comm_rank(comm) == 0) {
-        if (version)
-            printf("%s %s (git %s)\n", tool, ADVML_VERSION, ADVML_GIT_COMMIT);
-        else
-            fputs(usage, stdout);
-    }
-    advml_comm_finalize(comm);
-    return 0;
-}
-
 /* ---- stop signals ------------------------------------------------------------ */
 
 static volatile sig_atomic_t stop_bits;     /* bit (1 << signo) per caught signal */

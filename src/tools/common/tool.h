@@ -28,11 +28,9 @@ int advml_tool_start(const char *tool, int *argc, char ***argv, advml_comm **com
  * of s (advml_exit_code) for main to return. */
 int advml_tool_fail(const char *tool, advml_comm *comm, advml_status s, const advml_error *err);
 
-/* --help / --version: rank 0 prints the usage text or "TOOL VERSION (git
- * COMMIT)"; every rank finalizes comm. Returns 0 for main to return. */
-int advml_tool_info(const char *tool, advml_comm *comm, int version, const char *usage);
-
-/* advml_tool_info with the help text of the tool's command line (cli.h). */
+/* --help / --version: rank 0 prints the help text of the tool's command
+ * line (advml_cli_help) or "TOOL VERSION (git COMMIT)"; every rank
+ * finalizes comm. Returns 0 for main to return. */
 int advml_tool_help(const char *tool, advml_comm *comm, int version, const advml_cli_spec *spec);
 
 /* Catch SIGINT, SIGTERM, SIGUSR1 and SIGUSR2: the handler only sets bit
