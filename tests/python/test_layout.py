@@ -241,8 +241,10 @@ class Layout(unittest.TestCase):
         cwd = os.getcwd()
         os.chdir(self.d)
         try:
-            run("mnist", "--from", "docs_idx", "--out", "mnist.h5", "--force")
-            run("oscillator", "--out", "oscillator.h5", "--force")
+            # the snippets read data/mnist.h5 and data/oscillator.h5, as from the source tree
+            os.makedirs("data", exist_ok=True)
+            run("mnist", "--from", "docs_idx", "--out", "data/mnist.h5", "--force")
+            run("oscillator", "--out", "data/oscillator.h5", "--force")
             for code in blocks:
                 if "import pandas" in code:
                     try:

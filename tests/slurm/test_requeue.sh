@@ -52,7 +52,7 @@ t_check grep -q "interrupted by SIGUSR1 after step" "$log" "advml-train did not 
 t_check grep -q "checkpointed and stopped (exit 75): requeueing job $id" "$log" "the job did not requeue on exit 75"
 t_check grep -q "resuming from $ckpt (restart count 2)" "$log" "no resume after the self-requeue"
 t_check [ "$(grep -c 'starting a new run' "$log")" = 1 ] "the job started from scratch more than once"
-t_check [ "$(grep -cE "^epoch +1/$epochs:" "$log")" = 1 ] "epoch 1 was trained more than once"
+t_check [ "$(grep -cE "^(\[[^]]*\] )?epoch +1/$epochs:" "$log")" = 1 ] "epoch 1 was trained more than once"
 t_h5 '
 run, epochs = sys.argv[1], int(sys.argv[2])
 with h5py.File(run, "r") as f:
