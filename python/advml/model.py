@@ -2,7 +2,8 @@
 and the named parameter views of every layer, in the checkpoint's order.
 
 This mirrors the C code (src/config.c, src/layer.c and each kind's setup in
-src/conv2d.c, src/pool.c, src/dense.c, src/rnn.c, src/lstm.c, src/gru.c) for
+src/conv2d.c, src/pool.c, src/dense.c, src/rnn.c, src/lstm.c, src/gru.c,
+src/batchnorm.c) for
 what the Python side needs: building a PyTorch module (advml.torch) and
 writing a checkpoint (advml.checkpoint.write_checkpoint). It checks shapes, but
 the C parser stays the judge of a config's validity: a checkpoint written from
@@ -13,7 +14,7 @@ import json
 import math
 
 LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "flatten", "dense", "dropout", "activation",
-               "rnn", "lstm", "gru")
+               "rnn", "lstm", "gru", "batchnorm")
 ACTIVATIONS = ("linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 # "type": "relu" etc. is an activation layer with that function (src/config.c)
 ACT_SHORTHANDS = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax")
@@ -145,6 +146,19 @@ class Layer:
 
     def _setup_activation(self, where):
         self.out_shape = self.in_shape
+
+    def _setup_batchnorm(self, where):
+        if len(self.in_shape) not in (1, 3):
+            raise ConfigError(f"{where} (batchnorm): input has shape {self.in_shape}; batchnorm goes after conv2d "
+                              "(C, H, W) or dense (D)")
+        c = self.in_shape[0]
+        self.out_shape = self.in_shape
+        self.momentum = float(self.spec.get("momentum", 0.1))
+        self.epsilon = float(self.spec.get("epsilon", 1e-5))
+        self.affine = bool(self.spec.get("affine", True))
+        if self.affine:
+            self.views += [("gamma", (c,)), ("beta", (c,))]
+        self.views += [("running_mean", (c,)), ("running_var", (c,))]  # buffers: never trained
 
     def _setup_recurrent(self, where):
         if len(self.in_shape) != 2:

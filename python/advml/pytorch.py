@@ -18,6 +18,12 @@ Each module computes exactly what the advml layer does:
   flatten      nn.Flatten (C*H*W order, as advml)
   dropout      nn.Dropout (identity in eval(), as in advml's evaluation)
   activation   the function; softmax normalises all values of a sample
+  batchnorm    nn.BatchNorm2d (after conv2d) or nn.BatchNorm1d (after dense),
+               momentum and eps as advml's (the same convention), weight =
+               gamma, bias = beta, the running statistics as its buffers; then
+               the layer's activation. In eval() it computes advml's
+               evaluation; in train() PyTorch normalises over the module's own
+               batch (advml over the global batch of all ranks)
   rnn, lstm, gru   nn.RNN / nn.LSTM / nn.GRU with batch_first=True, returning
                the last step's hidden state, or every step's with
                return_sequences
@@ -108,6 +114,20 @@ class Activation(_Act, nn.Module):
         return _activate(x, self.activation, self.alpha)
 
 
+class BatchNorm(_Act, nn.Module):
+    """advml's batchnorm (nn.BatchNorm2d or BatchNorm1d inside, as "bn"), then
+    the layer's activation."""
+
+    def __init__(self, layer):
+        super().__init__()
+        cls = nn.BatchNorm2d if len(layer.in_shape) == 3 else nn.BatchNorm1d
+        self.bn = cls(layer.in_shape[0], eps=layer.epsilon, momentum=layer.momentum, affine=layer.affine)
+        self._set_act(layer)
+
+    def forward(self, x):
+        return _activate(self.bn(x), self.activation, self.alpha)
+
+
 class _Recurrent:
     """Returns the output sequence (N, T, H) with return_sequences, else the last
     step's hidden state (N, H); batch_first inputs (N, T, F) as advml's."""
@@ -154,6 +174,8 @@ def _module(layer):
         return nn.Dropout(layer.rate)
     if t == "activation":
         return Activation(layer)
+    if t == "batchnorm":
+        return BatchNorm(layer)
     return {"rnn": RNN, "lstm": LSTM, "gru": GRU}[t](layer)
 
 
@@ -174,6 +196,12 @@ def _torch_weights(layer, p):
     if t == "gru":
         return {"weight_ih_l0": p["weight_ih"], "weight_hh_l0": p["weight_hh"], "bias_ih_l0": p["bias_ih"],
                 "bias_hh_l0": p["bias_hh"]}
+    if t == "batchnorm":
+        w = {"bn.running_mean": p["running_mean"], "bn.running_var": p["running_var"],
+             "bn.num_batches_tracked": np.array(0, dtype=np.int64)}
+        if layer.affine:
+            w.update({"bn.weight": p["gamma"], "bn.bias": p["beta"]})
+        return w
     return {}
 
 
@@ -207,7 +235,8 @@ def to_torch(source, *, input_shape=None, logits=False):
         for L in model.layers:
             p = {n: ck.params[f"{L.name}/{n}"] for n, _ in L.views}
             for k, a in _torch_weights(L, p).items():
-                sd[f"{L.name}.{k}"] = torch.from_numpy(np.array(a, dtype=np.float32))
+                sd[f"{L.name}.{k}"] = torch.from_numpy(np.array(a, dtype=np.int64 if k.endswith("tracked")
+                                                                else np.float32))
         net.load_state_dict(sd, strict=True)
     net.advml_config = dict(config, input=list(model.input_shape))
     return net.eval()
@@ -238,7 +267,8 @@ def state_dict_to_params(state, config, input_shape=None):
     order; every shape is checked, and nothing may be left over."""
     model = Model(load_config(config), input_shape=input_shape)
     if isinstance(state, nn.Module):
-        state = dict(state.named_parameters())
+        state = state.state_dict()  # the parameters and the buffers (batchnorm's running statistics)
+    state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
     groups = _groups(state)
     gi = 0
     params = {}
@@ -272,7 +302,14 @@ def state_dict_to_params(state, config, input_shape=None):
         prefix, g = take(L)
         shapes = dict(L.views)
         t = L.type
-        if t in ("conv2d", "dense"):
+        if t == "batchnorm":  # weight, bias (affine) and the running statistics (buffers)
+            if L.affine:
+                params[f"{L.name}/gamma"] = get(L, prefix, g, "weight", shapes["gamma"])
+                params[f"{L.name}/beta"] = get(L, prefix, g, "bias", shapes["beta"])
+            params[f"{L.name}/running_mean"] = get(L, prefix, g, "running_mean", shapes["running_mean"])
+            params[f"{L.name}/running_var"] = get(L, prefix, g, "running_var", shapes["running_var"])
+            extra = set(g) - {"weight", "bias", "running_mean", "running_var"}
+        elif t in ("conv2d", "dense"):
             wname = "kernel" if t == "conv2d" else "weight"
             params[f"{L.name}/{wname}"] = get(L, prefix, g, "weight", shapes[wname])
             if L.use_bias:
