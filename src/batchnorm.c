@@ -8,9 +8,10 @@
 
 /* ---- the "batchnorm" layer kind ------------------------------------------------
  * Parameters: "gamma" (C) and "beta" (C) when affine, then the buffers
- * "running_mean" (C) and "running_var" (C). The state holds, first, the
- * per-layer tail (the sums the reduce hook adds, then the batch's mean and
- * 1/sqrt(var + eps) per channel), then xhat (B, C, S) for the backward. */
+ * "running_mean" (C) and "running_var" (C). The state holds the per-layer
+ * tail: the sums the reduce hook adds, then the batch's mean and
+ * 1/sqrt(var + eps) per channel; the backward recomputes xhat from its input
+ * with them (a pass less over the activations than keeping xhat). */
 
 typedef struct bn_dims {
     int C;    /* channels (features) */
@@ -35,7 +36,59 @@ static size_t tail_bytes(int C)
 static double *tail_sums(const advml_layer *L) { return (double *)L->state; }                 /* (2C + 1) */
 static float *tail_mean(const advml_layer *L, int C) { return (float *)(tail_sums(L) + 2 * C + 1); } /* (C) */
 static float *tail_inv(const advml_layer *L, int C) { return tail_mean(L, C) + C; }          /* (C) */
-static float *xhat_of(const advml_layer *L, int C) { return (float *)((char *)L->state + tail_bytes(C)); }
+
+/* The sums of a row of n values (one sample's channel), in 8 independent
+ * double lanes: vectorisable without reassociation flags, and exact enough for
+ * E[x^2] - E[x]^2 (the course's images give rows of 784). */
+enum { LANES = 8 };
+
+static void row_sums(const float *restrict x, size_t n, double *s1, double *s2)
+{
+    double a[LANES] = {0}, q[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const double v = x[i + l];
+            a[l] += v;
+            q[l] += v * v;
+        }
+    for (; i < n; i++) {
+        a[0] += x[i];
+        q[0] += (double)x[i] * x[i];
+    }
+    double t1 = 0.0, t2 = 0.0;
+    for (int l = 0; l < LANES; l++) {
+        t1 += a[l];
+        t2 += q[l];
+    }
+    *s1 += t1;
+    *s2 += t2;
+}
+
+/* sum dz and sum dz xhat over a row of n values, xhat = (x - m) iv, in
+ * lanes as row_sums. */
+static void row_dots(const float *restrict dz, const float *restrict x, float m, float iv, size_t n, double *s1,
+                     double *s2)
+{
+    double a[LANES] = {0}, q[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            a[l] += dz[i + l];
+            q[l] += (double)dz[i + l] * ((x[i + l] - m) * iv);
+        }
+    for (; i < n; i++) {
+        a[0] += dz[i];
+        q[0] += (double)dz[i] * ((x[i] - m) * iv);
+    }
+    double t1 = 0.0, t2 = 0.0;
+    for (int l = 0; l < LANES; l++) {
+        t1 += a[l];
+        t2 += q[l];
+    }
+    *s1 += t1;
+    *s2 += t2;
+}
 
 static advml_status bn_setup(advml_layer *L, advml_shape in_shape, int max_batch, advml_error *err)
 {
@@ -62,10 +115,9 @@ static advml_status bn_setup(advml_layer *L, advml_shape in_shape, int max_batch
     L->views[L->nviews - 1].buffer = 1;
     advml_layer_add_view(L, "running_var", 0, 1, &C); // (C) buffer
     L->views[L->nviews - 1].buffer = 1;
-    /* xhat (B, size) floats, plus the tail spread over the max_batch rows */
-    size_t per = advml_shape_size(&in_shape) * sizeof(float);
+    /* the tail, spread over the max_batch rows of the state */
     size_t tail = (tail_bytes(C) + (size_t)max_batch - 1) / (size_t)max_batch;
-    L->state_per_sample = per + (tail + 7) / 8 * 8;
+    L->state_per_sample = (tail + 7) / 8 * 8;
     L->scratch_floats = 0;
     return ADVML_OK;
 }
@@ -111,22 +163,22 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
     }
     double *sums = tail_sums(L); /* (sum x (C), sum x^2 (C), count) */
     memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const float *x = in + (size_t)b * size + (size_t)c * S;
-            double s1 = 0.0, s2 = 0.0;
-            for (size_t s = 0; s < S; s++) {
-                s1 += x[s];
-                s2 += (double)x[s] * x[s];
+    for (int b = 0; b < B; b++) {
+        const float *xb = in + (size_t)b * size; /* (C, S) */
+        if (S == 1) /* features: one value each, vectorised over the channels */
+            for (int c = 0; c < C; c++) {
+                sums[c] += xb[c];
+                sums[C + c] += (double)xb[c] * xb[c];
             }
-            sums[c] += s1;
-            sums[C + c] += s2;
-        }
+        else
+            for (int c = 0; c < C; c++)
+                row_sums(xb + (size_t)c * S, S, &sums[c], &sums[C + c]);
+    }
     sums[2 * C] = (double)B * (double)S;
     if (ctx->reduce) /* the whole global batch's sums, on every rank */
         ctx->reduce(ctx->reduce_arg, sums, (size_t)(2 * C + 1));
     const double M = sums[2 * C];
-    float *mean = tail_mean(L, C), *inv = tail_inv(L, C), *xhat = xhat_of(L, C);
+    float *mean = tail_mean(L, C), *inv = tail_inv(L, C);
     const float mom = L->spec.momentum;
     for (int c = 0; c < C; c++) {
         double mu = M > 0 ? sums[c] / M : 0.0, var = M > 0 ? sums[C + c] / M - mu * mu : 0.0;
@@ -144,36 +196,33 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
         for (int c = 0; c < C; c++) {
             const size_t o = (size_t)b * size + (size_t)c * S;
             const float m0 = mean[c], iv = inv[c], g = gamma ? gamma[c] : 1.0f, b0 = beta ? beta[c] : 0.0f;
-            for (size_t s = 0; s < S; s++) {
-                const float xh = (in[o + s] - m0) * iv;
-                xhat[o + s] = xh;
-                z[o + s] = g * xh + b0;
-            }
+            for (size_t s = 0; s < S; s++)
+                z[o + s] = g * ((in[o + s] - m0) * iv) + b0;
         }
 }
 
 static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float *dz, const float *in,
                         const float *params, const advml_ctx *ctx)
 {
-    (void)in;
     const bn_dims d = dims_of(L);
     const int C = d.C, B = ctx->B;
     const size_t S = d.S, size = (size_t)C * S;
     const float *gamma = L->spec.affine ? params : NULL;
-    const float *xhat = xhat_of(L, C), *inv = tail_inv(L, C);
+    const float *mean = tail_mean(L, C), *inv = tail_inv(L, C);
     double *sums = tail_sums(L); /* (sum dz (C), sum dz xhat (C), count) */
     memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const size_t o = (size_t)b * size + (size_t)c * S;
-            double a = 0.0, p = 0.0;
-            for (size_t s = 0; s < S; s++) {
-                a += dz[o + s];
-                p += (double)dz[o + s] * xhat[o + s];
+    for (int b = 0; b < B; b++) {
+        const size_t o = (size_t)b * size;
+        if (S == 1)
+            for (int c = 0; c < C; c++) {
+                sums[c] += dz[o + c];
+                sums[C + c] += (double)dz[o + c] * ((in[o + c] - mean[c]) * inv[c]);
             }
-            sums[c] += a;
-            sums[C + c] += p;
-        }
+        else
+            for (int c = 0; c < C; c++)
+                row_dots(dz + o + (size_t)c * S, in + o + (size_t)c * S, mean[c], inv[c], S, &sums[c],
+                         &sums[C + c]);
+    }
     sums[2 * C] = (double)B * (double)S;
     if (L->spec.affine) /* this rank's part: the gradient allreduce adds the ranks */
         for (int c = 0; c < C; c++) {
@@ -187,11 +236,11 @@ static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float
         return;
     for (int c = 0; c < C; c++) {
         const float k = (float)((gamma ? gamma[c] : 1.0f) * inv[c] / M);
-        const float A = (float)sums[c], P = (float)sums[C + c], Mf = (float)M;
+        const float A = (float)sums[c], P = (float)sums[C + c], Mf = (float)M, m0 = mean[c], iv = inv[c];
         for (int b = 0; b < B; b++) {
             const size_t o = (size_t)b * size + (size_t)c * S;
             for (size_t s = 0; s < S; s++) /* gamma / (M sigma) (M dz - sum dz - xhat sum dz xhat) */
-                dinp[o + s] += k * (Mf * dz[o + s] - A - xhat[o + s] * P);
+                dinp[o + s] += k * (Mf * dz[o + s] - A - ((in[o + s] - m0) * iv) * P);
         }
     }
 }

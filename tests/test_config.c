@@ -622,7 +622,7 @@ static void t_jobs(void)
     char src[4096];
     snprintf(src, sizeof src, "%s", __FILE__);
     char *dir = dirname(dirname(src));
-    const char *jobs[] = {"mnist_cnn.json", "digits_cnn.json", "course_cnn.json", NULL};
+    const char *jobs[] = {"mnist_cnn.json", "digits_cnn.json", "course_cnn.json", "mnist_fast.json", NULL};
     for (int i = 0; jobs[i]; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/jobs/%s", dir, jobs[i]);

@@ -2,7 +2,8 @@
 and the named parameter views of every layer, in the checkpoint's order.
 
 This mirrors the C code (src/config.c, src/layer.c and each kind's setup in
-src/conv2d.c, src/pool.c, src/dense.c, src/rnn.c, src/lstm.c, src/gru.c) for
+src/conv2d.c, src/pool.c, src/dense.c, src/rnn.c, src/lstm.c, src/gru.c,
+src/batchnorm.c) for
 what the Python side needs: building a PyTorch module (advml.torch) and
 writing a checkpoint (advml.checkpoint.write_checkpoint). It checks shapes, but
 the C parser stays the judge of a config's validity: a checkpoint written from
@@ -140,24 +141,24 @@ class Layer:
         if self.use_bias:
             self.views.append(("bias", (n,)))
 
-    def _setup_batchnorm(self, where):
-        if len(self.in_shape) not in (1, 3):
-            raise ConfigError(f"{where} (batchnorm): input has shape {self.in_shape}; batchnorm goes after conv2d "
-                              "(per channel) or dense (per feature)")
-        c = self.in_shape[0]
-        self.out_shape = self.in_shape
-        self.affine = bool(self.spec.get("affine", True))
-        self.epsilon = float(self.spec.get("epsilon", self.spec.get("eps", 1e-5)))
-        self.momentum = float(self.spec.get("momentum", 0.1))
-        if self.affine:
-            self.views += [("gamma", (c,)), ("beta", (c,))]
-        self.views += [("running_mean", (c,)), ("running_var", (c,))]
-
     def _setup_dropout(self, where):
         self.out_shape = self.in_shape
 
     def _setup_activation(self, where):
         self.out_shape = self.in_shape
+
+    def _setup_batchnorm(self, where):
+        if len(self.in_shape) not in (1, 3):
+            raise ConfigError(f"{where} (batchnorm): input has shape {self.in_shape}; batchnorm goes after conv2d "
+                              "(C, H, W) or dense (D)")
+        c = self.in_shape[0]
+        self.out_shape = self.in_shape
+        self.momentum = float(self.spec.get("momentum", 0.1))
+        self.epsilon = float(self.spec.get("epsilon", 1e-5))
+        self.affine = bool(self.spec.get("affine", True))
+        if self.affine:
+            self.views += [("gamma", (c,)), ("beta", (c,))]
+        self.views += [("running_mean", (c,)), ("running_var", (c,))]  # buffers: never trained
 
     def _setup_recurrent(self, where):
         if len(self.in_shape) != 2:

@@ -17,10 +17,13 @@ Each module computes exactly what the advml layer does:
   maxpool2d, avgpool2d   nn.MaxPool2d / nn.AvgPool2d (valid windows)
   flatten      nn.Flatten (C*H*W order, as advml)
   dropout      nn.Dropout (identity in eval(), as in advml's evaluation)
-  batchnorm    nn.BatchNorm2d (after conv2d) or nn.BatchNorm1d (after dense) in a
-               wrapper (keys bn.weight, bn.bias, bn.running_mean, bn.running_var),
-               then the layer's activation
   activation   the function; softmax normalises all values of a sample
+  batchnorm    nn.BatchNorm2d (after conv2d) or nn.BatchNorm1d (after dense),
+               momentum and eps as advml's (the same convention), weight =
+               gamma, bias = beta, the running statistics as its buffers; then
+               the layer's activation. In eval() it computes advml's
+               evaluation; in train() PyTorch normalises over the module's own
+               batch (advml over the global batch of all ranks)
   rnn, lstm, gru   nn.RNN / nn.LSTM / nn.GRU with batch_first=True, returning
                the last step's hidden state, or every step's with
                return_sequences
@@ -112,11 +115,8 @@ class Activation(_Act, nn.Module):
 
 
 class BatchNorm(_Act, nn.Module):
-    """advml's batchnorm: per channel of an image (nn.BatchNorm2d) or per
-    feature (nn.BatchNorm1d), the running statistics in evaluation (momentum
-    in PyTorch's convention), then the layer's activation. Its state_dict keys
-    are the inner module's: bn.weight (gamma), bn.bias (beta), bn.running_mean,
-    bn.running_var."""
+    """advml's batchnorm (nn.BatchNorm2d or BatchNorm1d inside, as "bn"), then
+    the layer's activation."""
 
     def __init__(self, layer):
         super().__init__()
@@ -187,11 +187,6 @@ def _torch_weights(layer, p):
         if layer.use_bias:
             w["bias"] = p["bias"]
         return w
-    if t == "batchnorm":
-        w = {"bn.weight": p["gamma"], "bn.bias": p["beta"]} if layer.affine else {}
-        w.update({"bn.running_mean": p["running_mean"], "bn.running_var": p["running_var"],
-                  "bn.num_batches_tracked": np.zeros((), np.int64)})
-        return w
     if t == "rnn":
         return {"weight_ih_l0": p["U"], "weight_hh_l0": p["W"], "bias_ih_l0": p["b"],
                 "bias_hh_l0": np.zeros_like(p["b"])}
@@ -201,6 +196,12 @@ def _torch_weights(layer, p):
     if t == "gru":
         return {"weight_ih_l0": p["weight_ih"], "weight_hh_l0": p["weight_hh"], "bias_ih_l0": p["bias_ih"],
                 "bias_hh_l0": p["bias_hh"]}
+    if t == "batchnorm":
+        w = {"bn.running_mean": p["running_mean"], "bn.running_var": p["running_var"],
+             "bn.num_batches_tracked": np.array(0, dtype=np.int64)}
+        if layer.affine:
+            w.update({"bn.weight": p["gamma"], "bn.bias": p["beta"]})
+        return w
     return {}
 
 
@@ -234,8 +235,8 @@ def to_torch(source, *, input_shape=None, logits=False):
         for L in model.layers:
             p = {n: ck.params[f"{L.name}/{n}"] for n, _ in L.views}
             for k, a in _torch_weights(L, p).items():
-                sd[f"{L.name}.{k}"] = torch.from_numpy(np.array(a, dtype=np.int64 if "num_batches" in k
-                                                                 else np.float32))
+                sd[f"{L.name}.{k}"] = torch.from_numpy(np.array(a, dtype=np.int64 if k.endswith("tracked")
+                                                                else np.float32))
         net.load_state_dict(sd, strict=True)
     net.advml_config = dict(config, input=list(model.input_shape))
     return net.eval()
@@ -266,7 +267,7 @@ def state_dict_to_params(state, config, input_shape=None):
     order; every shape is checked, and nothing may be left over."""
     model = Model(load_config(config), input_shape=input_shape)
     if isinstance(state, nn.Module):
-        state = state.state_dict()  # parameters and buffers (batch norm's running statistics)
+        state = state.state_dict()  # the parameters and the buffers (batchnorm's running statistics)
     state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
     groups = _groups(state)
     gi = 0
@@ -301,13 +302,12 @@ def state_dict_to_params(state, config, input_shape=None):
         prefix, g = take(L)
         shapes = dict(L.views)
         t = L.type
-        if t == "batchnorm":
-            c = L.in_shape[0]
+        if t == "batchnorm":  # weight, bias (affine) and the running statistics (buffers)
             if L.affine:
-                params[f"{L.name}/gamma"] = get(L, prefix, g, "weight", (c,))
-                params[f"{L.name}/beta"] = get(L, prefix, g, "bias", (c,))
-            params[f"{L.name}/running_mean"] = get(L, prefix, g, "running_mean", (c,))
-            params[f"{L.name}/running_var"] = get(L, prefix, g, "running_var", (c,))
+                params[f"{L.name}/gamma"] = get(L, prefix, g, "weight", shapes["gamma"])
+                params[f"{L.name}/beta"] = get(L, prefix, g, "bias", shapes["beta"])
+            params[f"{L.name}/running_mean"] = get(L, prefix, g, "running_mean", shapes["running_mean"])
+            params[f"{L.name}/running_var"] = get(L, prefix, g, "running_var", shapes["running_var"])
             extra = set(g) - {"weight", "bias", "running_mean", "running_var"}
         elif t in ("conv2d", "dense"):
             wname = "kernel" if t == "conv2d" else "weight"

@@ -248,6 +248,14 @@ def all_together(d, data):
         common.check(np.allclose(ref[1]["val_loss"], e["val_loss"], rtol=1e-5, atol=0) and
                      np.allclose(ref[1]["train_loss"], e["train_loss"], rtol=1e-5, atol=0),
                      "N=%d: the same train and validation losses" % n)
+    # a rank without samples (batch 3 on 4 ranks) still joins batchnorm's reduces
+    small = {}
+    for n in (1, 4):
+        run = os.path.join(d, "small%d.h5" % n)
+        common.run_ok(["--config", cfg, "--data", data, "--out", run, "--batch-size", "3", "--max-steps", "5"], np_=n)
+        small[n] = common.params(run[:-3] + ".ckpt.h5")
+    diff = common.max_diff(small[1], small[4])
+    common.check(diff <= TOL_W, "batch 3 on 4 ranks (one with no samples) vs 1 rank: max |dw| = %.3g" % diff)
     # resume mid-epoch (step 13 of 48) on the same N: bit for bit, the best file included
     part = os.path.join(d, "allp.h5")
     common.run_ok(["--config", cfg, "--data", data, "--out", part, "--max-steps", "13"], np_=2)

@@ -129,7 +129,8 @@ def main():
         with h5py.File(os.path.join(d, "run.ckpt.h5"), "r") as c:
             a = c.attrs
             common.check(a["format"] == "advml-checkpoint" and a["format_version"] == 3, "checkpoint format v3")
-            for k in advml_runs._CKPT_INTS_3:
+            for k in ("plateau_wait", "plateau_cooldown", "early_stopping_wait", "early_stopping_best_epoch",
+                      "best_checkpoint_epoch", "stopped_early_epoch", "restored_epoch"):  # docs/run-file-layout.md
                 common.check(isinstance(a[k], np.integer) and a[k] == 0, "control attribute %s int64 0" % k)
             common.check(a["lr"] == 1e-3 and a["plateau_scale"] == 1.0 and a["plateau_best"] == np.inf and
                          a["early_stopping_best"] == np.inf and a["best_checkpoint_value"] == np.inf,
