@@ -54,7 +54,7 @@ PY
 }
 declare -A secs
 {
-echo "# run_reproducible.sh $(date -u +%FT%TZ) on $(hostname): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
+echo "# run_reproducible.sh $(date -u +%FT%TZ) on $(hostname): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(getconf _NPROCESSORS_ONLN) CPUs"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $np ranks, mpirun $mpirun_opts, rounds $rounds, steps ${steps/#0/whole epoch}"
 for r in $(seq 1 "$rounds"); do
   for v in "${variants[@]}"; do

@@ -2,6 +2,7 @@
  * comm_serial.c is its single-process twin. Every MPI error is returned as
  * ADVML_ERR_COMM with MPI's own error string; nothing here aborts. */
 #include "advml/comm.h"
+#include "comm_ordered.h"
 
 #include <mpi.h>
 #include <stdlib.h>
@@ -75,32 +76,14 @@ advml_status advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size_t n, a
     return ADVML_OK;
 }
 
-/* acc = the running sum (or parts[0] when there is none before), then
- * acc += parts[i] in order: the one summation order of the ordered sum. */
-static void ordered_add(float *acc, const float *prev, float *const *parts, int nparts, size_t off, size_t len)
-{
-    int i0 = 0;
-    if (prev)
-        memcpy(acc, prev, len * sizeof *acc);
-    else {
-        memcpy(acc, parts[0] + off, len * sizeof *acc);
-        i0 = 1;
-    }
-    for (int i = i0; i < nparts; i++) {
-        const float *p = parts[i] + off;
-        for (size_t k = 0; k < len; k++)
-            acc[k] += p[k];
-    }
-}
-
 advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
                                         advml_error *err)
 {
     /* A pipeline along the ranks: rank r receives chunk k of the running sum
      * from r - 1, adds its parts, sends it on to r + 1; the last rank then
-     * holds the total and broadcasts it. Chunks of 64 Ki floats keep every
+     * holds the total and broadcasts it. Chunks of 256 Ki floats keep every
      * link busy while the next chunk is summed. */
-    enum { CH = 1 << 16 };
+    enum { CH = 1 << 18 };
     const int r = c->rank, N = c->size;
     float *acc = malloc(2 * CH * sizeof *acc);
     if (!acc)
@@ -114,7 +97,7 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
         size_t len = n - off < CH ? n - off : CH;
         if (r > 0 && (rc = MPI_Wait(&rq, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
             break;
-        ordered_add(acc, r > 0 ? prev : NULL, parts, nparts, off, len);
+        advml_ordered_add(acc, r > 0 ? prev : NULL, parts, nparts, off, len);
         if (r > 0 && off + len < n) { /* the next chunk arrives while this one is sent */
             size_t nl = n - off - len < CH ? n - off - len : CH;
             if ((rc = MPI_Irecv(prev, (int)nl, MPI_FLOAT, r - 1, 7, c->comm, &rq)) != MPI_SUCCESS)

@@ -1,6 +1,7 @@
 /* comm_serial.c - the single-process twin of comm_mpi.c: the same API for
  * one rank, used by the unit tests. Reductions over one rank are identities. */
 #include "advml/comm.h"
+#include "comm_ordered.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,24 +42,6 @@ advml_status advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size_t n, a
     return ADVML_OK;
 }
 
-/* acc = the running sum (or parts[0] when there is none before), then
- * acc += parts[i] in order: the one summation order of the ordered sum. */
-static void ordered_add(float *acc, const float *prev, float *const *parts, int nparts, size_t off, size_t len)
-{
-    int i0 = 0;
-    if (prev)
-        memcpy(acc, prev, len * sizeof *acc);
-    else {
-        memcpy(acc, parts[0] + off, len * sizeof *acc);
-        i0 = 1;
-    }
-    for (int i = i0; i < nparts; i++) {
-        const float *p = parts[i] + off;
-        for (size_t k = 0; k < len; k++)
-            acc[k] += p[k];
-    }
-}
-
 advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
                                         advml_error *err)
 {
@@ -69,7 +52,7 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
     float acc[CH];
     for (size_t off = 0; off < n; off += CH) {
         size_t len = n - off < CH ? n - off : CH;
-        ordered_add(acc, NULL, parts, nparts, off, len);
+        advml_ordered_add(acc, NULL, parts, nparts, off, len);
         memcpy(out + off, acc, len * sizeof *acc);
     }
     return ADVML_OK;

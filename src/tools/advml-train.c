@@ -356,11 +356,48 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     fflush(stdout);
 }
 
+/* ---- the settings ------------------------------------------------------------------ */
+
+/* Collectively: the config of this launch (the file's, or on --resume the
+ * checkpoint's) with the flags applied, and where its outputs go (out: --out,
+ * else beside --resume's checkpoint; checked writable and, for a new run, not
+ * taken). overrides lists what the flags changed on --resume. */
+static advml_status settings(advml_comm *comm, const options *opt, advml_config *cfg, char *overrides, size_t olen,
+                             char *out, size_t outlen, advml_error *err)
+{
+    char *base = NULL;
+    advml_status s;
+    if (opt->resume && (s = checkpoint_config(comm, opt->resume, &base, err)))
+        return s;
+    s = load_config(opt, base, cfg, overrides, olen, err);
+    free(base);
+    if (!s && cfg->train.out[0])
+        snprintf(out, outlen, "%s", cfg->train.out);
+    else if (!s && opt->resume)
+        advml_run_path_from_ckpt(opt->resume, out, outlen);
+    if (!s && advml_comm_rank(comm) == 0)
+        s = check_out(out, opt->resume, opt->force, err);
+    if ((s = advml_comm_agree(comm, s, err)))
+        return s;
+    snprintf(cfg->train.out, sizeof cfg->train.out, "%s", out);
+    return ADVML_OK;
+}
+
+/* Rank 0's progress display (a bar on a terminal, lines in a log). */
+static void start_progress(const advml_trainer *t, advml_progress *progress)
+{
+    advml_progress_init(progress, stdout, t->rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
+    if (t->cfg.model.input.rank != 3)
+        progress->unit = "samples/s";
+    advml_progress_set_batch(progress, t->cfg.train.batch_size);
+}
+
 /* ---- the run file ------------------------------------------------------------------ */
 
 /* Rank 0's run file for this launch: a new one (--force: the old run file and
  * checkpoint removed first), or on --resume the existing one continued, with
- * this invocation appended. *have_run is 1 when run must be freed. */
+ * this invocation appended. *have_run is 1 when run must be freed (never
+ * after a failure: run is freed then). */
 static advml_status open_run(advml_trainer *t, const options *o, const char *out, const char *overrides, int argc,
                              char **argv, advml_run *run, int *have_run, advml_error *err)
 {
@@ -392,16 +429,22 @@ static advml_status open_run(advml_trainer *t, const options *o, const char *out
         free(summary);
     }
     free(hosts);
-    return advml_comm_agree(t->comm, s, err);
+    if ((s = advml_comm_agree(t->comm, s, err)) && *have_run) {
+        advml_run_free(run);
+        *have_run = 0;
+    }
+    return s;
 }
 
 /* ---- the end ------------------------------------------------------------------------ */
 
 /* Rank 0: record the outcome in the run file (its write failing turns a
  * success into a failure) and print the summary; then all agree. */
-static advml_status report(advml_trainer *t, advml_run *run, int have_run, const char *resume, advml_status s,
+static advml_status report(advml_trainer *t, advml_progress *progress, advml_run *run, int have_run, advml_status s,
                            double seconds, advml_error *err)
 {
+    if (t->rank == 0)
+        advml_progress_clear(progress);
     const int64_t nb = advml_trainer_batches_per_epoch(t);
     char sname[32], cont[2 * ADVML_PATH_MAX + 200] = "";
     const char *sig = advml_signal_name(t->stop_signal, sname, sizeof sname);
@@ -452,7 +495,6 @@ static advml_status report(advml_trainer *t, advml_run *run, int have_run, const
             printf("run file: %s\ncheckpoint: %s\n", run->path, run->ckpt_path);
         fflush(stdout);
     }
-    (void)resume;
     return advml_comm_agree(t->comm, s, err); /* rank 0 may have failed writing the final run file */
 }
 
@@ -493,29 +535,17 @@ int main(int argc, char **argv)
     int rc = advml_tool_start(TOOL, &argc, &argv, &comm); /* one BLAS thread per rank */
     if (rc)
         return rc;
-    advml_error err;
-    advml_error_clear(&err);
+    advml_error err = {ADVML_OK, ""};
     options opt;
     advml_status s = parse_args(argc, argv, &opt, &err);
     if ((s = advml_comm_agree(comm, s, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
     if (opt.help || opt.version)
         return advml_tool_help(TOOL, comm, opt.version, &command_line);
-    char *base = NULL, overrides[1024], out[ADVML_PATH_MAX] = "";
+    char overrides[1024], out[ADVML_PATH_MAX] = "";
     advml_config cfg;
-    if (opt.resume && (s = checkpoint_config(comm, opt.resume, &base, &err)))
+    if ((s = settings(comm, &opt, &cfg, overrides, sizeof overrides, out, sizeof out, &err)))
         return advml_tool_fail(TOOL, comm, s, &err);
-    s = load_config(&opt, base, &cfg, overrides, sizeof overrides, &err);
-    free(base);
-    if (!s && cfg.train.out[0])
-        snprintf(out, sizeof out, "%s", cfg.train.out);
-    else if (!s && opt.resume)
-        advml_run_path_from_ckpt(opt.resume, out, sizeof out);
-    if (!s && advml_comm_rank(comm) == 0)
-        s = check_out(out, opt.resume, opt.force, &err);
-    if ((s = advml_comm_agree(comm, s, &err)))
-        return advml_tool_fail(TOOL, comm, s, &err);
-    snprintf(cfg.train.out, sizeof cfg.train.out, "%s", out);
 
     /* Data, model, optimizer; the checkpoint to resume from; a signal so far? */
     advml_trainer t;
@@ -531,16 +561,11 @@ int main(int argc, char **argv)
     advml_run run;
     int have_run = 0;
     if ((s = open_run(&t, &opt, out, overrides, argc, argv, &run, &have_run, &err))) {
-        if (have_run)
-            advml_run_free(&run);
         advml_trainer_free(&t);
         return advml_tool_fail(TOOL, comm, s, &err);
     }
     advml_progress progress;
-    advml_progress_init(&progress, stdout, t.rank == 0 ? advml_progress_detect() : ADVML_PROGRESS_NONE);
-    if (t.cfg.model.input.rank != 3)
-        progress.unit = "samples/s";
-    advml_progress_set_batch(&progress, t.cfg.train.batch_size);
+    start_progress(&t, &progress);
     advml_trainer_outputs(&t, have_run ? &run : NULL, &progress);
     if (t.rank == 0)
         print_settings(&t, opt.resume, openblas_get_num_threads(), overrides);
@@ -548,11 +573,9 @@ int main(int argc, char **argv)
     /* Train (until done, --max-steps, a failure or a stop signal). */
     double t0 = advml_comm_wtime();
     s = advml_trainer_fit(&t, &err);
-    if (t.rank == 0)
-        advml_progress_clear(&progress);
 
     /* Epilogue: record the outcome, report, exit. */
-    s = report(&t, &run, have_run, opt.resume, s, advml_comm_wtime() - t0, &err);
+    s = report(&t, &progress, &run, have_run, s, advml_comm_wtime() - t0, &err);
     rc = s ? 0 : stop_code(&t, have_run || out[0]);
     if (have_run)
         advml_run_free(&run);
