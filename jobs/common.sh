@@ -168,8 +168,8 @@ advml_ensure_data() {
 # mpirun then declares the daemon lost T + P*I s after its last sign of life at
 # the latest, kills every rank and exits with 205. The default:
 # - without SLURM "10 5 3": at most 25 s (measured on two network-namespace
-#   hosts, tests/multihost/: 25-26 s for an interface that went down, 17-19 s
-#   for a link that drops every packet);
+#   hosts, tests/multihost/: 25-27 s for an interface that went down, 17-27 s
+#   for a link that drops every packet, mpirun's own exit included);
 # - under SLURM "SlurmdTimeout+60 5 3" (375 s with SLURM's default of 300 s):
 #   SLURM notices the dead node first (DOWN after SlurmdTimeout, measured
 #   SlurmdTimeout + 15-19 s), ends the job as a node failure and requeues it
@@ -178,7 +178,7 @@ advml_ensure_data() {
 #   keepalive is then the bound for what SLURM cannot see: a link that only
 #   Open MPI uses.
 # A host whose processes die while its network stays up (the OOM killer, a
-# kill -9) closes its connections: mpirun exits at once (1-3 s; exit 137 for a
+# kill -9) closes its connections: mpirun exits at once (1-4 s; exit 137 for a
 # rank killed by signal 9, 205 for a lost daemon), and the job fails.
 advml_mpirun_mca() {
   local spec=${ADVML_KEEPALIVE:-} ka st
