@@ -176,6 +176,10 @@ def _module(layer):
         return Activation(layer)
     if t == "batchnorm":
         return BatchNorm(layer)
+    if t == "esn":
+        raise NotImplementedError(f"model[{layer.index}] (esn): advml.pytorch has no PyTorch module for the echo "
+                                  "state network's reservoir; use advml-predict (or the checkpoint's "
+                                  f"/params/{layer.name}/W_in, W and b with the update in docs/recurrent.md)")
     return {"rnn": RNN, "lstm": LSTM, "gru": GRU}[t](layer)
 
 
