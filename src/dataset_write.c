@@ -164,6 +164,7 @@ advml_status advml_dsw_series_attrs(advml_dsw *w, const advml_dsw_attr *attrs, i
     for (int i = 0; i < n && !st; i++) {
         const advml_dsw_attr *a = &attrs[i];
         st = a->text      ? advml_h5_attr_string(g, a->name, a->text, err)
+             : a->array   ? advml_h5_attr_doubles(g, a->name, a->array, a->n_array, err)
              : a->integer ? advml_h5_attr_int64(g, a->name, (int64_t)a->value, err)
                           : advml_h5_attr_double(g, a->name, a->value, err);
     }

@@ -357,15 +357,15 @@ advml_status advml_osc_convert(const advml_osc_opts *o, advml_error *err)
         (st = advml_dsw_series(out, "v", ser[2], n, "velocity v(t_i) = x'(t_i)", err)) ||
         (st = advml_dsw_series(out, "F", ser[3], n, "driving force F(t_i) = F0 cos(omega t_i)", err)))
         goto done;
-    const advml_dsw_attr attrs[] = {{"equation", "x'' + eta x' + x = F0 cos(omega t)", 0, 0},
-                                    {"method", o->p.euler ? "euler" : "rk4", 0, 0},
-                                    {"eta", NULL, o->p.eta, 0},
-                                    {"F0", NULL, o->p.F0, 0},
-                                    {"omega", NULL, o->p.omega, 0},
-                                    {"dt", NULL, o->p.dt, 0},
-                                    {"steps", NULL, (double)o->p.steps, 1},
-                                    {"x0", NULL, o->p.x0, 0},
-                                    {"v0", NULL, o->p.v0, 0}};
+    const advml_dsw_attr attrs[] = {{"equation", "x'' + eta x' + x = F0 cos(omega t)", 0, 0, NULL, 0},
+                                    {"method", o->p.euler ? "euler" : "rk4", 0, 0, NULL, 0},
+                                    {"eta", NULL, o->p.eta, 0, NULL, 0},
+                                    {"F0", NULL, o->p.F0, 0, NULL, 0},
+                                    {"omega", NULL, o->p.omega, 0, NULL, 0},
+                                    {"dt", NULL, o->p.dt, 0, NULL, 0},
+                                    {"steps", NULL, (double)o->p.steps, 1, NULL, 0},
+                                    {"x0", NULL, o->p.x0, 0, NULL, 0},
+                                    {"v0", NULL, o->p.v0, 0, NULL, 0}};
     if ((st = advml_dsw_series_attrs(out, attrs, (int)(sizeof attrs / sizeof attrs[0]), err)))
         goto done;
     const double *in[4];

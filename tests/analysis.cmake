@@ -23,3 +23,9 @@ add_test(NAME jobs_local
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/analysis/test_jobs_local.sh ${ADVML_ANALYSIS_WORK})
 set_tests_properties(jobs_local PROPERTIES FIXTURES_REQUIRED advml_analysis_runs
   ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
+
+# analysis/svd_compress.py (the course's SVD image compression) on its own images
+add_test(NAME analysis_svd_compress
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/analysis/test_svd_compress.py)
+set_tests_properties(analysis_svd_compress PROPERTIES
+  ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)

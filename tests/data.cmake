@@ -30,4 +30,14 @@ if(Python3_Interpreter_FOUND OR EXISTS /usr/bin/python3)
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/test_data_cli.py)
   set_tests_properties(data_python_cli PROPERTIES
     ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
+  # advml-data lorenz63 / lorenz96 (src/chaos.c)
+  add_test(NAME data_python_chaos
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/test_chaos_data.py)
+  set_tests_properties(data_python_chaos PROPERTIES
+    ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
+  # the valid prediction time of bench/run_chaos.sh (bench/chaos_vpt.py)
+  add_test(NAME bench_chaos_vpt
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/test_chaos_vpt.py)
+  set_tests_properties(bench_chaos_vpt PROPERTIES
+    ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
 endif()

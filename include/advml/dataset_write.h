@@ -79,11 +79,14 @@ advml_status advml_dsw_split_write(advml_dsw *w, const advml_dsw_split *s, advml
 advml_status advml_dsw_series(advml_dsw *w, const char *name, const double *v, int64_t n, const char *desc,
                               advml_error *err);
 /* Attributes of /series (what generated the series): text when set, else
- * value, stored as int64 when integer, else as a double. */
+ * the n_array doubles of array when set, else value, stored as int64 when
+ * integer, else as a double. */
 typedef struct advml_dsw_attr {
     const char *name, *text;
     double value;
     int integer;
+    const double *array;   /* (n_array) values of a 1-D double attribute, or NULL */
+    size_t n_array;
 } advml_dsw_attr;
 advml_status advml_dsw_series_attrs(advml_dsw *w, const advml_dsw_attr *attrs, int n, advml_error *err);
 

@@ -7,6 +7,7 @@
   confusion-matrix PRED.h5     a classifier's confusion matrix
   scaling-plot RUN.h5...       images/s and efficiency against ranks
   export-onnx RUN.ckpt.h5      the checkpoint's model as ONNX (through torch)
+  svd-compress IMAGE           the course's SVD image compression (ratio, MSE, PSNR, plots)
 
 Each takes --help. Installed with pip, each is also the command advml-NAME.
 """
@@ -15,7 +16,7 @@ import importlib
 import sys
 
 COMMANDS = ("learning-curves", "merge-grid", "grid-heatmap", "forecast-plot", "confusion-matrix", "scaling-plot",
-            "export-onnx")
+            "export-onnx", "svd-compress")
 
 
 def main():

@@ -4,10 +4,12 @@
  *   advml-data csv --from FILE --out FILE.h5 ...     numeric CSV (e.g. the 8x8 digits)
  *   advml-data sine --kind clean|noisy --out FILE.h5 the course's sine series
  *   advml-data oscillator --out FILE.h5 ...          the damped driven oscillator
+ *   advml-data lorenz63 --out FILE.h5 ...            the Lorenz-63 system (RK4, Lyapunov exponent)
+ *   advml-data lorenz96 --out FILE.h5 ...            the Lorenz-96 system (RK4, Lyapunov exponent)
  *   advml-data info FILE.h5                          layout, shapes, attributes, class counts
  *
  * main() only dispatches; each subcommand parses its flags into the options
- * of a library module (mnist.h, csvdata.h, timeseries.h, dataset_info.h).
+ * of a library module (mnist.h, csvdata.h, timeseries.h, chaos.h, dataset_info.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advml/chaos.h"
 #include "advml/cli.h"
 #include "advml/csvdata.h"
 #include "advml/dataset_info.h"
@@ -260,6 +263,77 @@ static advml_status osc_run(void *args, const advml_cli_spec *spec, const char *
     return advml_osc_convert(o, err);
 }
 
+typedef struct chaos_args {
+    int help;
+    advml_chaos_opts o;
+    int64_t window, dim;
+} chaos_args;
+
+#define ARGS chaos_args
+#define CHAOS_COMMON_FLAGS                                                                                         \
+    FLAG("--out", ADVML_CLI_STRING, o.out, "FILE.h5", "output file"),                                              \
+        FLAG("--dt", ADVML_CLI_DOUBLE, o.p.dt, "DT", "RK4 step (default 0.01)"),                                   \
+        FLAG("--sample-every", ADVML_CLI_INT64, o.sample_every, "K",                                               \
+             "store every K-th RK4 step: sampling step K dt (default 1)"),                                         \
+        FLAG("--length", ADVML_CLI_INT64, o.length, "N", "stored points (default 10000)"),                         \
+        FLAG("--transient", ADVML_CLI_DOUBLE, o.transient, "T", "time units integrated and discarded first (default 100)"), \
+        FLAG("--seed", ADVML_CLI_UINT64, o.seed, "S", "seed of the random initial condition (default 1)"),         \
+        FLAG("--window", ADVML_CLI_INT64, window, "W", "window length in points (default 20)"),                    \
+        FLAG("--train-fraction", ADVML_CLI_DOUBLE, o.train_fraction, "F",                                          \
+             "share of the points in the training part (default 0.8)"),                                            \
+        FLAG("--holdout", ADVML_CLI_STRING, o.holdout, "validation|test",                                          \
+             "split of the remaining points (default validation)"),                                                \
+        SWITCH("--raw", o.raw, "windows in the system's units (default: each component standardised)"),           \
+        FLAG("--lyapunov-time", ADVML_CLI_DOUBLE, o.lyap_time, "T",                                                \
+             "time units over which the Lyapunov exponent is averaged (default 1000)"),                            \
+        SWITCH("--force", o.force, "overwrite FILE.h5 if it exists"), HELP_SWITCH
+static const advml_cli_flag lorenz63_flags[] = {
+    FLAG("--sigma", ADVML_CLI_DOUBLE, o.p.sigma, "S", "sigma (default 10)"),
+    FLAG("--rho", ADVML_CLI_DOUBLE, o.p.rho, "R", "rho (default 28)"),
+    FLAG("--beta", ADVML_CLI_DOUBLE, o.p.beta, "B", "beta (default 8/3)"),
+    CHAOS_COMMON_FLAGS};
+static const advml_cli_flag lorenz96_flags[] = {
+    FLAG("--dim", ADVML_CLI_INT64, dim, "N", "number of components (default 40)"),
+    FLAG("--forcing", ADVML_CLI_DOUBLE, o.p.forcing, "F", "forcing F (default 8)"),
+    CHAOS_COMMON_FLAGS};
+#undef CHAOS_COMMON_FLAGS
+#undef ARGS
+
+static void chaos_defaults(chaos_args *a, advml_chaos_system s)
+{
+    advml_chaos_opts_defaults(&a->o, s);
+    a->window = a->o.window;
+    a->dim = a->o.p.dim;
+}
+static void lorenz63_defaults(void *args, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    chaos_defaults(args, ADVML_LORENZ63);
+}
+static void lorenz96_defaults(void *args, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    chaos_defaults(args, ADVML_LORENZ96);
+}
+
+static advml_status chaos_run(void *args, const advml_cli_spec *spec, const char **wrote, advml_error *err)
+{
+    chaos_args *a = args;
+    advml_chaos_opts *o = &a->o;
+    advml_status st;
+    if ((st = advml_cli_required(spec, o->out, "--out FILE.h5", err)) || (st = window_steps(a->window, &o->window, err)))
+        return st;
+    if (o->p.system == ADVML_LORENZ96) {
+        if (a->dim < 4 || a->dim > ADVML_CHAOS_MAX_DIM)
+            return advml_error_set(err, ADVML_ERR_ARG, "--dim %lld: Lorenz-96 needs between 4 and %d components",
+                                   (long long)a->dim, ADVML_CHAOS_MAX_DIM);
+        o->p.dim = (int)a->dim;
+    }
+    o->command_line = command_line;
+    *wrote = o->out;
+    return advml_chaos_convert(o, err);
+}
+
 typedef struct info_args {
     int help;
     const char *file;
@@ -327,6 +401,23 @@ static const command commands[] = {
      "the per-step inputs (default x and F) that predict the next v (or x).",
      "Example: advml-data oscillator --out data/oscillator.h5 --eta 0.2 --F0 1 --omega 0.5 --dt 0.1\n",
      FLAGS(osc_flags), sizeof(osc_args), osc_defaults, osc_run},
+    {"lorenz63", "--out FILE.h5 [options]",
+     "Integrate the Lorenz-63 system x' = sigma (y - x), y' = x (rho - z) - y, z' = x y - beta z\n"
+     "(classical RK4 at a fixed step) from a seeded random initial condition, discard a transient,\n"
+     "store the raw series /series/{t,x,y,z} and windows of (x, y, z) that predict the next state,\n"
+     "and record the largest Lyapunov exponent (Benettin, tangent-linear) on /series.",
+     "The windows are standardised per component with the training part's mean and std (stored as\n"
+     "/series attributes component_mean, component_std) unless --raw. Lyapunov time = 1/lambda.\n"
+     "Example: advml-data lorenz63 --out data/lorenz63.h5 --length 10000 --sample-every 2\n",
+     FLAGS(lorenz63_flags), sizeof(chaos_args), lorenz63_defaults, chaos_run},
+    {"lorenz96", "--out FILE.h5 [options]",
+     "Integrate the Lorenz-96 system x_i' = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F (cyclic, N components;\n"
+     "classical RK4 at a fixed step) from a seeded random initial condition, discard a transient,\n"
+     "store the raw series /series/{t,x0..x(N-1)} and windows of the state that predict the next state,\n"
+     "and record the largest Lyapunov exponent (Benettin, tangent-linear) on /series.",
+     "The windows are standardised per component as for lorenz63 unless --raw.\n"
+     "Example: advml-data lorenz96 --out data/lorenz96.h5 --dim 40 --forcing 8\n",
+     FLAGS(lorenz96_flags), sizeof(chaos_args), lorenz96_defaults, chaos_run},
     {"info", "FILE.h5", "Print a file's groups and datasets with shapes, dtypes, chunking, attributes and,\n"
                         "for class-id targets, the count of each class.", NULL,
      FLAGS(info_flags), sizeof(info_args), NULL, info_run},

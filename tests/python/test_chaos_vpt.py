@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""bench/chaos_vpt.py, the valid prediction time of bench/run_chaos.sh: synthetic forecasts
+whose normalised error passes the threshold at a known step, in memory and through the
+command on files laid out as advml-data and advml-predict write them. Test bench_chaos_vpt."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+SRC = os.environ.get("ADVML_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "bench"))
+import chaos_vpt  # noqa: E402
+
+
+def diverging(truth, k, norm2, threshold, rng):
+    """A forecast whose normalised error grows as threshold * exp(0.3 (h - k + 0.5)) over the
+    rows h, crossing the threshold between rows k-1 and k: E(k-1) < threshold < E(k)."""
+    H, D = truth.shape
+    e = threshold * np.exp(0.3 * (np.arange(H) - k + 0.5))  # E(k-1) = 0.86 thr, E(k) = 1.16 thr
+    d = rng.normal(size=(H, D))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    return truth + d * (e * np.sqrt(norm2))[:, None]
+
+
+class Vpt(unittest.TestCase):
+    def test_known_crossing(self):
+        rng = np.random.default_rng(1)
+        truth = rng.normal(size=(200, 3))
+        norm2, thr, dt, le = 3.0, 0.4, 0.02, 0.9
+        for k in (1, 17, 150):
+            pred = diverging(truth, k, norm2, thr, rng)
+            err = chaos_vpt.normalised_error(pred, truth, norm2)
+            self.assertLess(err[k - 1], thr)
+            self.assertGreater(err[k], thr)
+            v, censored = chaos_vpt.vpt(err, thr, dt, le)
+            self.assertFalse(censored)
+            self.assertAlmostEqual(v, k * dt * le)
+        # a crossing at the first row: VPT 0; a forecast that never crosses: censored, its whole length
+        self.assertEqual(chaos_vpt.valid_steps(np.array([0.5, 0.1]), 0.4), (0, False))
+        self.assertEqual(chaos_vpt.valid_steps(np.array([0.1, 0.2, 0.3]), 0.4), (3, True))
+        # a NaN forecast counts as past the threshold; NaN truth rows (past the data) are dropped
+        self.assertEqual(chaos_vpt.valid_steps(np.array([0.1, np.nan, 0.1]), 0.4), (1, False))
+        t = truth[:4].copy()
+        t[3] = np.nan
+        self.assertEqual(len(chaos_vpt.normalised_error(truth[:4], t, 1.0)), 3)
+        # the error is ||y - y_hat|| / sqrt(<||y||^2>), by hand
+        e = chaos_vpt.normalised_error(np.array([[1.0, 2.0]]), np.array([[4.0, 6.0]]), 4.0)
+        self.assertAlmostEqual(e[0], 5.0 / 2.0)
+
+    def test_command(self):
+        rng = np.random.default_rng(2)
+        with tempfile.TemporaryDirectory(prefix="g_chaos_vpt_") as d:
+            data = os.path.join(d, "data.h5")
+            y = rng.normal(size=(500, 3)) * np.array([1.0, 2.0, 0.5])
+            norm2 = float(np.mean(np.sum(y ** 2, axis=1)))
+            with h5py.File(data, "w") as f:
+                f.create_dataset("train/targets", data=y.astype(np.float32))
+                s = f.create_group("series")
+                s.attrs["lyapunov_exponent"] = 0.9
+                s.attrs["sampling_step"] = 0.02
+            preds = []
+            for i, k in enumerate((40, 60)):
+                truth = rng.normal(size=(100, 3))
+                pred = diverging(truth, k, norm2, 0.4, rng)
+                truth[95:] = np.nan  # past the split's end
+                p = os.path.join(d, f"p{i}.h5")
+                with h5py.File(p, "w") as f:
+                    f.create_dataset("forecast/predicted", data=pred.astype(np.float32))
+                    f.create_dataset("forecast/truth", data=truth.astype(np.float32))
+                    f["forecast"].attrs["start"] = i
+                preds.append(p)
+            r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "chaos_vpt.py"), data, *preds],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            res = {ln.split()[1]: float(ln.split()[2]) for ln in r.stdout.splitlines() if ln.startswith("RESULT")}
+            self.assertAlmostEqual(res["vpt_mean"], 50 * 0.02 * 0.9, places=3)
+            self.assertAlmostEqual(res["vpt_min"], 40 * 0.02 * 0.9, places=3)
+            self.assertAlmostEqual(res["vpt_max"], 60 * 0.02 * 0.9, places=3)
+            self.assertEqual(res["censored"], 0)
+            r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "chaos_vpt.py"), preds[0], preds[1]],
+                               capture_output=True, text=True, timeout=120)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("not an advml-data lorenz63/lorenz96 file", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
