@@ -36,19 +36,10 @@ Prints one line per epoch, then "RESULT key value" lines (rank 0).
 """
 import os
 
-# One thread everywhere, before torch is imported.
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
+import torch_ddp  # noqa: E402  (first: one thread per process, before torch)
 import argparse  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from torch import nn  # noqa: E402
@@ -57,25 +48,19 @@ PROG = "torch_mnist_train.py"
 
 
 def die(msg):
-    sys.stderr.write("%s: %s\n" % (PROG, msg))
-    sys.exit(1)
+    torch_ddp.die(PROG, msg)
 
 
 def load_split(path, split):
-    """(inputs (n, 1, 28, 28) float32 tensor, labels (n,) int64 tensor), normalised as advml does."""
-    with h5py.File(path, "r") as f:
-        if split not in f:
-            die("%s: no /%s split" % (path, split))
-        d = f[split]["inputs"]
-        a = d.attrs
-        scale = float(a.get("scale", 1.0))
-        mean = float(a.get("mean", 0.0))
-        std = float(a.get("std", 1.0))
-        raw = d[:]
-        y = f[split]["targets"][:]
-    # advml computes (raw * scale - mean) / std in float32
-    x = (raw.astype(np.float32) * np.float32(scale) - np.float32(mean)) / np.float32(std)
-    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
+    return torch_ddp.load_split(PROG, path, split)
+
+
+evaluate = torch_ddp.evaluate
+
+
+def launch(a):
+    """Start a.nproc copies of this script as the ranks of one gloo group; wait for all."""
+    torch_ddp.launch(PROG, __file__, a.nproc, a.timeout)
 
 
 def make_model():
@@ -85,47 +70,6 @@ def make_model():
         nn.Flatten(),
         nn.Linear(64 * 7 * 7, 1024), nn.ReLU(), nn.Dropout(0.5),
         nn.Linear(1024, 10))
-
-
-def evaluate(model, x, y, batch=1000):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(y), batch):
-            correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
-    model.train()
-    return correct / len(y)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def launch(a):
-    """Start a.nproc copies of this script as the ranks of one gloo group; wait for all."""
-    port = free_port()
-    procs = []
-    for r in range(a.nproc):
-        env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(a.nproc), LOCAL_RANK=str(r),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env=env))
-    deadline = time.time() + a.timeout
-    codes = [None] * a.nproc
-    while any(c is None for c in codes):
-        for i, p in enumerate(procs):
-            if codes[i] is None:
-                codes[i] = p.poll()
-        if any(c not in (None, 0) for c in codes) or time.time() > deadline:
-            for i, p in enumerate(procs):  # one failed (or too slow): stop the rest
-                if codes[i] is None:
-                    p.kill()
-                    codes[i] = p.wait()
-            break
-        time.sleep(0.2)
-    if any(c != 0 for c in codes):
-        die("a rank failed or ran past --timeout %d s (exit codes %s)" % (a.timeout, codes))
 
 
 def main():

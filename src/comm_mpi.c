@@ -117,6 +117,44 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
     return ADVML_OK;
 }
 
+advml_status advml_comm_ordered_sum_f64(advml_comm *c, double *const *parts, int nparts, double *out, size_t n,
+                                        advml_error *err)
+{
+    /* the pipeline of advml_comm_ordered_sum_f32, in chunks of 128 Ki doubles */
+    enum { CH = 1 << 17 };
+    const int r = c->rank, N = c->size;
+    double *acc = malloc(2 * CH * sizeof *acc);
+    if (!acc)
+        return advml_error_set(err, ADVML_ERR_NOMEM, "comm: out of memory");
+    double *prev = acc + CH;
+    MPI_Request rq = MPI_REQUEST_NULL;
+    int rc = MPI_SUCCESS;
+    if (r > 0 && n > 0)
+        rc = MPI_Irecv(prev, (int)(n < CH ? n : CH), MPI_DOUBLE, r - 1, 8, c->comm, &rq);
+    for (size_t off = 0; off < n && rc == MPI_SUCCESS; off += CH) {
+        size_t len = n - off < CH ? n - off : CH;
+        if (r > 0 && (rc = MPI_Wait(&rq, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
+            break;
+        advml_ordered_add_f64(acc, r > 0 ? prev : NULL, parts, nparts, off, len);
+        if (r > 0 && off + len < n) {
+            size_t nl = n - off - len < CH ? n - off - len : CH;
+            if ((rc = MPI_Irecv(prev, (int)nl, MPI_DOUBLE, r - 1, 8, c->comm, &rq)) != MPI_SUCCESS)
+                break;
+        }
+        if (r < N - 1 && (rc = MPI_Send(acc, (int)len, MPI_DOUBLE, r + 1, 8, c->comm)) != MPI_SUCCESS)
+            break;
+        memcpy(out + off, acc, len * sizeof *acc);
+    }
+    free(acc);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(err, rc, "the ordered sum's MPI_Send/MPI_Recv");
+    for (size_t off = 0; off < n && N > 1; off += CHUNK) {
+        int cnt = (int)(n - off < CHUNK ? n - off : CHUNK);
+        MPI_CHECK(MPI_Bcast(out + off, cnt, MPI_DOUBLE, N - 1, c->comm), "MPI_Bcast");
+    }
+    return ADVML_OK;
+}
+
 advml_status advml_comm_allreduce_sum_f64(advml_comm *c, double *buf, size_t n, advml_error *err)
 {
     for (size_t off = 0; off < n; off += CHUNK) {

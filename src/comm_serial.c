@@ -58,6 +58,21 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
     return ADVML_OK;
 }
 
+advml_status advml_comm_ordered_sum_f64(advml_comm *c, double *const *parts, int nparts, double *out, size_t n,
+                                        advml_error *err)
+{
+    (void)c;
+    (void)err;
+    enum { CH = 1 << 13 };
+    double acc[CH];
+    for (size_t off = 0; off < n; off += CH) {
+        size_t len = n - off < CH ? n - off : CH;
+        advml_ordered_add_f64(acc, NULL, parts, nparts, off, len);
+        memcpy(out + off, acc, len * sizeof *acc);
+    }
+    return ADVML_OK;
+}
+
 advml_status advml_comm_allreduce_sum_f64(advml_comm *c, double *buf, size_t n, advml_error *err)
 {
     (void)c; (void)buf; (void)n; (void)err;

@@ -996,7 +996,10 @@ static advml_status parse_init_layers(const pctx *p, const json_t *o, int nlayer
 static const char *const keys_training[] = {
     "epochs", "batch_size", "seed", "data", "out", "l2", "clip_norm", "max_steps", "checkpoint_steps",
     "memory_budget_mb", "reproducible", "slots", "validation_split", "test_every_epoch", "top_k", "early_stopping",
-    "best_checkpoint", "class_weight", "augment", "init_from", "init_layers", NULL};
+    "best_checkpoint", "class_weight", "augment", "init_from", "init_layers", "readout", "ridge_lambda", NULL};
+
+static const advml_key_choice readout_choices[] = {
+    {"gradient", ADVML_READOUT_GRADIENT}, {"ridge", ADVML_READOUT_RIDGE}, {NULL, 0}};
 
 static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, advml_train_config *t,
                                      advml_optim_config *oc)
@@ -1039,6 +1042,9 @@ static advml_status parse_training(const pctx *p, const json_t *o, int nlayers, 
         return s;
     if (init && (s = copy_text(p, "training.init_from", init, t->init_from, sizeof t->init_from)))
         return s;
+    if ((s = parse_choice(p, o, "training", "readout", readout_choices, &t->readout)) ||
+        (s = get_num(p, o, "training", "ridge_lambda", 0, 0, 0, INFINITY, 0, &t->ridge_lambda, NULL)))
+        return s;
     if ((v = json_object_get(o, "init_layers")) && (s = parse_init_layers(p, v, nlayers, t)))
         return s;
     if ((v = json_object_get(o, "early_stopping"))) {
@@ -1074,6 +1080,7 @@ void advml_config_defaults(advml_config *cfg)
     cfg->train.slots = 4;
     cfg->train.test_every_epoch = 1;
     cfg->train.top_k = 5;
+    cfg->train.ridge_lambda = 1e-6;
     for (int i = 0; i < ADVML_MAX_CLASS_WEIGHTS; i++)
         cfg->train.class_weight[i] = 1.0f;
     cfg->schedule = advml_schedule_defaults(ADVML_SCHED_CONSTANT);
@@ -1263,6 +1270,31 @@ advml_status advml_config_validate(const advml_config *cfg, advml_error *err)
                                    advml_loss_name(cfg->model.loss),
                                    classify ? "val_loss, val_accuracy or val_top_k_accuracy"
                                             : "val_loss, val_mae or val_r2");
+    if (t->readout == ADVML_READOUT_RIDGE) {
+        const advml_layer_spec *last = &cfg->model.layers[cfg->model.nlayers - 1];
+        if (cfg->model.loss != ADVML_LOSS_MSE)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: training.readout: \"ridge\" solves a least-squares problem and needs loss "
+                                   "\"mse\", got \"%s\"",
+                                   src, advml_loss_name(cfg->model.loss));
+        if (last->type != ADVML_LAYER_DENSE || last->act != ADVML_ACT_IDENTITY)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: training.readout: \"ridge\" solves for a linear readout, so the last layer "
+                                   "(model[%d]) must be a dense layer without activation; it is %s%s%s",
+                                   src, cfg->model.nlayers - 1, advml_layer_kind_of(last->type)->name,
+                                   last->type == ADVML_LAYER_DENSE ? " with activation " : "",
+                                   last->type == ADVML_LAYER_DENSE ? advml_act_name(last->act) : "");
+        if (t->epochs != 1)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: training.epochs: the ridge readout is solved in one pass over the data, so "
+                                   "epochs must be 1, got %d",
+                                   src, t->epochs);
+        if (cfg->optim.l2 != 0.0f)
+            return advml_error_set(err, ADVML_ERR_CONFIG,
+                                   "%s: training.l2: with readout \"ridge\" the penalty is training.ridge_lambda; "
+                                   "l2 must be 0, got %g",
+                                   src, (double)cfg->optim.l2);
+    }
     if (t->nclass_weight > 0 && !classify)
         return advml_error_set(err, ADVML_ERR_CONFIG,
                                "%s: training.class_weight: weights the cross-entropy losses, but this model's loss is "
@@ -1405,6 +1437,10 @@ char *advml_config_to_json(const advml_config *cfg)
     json_object_set_new(tr, "validation_split", json_real(t->validation_split));
     json_object_set_new(tr, "test_every_epoch", json_boolean(t->test_every_epoch));
     json_object_set_new(tr, "top_k", json_integer(t->top_k));
+    if (t->readout == ADVML_READOUT_RIDGE) { /* written only then: gradient runs' configs read back unchanged */
+        json_object_set_new(tr, "readout", json_string("ridge"));
+        json_object_set_new(tr, "ridge_lambda", json_real(t->ridge_lambda));
+    }
     const struct {
         int on;
         const advml_monitor_config *m;

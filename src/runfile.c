@@ -433,6 +433,13 @@ static advml_status write_run(const advml_run *r, hid_t f, advml_error *err)
         (s = advml_h5_attr_int64(f, "reproducible", r->reproducible, err)) ||
         (s = advml_h5_attr_int64(f, "blas_threads", r->blas_threads, err)) || (s = write_invocations(r, f, err)))
         return s;
+    if (r->ridge && ((s = advml_h5_attr_string(f, "readout", "ridge", err)) ||
+                     (s = advml_h5_attr_double(f, "ridge_lambda", r->ridge_lambda, err)) ||
+                     (s = advml_h5_attr_int64(f, "ridge_rows", r->ridge_rows, err)) ||
+                     (s = advml_h5_attr_double(f, "ridge_accumulate_seconds", r->ridge_seconds[0], err)) ||
+                     (s = advml_h5_attr_double(f, "ridge_reduce_seconds", r->ridge_seconds[1], err)) ||
+                     (s = advml_h5_attr_double(f, "ridge_solve_seconds", r->ridge_seconds[2], err))))
+        return s;
     const char *slash = strrchr(r->ckpt_path, '/');
     if ((s = advml_h5_attr_string(f, "checkpoint", slash ? slash + 1 : r->ckpt_path, err)))
         return s;
@@ -722,6 +729,15 @@ advml_status advml_run_load(advml_run *r, int64_t epochs, int64_t step, int *fou
             goto done;
     if ((s = load_invocations(r, f, err)))
         goto done;
+    if (advml_h5_has_attr(f, "ridge_lambda") && step >= 1) { /* the closed-form readout, kept on --resume */
+        r->ridge = 1;
+        if ((s = advml_h5_read_attr_double(f, "ridge_lambda", &r->ridge_lambda, err)) ||
+            (s = advml_h5_read_attr_int64(f, "ridge_rows", &r->ridge_rows, err)) ||
+            (s = advml_h5_read_attr_double(f, "ridge_accumulate_seconds", &r->ridge_seconds[0], err)) ||
+            (s = advml_h5_read_attr_double(f, "ridge_reduce_seconds", &r->ridge_seconds[1], err)) ||
+            (s = advml_h5_read_attr_double(f, "ridge_solve_seconds", &r->ridge_seconds[2], err)))
+            goto done;
+    }
     snprintf(r->start_time, sizeof r->start_time, "%s", start);
     *found = 1;
 done:

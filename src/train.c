@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "advml/augment.h"
+#include "advml/ridge.h"
 
 /* Extra slots after the gradients (ADVML_GRAD_EXTRA of them): then one per
  * stop signal, counting the ranks that caught it (in the order of STOP_SIGS). */
@@ -311,6 +312,18 @@ static advml_status build(advml_trainer *t, advml_error *err)
         return advml_error_prefix(err, "%s: ", t->cfg.source);
     if ((s = advml_model_check_targets(&t->model, t->train.num_classes, t->train.target_dim, err)))
         return advml_error_prefix(err, "%s does not fit %s: ", advml_dataset_path(t->ds), t->cfg.source);
+    if (t->cfg.train.readout == ADVML_READOUT_RIDGE) /* only the last layer may learn: the one solved for */
+        for (int v = 0; v < t->model.nviews; v++) {
+            const advml_param_view *pv = &t->model.views[v];
+            if (pv->layer < t->model.nlayers - 1 && !pv->frozen) {
+                const advml_layer *L = &t->model.layers[pv->layer];
+                return advml_error_set(err, ADVML_ERR_CONFIG,
+                                       "%s: training.readout: \"ridge\" fits only the last layer, but layer %d (%s) "
+                                       "has trainable weights (%s); use readout \"gradient\", or freeze it "
+                                       "(\"trainable\": false)",
+                                       t->cfg.source, pv->layer, L->kind->name, pv->name);
+            }
+        }
     advml_model_init_params(&t->model, t->cfg.train.seed);
     if ((s = setup_class_weight(t, err)))
         return s;
@@ -854,6 +867,97 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
     return ADVML_OK;
 }
 
+/* ---- the closed-form readout ------------------------------------------------------ */
+
+/* training.readout "ridge": the epoch's training part. The model runs once
+ * over the train split (no permutation: a sum does not care); each rank adds
+ * the readout's input rows and targets of its samples into the normal
+ * equations' sums (include/advml/ridge.h), ONE reduction adds the ranks', and
+ * every rank solves the same system into the last (dense) layer's weights.
+ * Reproducible mode: the samples fall into training.slots fixed slots, each
+ * summed alone in blocks of local_max rows from its start, and the slots are
+ * added in slot order (advml_comm_ordered_sum_f64): the same bits for any N.
+ * Otherwise each rank sums its contiguous share and the shares are added by
+ * an allreduce (equal to rounding). The epoch's train loss is the mean
+ * squared error of the double solution, from the sums. Counts as one step. */
+static advml_status ridge_epoch(advml_trainer *t, advml_error *err)
+{
+    advml_model *m = &t->model;
+    const int nl = m->nlayers;
+    advml_layer *R = &m->layers[nl - 1];
+    const advml_ridge rd = advml_ridge_dims(R->in_shape.d[0], R->spec.units, R->spec.use_bias);
+    const int64_t n = t->train.n, E = t->local_max;
+    const int repro = t->cfg.train.reproducible, nparts = repro ? t->slot_hi - t->slot_lo : 1;
+    double *acc = calloc((size_t)nparts * rd.size, sizeof *acc); /* (nparts, rd.size) */
+    double *work = malloc(advml_ridge_work_doubles(&rd, (int)E) * sizeof *work);
+    double **parts = malloc((size_t)nparts * sizeof *parts);
+    advml_status local = ADVML_OK, s;
+    if (!acc || !work || !parts)
+        local = advml_error_set(err, ADVML_ERR_NOMEM,
+                                "ridge readout: out of memory for %d sums of %zu doubles (%d readout inputs)", nparts,
+                                rd.size, rd.P);
+    const double t0 = advml_comm_wtime();
+    advml_ctx ctx = {0};
+    ctx.training = 0;
+    ctx.seed = t->cfg.train.seed;
+    ctx.scratch = m->scratch;
+    for (int p = 0; p < nparts && !local; p++) {
+        parts[p] = acc + (size_t)p * rd.size;
+        int64_t lo, hi;
+        if (repro)
+            share(n, t->slot_lo + p, t->cfg.train.slots, &lo, &hi);
+        else
+            share(n, t->rank, t->nranks, &lo, &hi);
+        for (int64_t i = lo; i < hi && !local; i += E) {
+            const int nb = (int)(hi - i < E ? hi - i : E);
+            for (int j = 0; j < nb; j++) /* positions -> rows of the train split */
+                t->ids[j] = t->train_rows ? t->train_rows[i + j] : i + j;
+            if ((local = advml_dataset_read(t->ds, SPLIT_TRAIN, t->ids, nb, t->x, t->y, err)))
+                break;
+            ctx.B = nb;
+            ctx.sample_ids = t->ids;
+            advml_model_forward(m, t->x, &ctx);
+            const float *feat = nl > 1 ? m->layers[nl - 2].out : t->x; /* (nb, P) the readout's input */
+            advml_ridge_accumulate(&rd, parts[p], feat, t->y, nb, work);
+        }
+    }
+    const double t1 = advml_comm_wtime();
+    if (!(s = agree(t, local, err)))
+        s = repro ? advml_comm_ordered_sum_f64(t->comm, parts, nparts, parts[nparts - 1], rd.size, err)
+                  : advml_comm_allreduce_sum_f64(t->comm, acc, rd.size, err);
+    const double t2 = advml_comm_wtime();
+    double sse = 0.0;
+    const double *sum = repro && parts ? parts[nparts - 1] : acc;
+    if (!s) {
+        float *w = m->params + R->param_offset + R->views[0].offset;
+        float *b = R->nviews > 1 ? m->params + R->param_offset + R->views[1].offset : NULL;
+        s = agree(t, advml_ridge_solve(&rd, sum, t->cfg.train.ridge_lambda, w, b, &sse, err), err);
+    }
+    const double t3 = advml_comm_wtime();
+    if (!s) {
+        t->ridge_rows = (int64_t)sum[rd.size - 1];
+        t->ridge_seconds[0] = t1 - t0;
+        t->ridge_seconds[1] = t2 - t1;
+        t->ridge_seconds[2] = t3 - t2;
+        t->ep_loss = sse / rd.K; /* the per-sample loss is the mean over the K outputs */
+        t->ep_samples = (double)t->ridge_rows;
+        t->step++;
+        t->cursor = advml_trainer_batches_per_epoch(t);
+        if (t->run) {
+            t->run->ridge = 1;
+            t->run->ridge_lambda = t->cfg.train.ridge_lambda;
+            t->run->ridge_rows = t->ridge_rows;
+            memcpy(t->run->ridge_seconds, t->ridge_seconds, sizeof t->ridge_seconds);
+            /* room reserved at the start of the epoch: cannot fail */
+            advml_run_add_step(t->run, t->step, (int32_t)(t->epoch + 1), t->ep_loss / t->ep_samples, NAN, NULL);
+        }
+    }
+    free(acc);
+    free(work);
+    free(parts);
+    return s;
+}
+
 /* ---- after an epoch: evaluation and the training controls ----------------------- */
 
 /* Evaluate the validation split (and the test split when asked every epoch)
@@ -1067,6 +1171,8 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
         s = t->run ? advml_run_reserve(t->run, nb - t->cursor, 1, err) : ADVML_OK;
         if ((s = agree(t, s, err)))
             return s;
+        if (tc->readout == ADVML_READOUT_RIDGE && t->cursor < nb && (s = ridge_epoch(t, err)))
+            return s; /* the solve: the loop below then has nothing left to do */
         for (int64_t k = t->cursor; k < nb; k++) {
             if (tc->max_steps > 0 && t->step >= tc->max_steps) {
                 stopped = 1;
@@ -1110,7 +1216,8 @@ advml_status advml_trainer_fit(advml_trainer *t, advml_error *err)
         em.train_accuracy = classify && t->ep_samples > 0 ? t->ep_correct / t->ep_samples : NAN;
         if ((s = evaluate_epoch(t, &em, err)))
             return s;
-        em.learning_rate = t->ctl.lr > 0 ? t->ctl.lr : advml_float_shortest((float)advml_trainer_lr(t));
+        em.learning_rate = tc->readout == ADVML_READOUT_RIDGE ? NAN /* no gradient steps */
+                           : t->ctl.lr > 0 ? t->ctl.lr : advml_float_shortest((float)advml_trainer_lr(t));
         em.epoch_seconds = t->ep_seconds;
         em.images_per_second = t->ep_seconds > 0 ? t->ep_samples / t->ep_seconds : NAN;
         int stop = control_epoch(t, em.epoch);

@@ -8,7 +8,8 @@ set(ADVML_RNN_TESTS
   sine         # the course's sine RNN: validation MSE bound; predictions and recursive forecast checked
   forecast     # forecasts of exact linear recurrences (Fibonacci, exogenous input) in closed form
   predict      # classifier predictions: probabilities, classes, confusion matrix, accuracy; 1 vs 3 ranks
-  failures)    # bad input to training and prediction: messages, exit codes, no hang, no damage
+  failures     # bad input to training and prediction: messages, exit codes, no hang, no damage
+  esn)         # echo state network: reservoir radius, ridge readout vs NumPy, 1/2/3 ranks, forecast, resume, errors
 foreach(t ${ADVML_RNN_TESTS})
   add_test(NAME rnn_${t}
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/rnn/${t}.py

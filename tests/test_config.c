@@ -622,7 +622,8 @@ static void t_jobs(void)
     char src[4096];
     snprintf(src, sizeof src, "%s", __FILE__);
     char *dir = dirname(dirname(src));
-    const char *jobs[] = {"mnist_cnn.json", "digits_cnn.json", "course_cnn.json", "mnist_fast.json", NULL};
+    const char *jobs[] = {"mnist_cnn.json",  "digits_cnn.json", "course_cnn.json", "mnist_fast.json",
+                          "sine_esn.json", "oscillator_esn.json", NULL};
     for (int i = 0; jobs[i]; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/jobs/%s", dir, jobs[i]);
@@ -734,6 +735,97 @@ static void t_kind_tables(void)
     }
 }
 
+/* The esn layer's keys and training.readout: parsed, written back, read
+ * back the same; their errors name the field path. */
+static void t_esn_and_ridge(void)
+{
+    const advml_status E = ADVML_ERR_CONFIG;
+    advml_config c, d;
+    advml_error err;
+    CU_ASSERT_EQUAL_FATAL(parse("{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 50, "
+                                "\"spectral_radius\": 1.2, \"sparsity\": 0.8, \"input_scaling\": 0.5, "
+                                "\"bias_scaling\": 0.1, \"leak_rate\": 0.3, \"washout\": 4, \"seed\": 9, "
+                                "\"concat_input\": true, \"return_sequences\": true}, {\"type\": \"flatten\"}, "
+                                "{\"type\": \"dense\", \"units\": 2}], \"training\": {\"readout\": \"ridge\", "
+                                "\"ridge_lambda\": 0.001}}",
+                                &c, &err),
+                          ADVML_OK);
+    const advml_layer_spec *e = &c.model.layers[0];
+    CU_ASSERT(e->type == ADVML_LAYER_ESN && e->units == 50 && e->spectral_radius == 1.2f && e->sparsity == 0.8f &&
+              e->input_scaling == 0.5f && e->bias_scaling == 0.1f && e->leak_rate == 0.3f && e->washout == 4 &&
+              e->reservoir_seed == 9 && e->concat_input == 1 && e->return_sequences == 1);
+    CU_ASSERT(c.train.readout == ADVML_READOUT_RIDGE && c.train.ridge_lambda == 0.001);
+    CU_ASSERT_EQUAL(advml_config_validate(&c, &err), ADVML_OK);
+    char *json = advml_config_to_json(&c);
+    CU_ASSERT_FATAL(json != NULL);
+    CU_ASSERT(strstr(json, "\"washout\": 4") && strstr(json, "\"seed\": 9") && strstr(json, "\"readout\": \"ridge\""));
+    CU_ASSERT_EQUAL(advml_config_parse(&d, json, "<canonical>", &err), ADVML_OK);
+    CU_ASSERT(advml_config_same_model(&c, &d, NULL, 0) && d.train.readout == ADVML_READOUT_RIDGE &&
+              d.train.ridge_lambda == 0.001);
+    free(json);
+    /* defaults: radius 0.9, sparsity 0.9, scaling 1, no bias, leak 1, no washout, the model's seed;
+     * a gradient run writes no readout keys */
+    CU_ASSERT_EQUAL_FATAL(parse("{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 5}, "
+                                "{\"type\": \"dense\", \"units\": 1}]}",
+                                &c, &err),
+                          ADVML_OK);
+    e = &c.model.layers[0];
+    CU_ASSERT(e->spectral_radius == 0.9f && e->sparsity == 0.9f && e->input_scaling == 1.0f && e->bias_scaling == 0.0f &&
+              e->leak_rate == 1.0f && e->washout == 0 && e->reservoir_seed == 0 && e->concat_input == 0);
+    CU_ASSERT(c.train.readout == ADVML_READOUT_GRADIENT && c.train.ridge_lambda == 1e-6);
+    json = advml_config_to_json(&c);
+    CU_ASSERT_FATAL(json != NULL);
+    CU_ASSERT(!strstr(json, "readout") && !strstr(json, "washout") && !strstr(json, "\"seed\": 0"));
+    free(json);
+#define ESN(x) "{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 10" x "}, {\"type\": \"dense\", \"units\": 1}]}"
+    expect_error(ESN(", \"spectral_radius\": 0"), E, "jobs/x.json: model[0].spectral_radius: expected a number > 0, got 0",
+                 NULL);
+    expect_error(ESN(", \"spectral_radius\": -0.5"), E, "model[0].spectral_radius: expected a number > 0", NULL);
+    expect_error(ESN(", \"sparsity\": 1"), E, "model[0].sparsity: expected a number in [0, 1), got 1", NULL);
+    expect_error(ESN(", \"sparsity\": -0.1"), E, "model[0].sparsity: expected a number in [0, 1), got -0.1", NULL);
+    expect_error(ESN(", \"leak_rate\": 0"), E, "model[0].leak_rate: expected a number in (0, 1], got 0", NULL);
+    expect_error(ESN(", \"leak_rate\": 1.5"), E, "model[0].leak_rate: expected a number in (0, 1], got 1.5", NULL);
+    expect_error(ESN(", \"input_scaling\": -1"), E, "model[0].input_scaling: expected a number >= 0, got -1", NULL);
+    expect_error(ESN(", \"rho\": 0.9"), E, "model[0].rho: unknown key (did you mean \"spectral_radius\"?)", NULL);
+    expect_error(ESN(", \"washout\": -1"), E, "model[0].washout", NULL);
+    expect_error(ESN(", \"activation\": \"relu\""), E, "model[0].activation: not a parameter of esn", NULL);
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\"}]}", E, "model[0].units: missing (required)",
+                 NULL);
+#undef ESN
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"dense\", \"units\": 1}], \"training\": "
+                 "{\"readout\": \"closed\"}}",
+                 E, "training.readout: expected \"gradient\" or \"ridge\", got \"closed\"", NULL);
+    expect_error("{\"loss\": \"mse\", \"model\": [{\"type\": \"dense\", \"units\": 1}], \"training\": "
+                 "{\"ridge_lambda\": -1}}",
+                 E, "training.ridge_lambda: expected a number >= 0, got -1", NULL);
+    /* what validate refuses: another loss, a non-linear readout, more epochs, l2 */
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"{\"loss\": \"binary_crossentropy\", \"model\": [{\"type\": \"esn\", \"units\": 5}, {\"type\": \"dense\", "
+         "\"units\": 1}], \"training\": {\"readout\": \"ridge\"}}",
+         "training.readout: \"ridge\" solves a least-squares problem and needs loss \"mse\""},
+        {"{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 5}, {\"type\": \"dense\", \"units\": 1, "
+         "\"activation\": \"tanh\"}], \"training\": {\"readout\": \"ridge\"}}",
+         "the last layer (model[1]) must be a dense layer without activation; it is dense with activation tanh"},
+        {"{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 5}], \"training\": {\"readout\": \"ridge\"}}",
+         "it is esn"},
+        {"{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 5}, {\"type\": \"dense\", \"units\": 1}], "
+         "\"training\": {\"readout\": \"ridge\", \"epochs\": 3}}",
+         "training.epochs: the ridge readout is solved in one pass over the data, so epochs must be 1, got 3"},
+        {"{\"loss\": \"mse\", \"model\": [{\"type\": \"esn\", \"units\": 5}, {\"type\": \"dense\", \"units\": 1}], "
+         "\"training\": {\"readout\": \"ridge\", \"l2\": 0.01}}",
+         "training.l2: with readout \"ridge\" the penalty is training.ridge_lambda"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(parse(bad[i].text, &c, &err), ADVML_OK);
+        CU_ASSERT_EQUAL(advml_config_validate(&c, &err), E);
+        if (!strstr(err.msg, bad[i].needle))
+            fprintf(stderr, "\n  message \"%s\"\n  lacks   \"%s\"\n", err.msg, bad[i].needle);
+        CU_ASSERT(strstr(err.msg, bad[i].needle) != NULL);
+    }
+}
+
 static void reg(void)
 {
     static const advml_test_case c[] = {{"valid", t_valid},
@@ -747,6 +839,7 @@ static void reg(void)
                                         {"round_trip", t_round_trip},
                                         {"validate", t_validate},
                                         {"jobs", t_jobs},
+                                        {"esn_and_ridge", t_esn_and_ridge},
                                         {"kind_tables", t_kind_tables},
                                         {NULL, NULL}};
     advml_test_add_suite("config", c);

@@ -65,7 +65,7 @@ static void t_spec_default(void)
         } else {
             CU_ASSERT(s.stride[0] == 1 && s.stride[1] == 1);
         }
-        int recurrent = t == ADVML_LAYER_RNN || t == ADVML_LAYER_LSTM || t == ADVML_LAYER_GRU;
+        int recurrent = t == ADVML_LAYER_RNN || t == ADVML_LAYER_LSTM || t == ADVML_LAYER_GRU || t == ADVML_LAYER_ESN;
         CU_ASSERT(s.act == (recurrent ? ADVML_ACT_TANH : ADVML_ACT_IDENTITY));
     }
 }

@@ -35,6 +35,9 @@ advml_status advml_comm_allreduce_sum_f64(advml_comm *c, double *buf, size_t n, 
  * (a pipeline); the last rank's result is broadcast. */
 advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
                                         advml_error *err);
+/* The same in double (the ridge readout's normal equations, include/advml/ridge.h). */
+advml_status advml_comm_ordered_sum_f64(advml_comm *c, double *const *parts, int nparts, double *out, size_t n,
+                                        advml_error *err);
 /* In-place element-wise max over all ranks (used to agree on error flags). */
 advml_status advml_comm_allreduce_max_i32(advml_comm *c, int32_t *buf, size_t n, advml_error *err);
 /* Broadcast n bytes from root. */

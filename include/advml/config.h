@@ -37,6 +37,9 @@ typedef struct advml_augment_config {
                                      units; 0 = off */
 } advml_augment_config;
 
+/* training.readout */
+enum { ADVML_READOUT_GRADIENT = 0, ADVML_READOUT_RIDGE = 1 };
+
 /* The "training" section; every field has a default (docs/training.md). */
 typedef struct advml_train_config {
     int epochs;                   /* 1 */
@@ -65,6 +68,9 @@ typedef struct advml_train_config {
     int class_weight_by_id;       /* 1: given as {"id": w}: the rest weigh 1 (padded at setup) */
     float class_weight[ADVML_MAX_CLASS_WEIGHTS];
     advml_augment_config augment;
+    int readout;                  /* ADVML_READOUT_GRADIENT (0, default) or ADVML_READOUT_RIDGE: the last
+                                     (dense) layer solved in closed form in one pass (include/advml/ridge.h) */
+    double ridge_lambda;          /* 1e-6: the ridge penalty lambda ||W||^2 (sum over samples) */
     char init_from[ADVML_PATH_MAX]; /* "": random init; else a checkpoint to take weights from */
     int ninit_layers;             /* 0: every layer the checkpoint has; else init_layers[0..n) */
     int init_layers[ADVML_MAX_LAYERS];

@@ -35,7 +35,8 @@
     X(RNN, advml_rnn_kind)               /* src/rnn.c */        \
     X(LSTM, advml_lstm_kind)             /* src/lstm.c */       \
     X(GRU, advml_gru_kind)               /* src/gru.c */        \
-    X(BATCHNORM, advml_batchnorm_kind)   /* src/batchnorm.c */
+    X(BATCHNORM, advml_batchnorm_kind)   /* src/batchnorm.c */  \
+    X(ESN, advml_esn_kind)               /* src/esn.c */
 
 typedef enum advml_layer_type {
 #define ADVML_X(suffix, kind) ADVML_LAYER_##suffix,
@@ -88,6 +89,16 @@ typedef struct advml_layer_spec {
                              (the config's "trainable": false, for fine-tuning) */
     advml_conv_algo algorithm; /* conv2d: ADVML_CONV_AUTO (default), _IM2COL or _WINOGRAD
                                   (the config's "algorithm": "auto", "im2col", "winograd") */
+    /* esn (echo state network, src/esn.c): the fixed random reservoir */
+    float spectral_radius; /* > 0: the reservoir W is scaled to this largest |eigenvalue| (0.9) */
+    float sparsity;       /* [0, 1): the fraction of W's entries that are zero (0.9) */
+    float input_scaling;  /* >= 0: W_in ~ U(+-input_scaling) (1) */
+    float bias_scaling;   /* >= 0: b ~ U(+-bias_scaling); 0 (default): no bias */
+    float leak_rate;      /* (0, 1]: h_t = (1 - a) h_{t-1} + a tanh(...) (1) */
+    int washout;          /* with return_sequences: the first steps left out of the output (0) */
+    int reservoir_seed;   /* the config's "seed": > 0 draws the reservoir from its own generator;
+                             0 (default): from the model's (training.seed) */
+    int concat_input;     /* 1: each output step is [h_t, x_t] (units + F values); 0: h_t */
 } advml_layer_spec;
 
 /* A spec with the defaults: the common ones (stride 1, valid padding,

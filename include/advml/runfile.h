@@ -70,6 +70,11 @@ typedef struct advml_run {
     int64_t stop_step;                   /* the step it stopped after when "interrupted", else -1 */
     int reproducible;                    /* training.reproducible of the run (root attribute) */
     int blas_threads;                    /* OpenBLAS threads per rank of this launch */
+    int ridge;                           /* 1: the readout was solved in closed form (training.readout
+                                            "ridge"): the ridge_* root attributes are written */
+    double ridge_lambda;                 /* its penalty */
+    int64_t ridge_rows;                  /* the samples it was fitted to */
+    double ridge_seconds[3];             /* rank 0's time accumulating, reducing, solving */
     advml_invocation *inv;               /* (ninv) every launch, oldest first */
     int64_t ninv;
     /* metrics history */

@@ -82,6 +82,9 @@ typedef struct advml_trainer {
     double ep_loss, ep_correct, ep_samples, ep_seconds; /* the current epoch's running sums */
     int64_t last_ckpt_step;       /* step of the last checkpoint written (-1: none) */
     double allreduce_seconds;     /* time spent in the gradient allreduce (this rank) */
+    double ridge_seconds[3];      /* training.readout "ridge": accumulating the sums, their
+                                     reduction, the solve (this rank) */
+    int64_t ridge_rows;           /* the samples the ridge readout was fitted to (all ranks) */
     int grads_clear;              /* 1: model.grads are all 0 (the last step's optimizer
                                      cleared them), so the next step need not */
     advml_epoch_metrics last;     /* the metrics of the last epoch this process completed */

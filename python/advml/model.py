@@ -3,7 +3,7 @@ and the named parameter views of every layer, in the checkpoint's order.
 
 This mirrors the C code (src/config.c, src/layer.c and each kind's setup in
 src/conv2d.c, src/pool.c, src/dense.c, src/rnn.c, src/lstm.c, src/gru.c,
-src/batchnorm.c) for
+src/batchnorm.c, src/esn.c) for
 what the Python side needs: building a PyTorch module (advml.torch) and
 writing a checkpoint (advml.checkpoint.write_checkpoint). It checks shapes, but
 the C parser stays the judge of a config's validity: a checkpoint written from
@@ -14,7 +14,7 @@ import json
 import math
 
 LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "flatten", "dense", "dropout", "activation",
-               "rnn", "lstm", "gru", "batchnorm")
+               "rnn", "lstm", "gru", "batchnorm", "esn")
 ACTIVATIONS = ("linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 # "type": "relu" etc. is an activation layer with that function (src/config.c)
 ACT_SHORTHANDS = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax")
@@ -71,7 +71,7 @@ class Layer:
             self.activation = t
         elif t in LAYER_TYPES:
             self.type = t
-            self.activation = spec.get("activation", "tanh" if t in RECURRENT else "linear")
+            self.activation = spec.get("activation", "tanh" if t in RECURRENT + ("esn",) else "linear")
         else:
             raise ConfigError(f"{where}.type: unknown layer type {t!r}; expected one of "
                               + ", ".join(LAYER_TYPES + ACT_SHORTHANDS))
@@ -177,6 +177,22 @@ class Layer:
             self.views += [("weight_ih", (g * h, f)), ("weight_hh", (g * h, h)), ("bias_ih", (g * h,)),
                            ("bias_hh", (g * h,))]
         self.out_shape = (t, h) if self.return_sequences else (h,)
+
+    def _setup_esn(self, where):
+        """The echo state network's fixed reservoir (src/esn.c): buffers, never trained."""
+        if len(self.in_shape) != 2:
+            raise ConfigError(f"{where} (esn): input must be a sequence (T, F), got {self.in_shape}")
+        t, f = self.in_shape
+        h = int(self.spec["units"])
+        self.units = h
+        self.leak_rate = float(self.spec.get("leak_rate", 1.0))
+        self.washout = int(self.spec.get("washout", 0))
+        self.concat_input = bool(self.spec.get("concat_input", False))
+        self.views += [("W_in", (h, f)), ("W", (h, h))]
+        if float(self.spec.get("bias_scaling", 0.0)) > 0:
+            self.views.append(("b", (h,)))
+        d = h + (f if self.concat_input else 0)
+        self.out_shape = (t - self.washout, d) if self.return_sequences else (d,)
 
     _setup_rnn = _setup_recurrent
     _setup_lstm = _setup_recurrent

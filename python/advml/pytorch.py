@@ -27,6 +27,9 @@ Each module computes exactly what the advml layer does:
   rnn, lstm, gru   nn.RNN / nn.LSTM / nn.GRU with batch_first=True, returning
                the last step's hidden state, or every step's with
                return_sequences
+  esn          advml.pytorch.ESN: the reservoir W_in, W (, b) as buffers (never
+               trained), the leaky update over the steps, [h_t (, x_t)] of the
+               last step or of the steps from washout on
 
 PyTorch's recurrent cells keep two bias vectors, advml's rnn and lstm one:
 to_torch sets bias_ih_l0 = advml's bias and bias_hh_l0 = 0, save_checkpoint
@@ -140,6 +143,51 @@ class _Recurrent:
         return super().extra_repr() + f", return_sequences={self.return_sequences}"
 
 
+class ESN(nn.Module):
+    """advml's esn (docs/recurrent.md, "Echo state networks"): a fixed reservoir
+    as buffers W_in (H, F), W (H, H) and b (H, with bias_scaling > 0), never
+    trained; h_t = (1 - a) h_{t-1} + a tanh(W_in x_t + W h_{t-1} + b) from
+    h = 0; output [h_t (, x_t)] of the last step, or of the steps from washout
+    on with return_sequences. Built from a config alone, the reservoir is drawn
+    as advml draws it (its distribution, not its numbers: those come from a
+    checkpoint)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        s = layer.spec
+        t, f = layer.in_shape
+        h = layer.units
+        self.leak_rate, self.washout = layer.leak_rate, layer.washout
+        self.concat_input, self.return_sequences = layer.concat_input, layer.return_sequences
+        sparsity, radius = float(s.get("sparsity", 0.9)), float(s.get("spectral_radius", 0.9))
+        w = torch.rand(h, h) * 2 - 1
+        w = w * (torch.rand(h, h) >= sparsity)
+        rho = torch.linalg.eigvals(w.double()).abs().max().item()
+        self.register_buffer("W_in", (torch.rand(h, f) * 2 - 1) * float(s.get("input_scaling", 1.0)))
+        self.register_buffer("W", w * (radius / rho) if rho > 0 else w)
+        bias = float(s.get("bias_scaling", 0.0))
+        if bias > 0:
+            self.register_buffer("b", (torch.rand(h) * 2 - 1) * bias)
+        else:
+            self.b = None
+
+    def forward(self, x):
+        h = x.new_zeros(x.shape[0], self.W.shape[0])
+        a, outs = self.leak_rate, []
+        for t in range(x.shape[1]):
+            p = x[:, t] @ self.W_in.T + h @ self.W.T
+            if self.b is not None:
+                p = p + self.b
+            h = (1 - a) * h + a * torch.tanh(p)
+            if self.return_sequences and t >= self.washout or t == x.shape[1] - 1:
+                outs.append(torch.cat([h, x[:, t]], dim=1) if self.concat_input else h)
+        return torch.stack(outs, dim=1) if self.return_sequences else outs[-1]
+
+    def extra_repr(self):
+        return (f"units={self.W.shape[0]}, leak_rate={self.leak_rate:g}, washout={self.washout}, "
+                f"concat_input={self.concat_input}, return_sequences={self.return_sequences}")
+
+
 class RNN(_Recurrent, nn.RNN):
     def __init__(self, layer):
         super().__init__(layer.in_shape[1], layer.units, nonlinearity=layer.activation, batch_first=True)
@@ -176,6 +224,8 @@ def _module(layer):
         return Activation(layer)
     if t == "batchnorm":
         return BatchNorm(layer)
+    if t == "esn":
+        return ESN(layer)
     return {"rnn": RNN, "lstm": LSTM, "gru": GRU}[t](layer)
 
 
@@ -196,6 +246,8 @@ def _torch_weights(layer, p):
     if t == "gru":
         return {"weight_ih_l0": p["weight_ih"], "weight_hh_l0": p["weight_hh"], "bias_ih_l0": p["bias_ih"],
                 "bias_hh_l0": p["bias_hh"]}
+    if t == "esn":  # the reservoir's buffers, as they are
+        return dict(p)
     if t == "batchnorm":
         w = {"bn.running_mean": p["running_mean"], "bn.running_var": p["running_var"],
              "bn.num_batches_tracked": np.array(0, dtype=np.int64)}
@@ -309,6 +361,10 @@ def state_dict_to_params(state, config, input_shape=None):
             params[f"{L.name}/running_mean"] = get(L, prefix, g, "running_mean", shapes["running_mean"])
             params[f"{L.name}/running_var"] = get(L, prefix, g, "running_var", shapes["running_var"])
             extra = set(g) - {"weight", "bias", "running_mean", "running_var"}
+        elif t == "esn":  # the reservoir: buffers W_in, W (and b)
+            for name, shape in L.views:
+                params[f"{L.name}/{name}"] = get(L, prefix, g, name, shape)
+            extra = set(g) - set(shapes)
         elif t in ("conv2d", "dense"):
             wname = "kernel" if t == "conv2d" else "weight"
             params[f"{L.name}/{wname}"] = get(L, prefix, g, "weight", shapes[wname])

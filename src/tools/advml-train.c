@@ -379,32 +379,12 @@ static void print_control(const advml_trainer *t)
     }
 }
 
-static void print_settings(const advml_trainer *t, const char *resume, int blas_threads, const char *overrides)
+/* The batch, steps and optimizer lines of the settings. */
+static void print_optimizer(const advml_trainer *t)
 {
     const advml_config *c = &t->cfg;
     const advml_optim_config *o = t->opt.cfg;
-    char shape[64];
-    printf("advml-train %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
-    printf("  config     %s\n", c->source);
-    printf("  data       %s: train %lld", c->train.data, (long long)t->train.n);
-    if (t->has_val)
-        printf(", validation %lld", (long long)t->val.n);
-    if (t->has_test)
-        printf(", test %lld", (long long)t->test.n);
-    if (t->val_rows)
-        printf(" (validation_split %g of the file's %lld)", c->train.validation_split, (long long)t->file_train_n);
-    printf(" samples of %s", advml_shape_str(&t->train.input, shape, sizeof shape));
-    if (t->train.target_dim == 0)
-        printf(", %d classes", t->train.num_classes);
-    else
-        printf(", %d target values", t->train.target_dim);
-    printf("%s\n", (t->preloaded & 1) ? " (held in memory)" : " (read from disk per step)");
     const int64_t B = c->train.batch_size, nb = advml_trainer_batches_per_epoch(t);
-    printf("  ranks      %d, OpenBLAS threads per rank %d\n", t->nranks, blas_threads);
-    if (c->train.reproducible)
-        printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
-               "ranks\n",
-               c->train.slots, t->local_max, c->train.slots);
     printf("  batch      %lld global (%d per rank at most), %lld steps per epoch, %d epochs", (long long)B,
            t->local_max, (long long)nb, c->train.epochs);
     if (c->train.max_steps > 0)
@@ -423,6 +403,38 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     printf(", l2 %g", (double)o->l2);
     if (c->train.clip_norm > 0)
         printf(", clip_norm %g", (double)c->train.clip_norm);
+}
+
+static void print_settings(const advml_trainer *t, const char *resume, int blas_threads, const char *overrides)
+{
+    const advml_config *c = &t->cfg;
+    char shape[64];
+    printf("advml-train %s (git %s)\n", ADVML_VERSION, ADVML_GIT_COMMIT);
+    printf("  config     %s\n", c->source);
+    printf("  data       %s: train %lld", c->train.data, (long long)t->train.n);
+    if (t->has_val)
+        printf(", validation %lld", (long long)t->val.n);
+    if (t->has_test)
+        printf(", test %lld", (long long)t->test.n);
+    if (t->val_rows)
+        printf(" (validation_split %g of the file's %lld)", c->train.validation_split, (long long)t->file_train_n);
+    printf(" samples of %s", advml_shape_str(&t->train.input, shape, sizeof shape));
+    if (t->train.target_dim == 0)
+        printf(", %d classes", t->train.num_classes);
+    else
+        printf(", %d target values", t->train.target_dim);
+    printf("%s\n", (t->preloaded & 1) ? " (held in memory)" : " (read from disk per step)");
+    printf("  ranks      %d, OpenBLAS threads per rank %d\n", t->nranks, blas_threads);
+    if (c->train.reproducible)
+        printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
+               "ranks\n",
+               c->train.slots, t->local_max, c->train.slots);
+    if (c->train.readout == ADVML_READOUT_RIDGE) /* no optimizer, no steps: one pass and a solve */
+        printf("  readout    ridge (closed form) on layer %d, lambda %g: one pass over the data in blocks of at "
+               "most %d samples per rank, one reduction, a Cholesky solve",
+               c->model.nlayers - 1, c->train.ridge_lambda, t->local_max);
+    else
+        print_optimizer(t);
     print_control(t);
     printf("\n  loss       %s\n  seed       %llu\n", advml_loss_name(c->model.loss),
            (unsigned long long)c->train.seed);
@@ -580,6 +592,10 @@ static advml_status report(advml_trainer *t, advml_progress *progress, advml_run
         else
             printf("done: %lld epochs, %lld steps in %.1f s (allreduce %.1f s on rank 0)\n", (long long)t->epoch,
                    (long long)t->step, seconds, t->allreduce_seconds);
+        if (!t->stop_signal && t->cfg.train.readout == ADVML_READOUT_RIDGE && t->ridge_rows > 0)
+            printf("ridge readout: %lld samples, lambda %g: sums %.3f s, reduction %.3f s, solve %.3f s (rank 0)\n",
+                   (long long)t->ridge_rows, t->cfg.train.ridge_lambda, t->ridge_seconds[0], t->ridge_seconds[1],
+                   t->ridge_seconds[2]);
         if (!t->stop_signal && t->have_last && t->cursor == 0) {
             const advml_eval *v = &t->eval_val, *e = &t->eval_test;
             if (v->n > 0 && isfinite(v->accuracy))
