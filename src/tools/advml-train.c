@@ -404,7 +404,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     if (c->train.reproducible)
         printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
                "ranks\n",
-               c->train.slots, t->local_max, c->train.slots);
+               c->train.slots, t->slot_max, c->train.slots);
     printf("  batch      %lld global (%d per rank at most), %lld steps per epoch, %d epochs", (long long)B,
            t->local_max, (long long)nb, c->train.epochs);
     if (c->train.max_steps > 0)
