@@ -195,7 +195,10 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
 advml_status advml_comm_ordered_sum_f64(advml_comm *c, double *const *parts, int nparts, double *out, size_t n,
                                         advml_error *err)
 {
-    /* the pipeline of advml_comm_ordered_sum_f32, in chunks of 128 Ki doubles */
+    /* A pipeline along the ranks, in chunks of 128 Ki doubles: rank r adds its
+     * parts to the running sum it receives from r - 1 and sends it on; the
+     * last rank broadcasts the total (the small normal equations of the ridge
+     * readout; advml_comm_ordered_sum_f32 splits the work instead). */
     enum { CH = 1 << 17 };
     const int r = c->rank, N = c->size;
     double *acc = malloc(2 * CH * sizeof *acc);

@@ -37,7 +37,10 @@ advml_status advml_comm_allreduce_sum_f64(advml_comm *c, double *buf, size_t n, 
  * once, and every element is the same fold as on one process. */
 advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
                                         advml_error *err);
-/* The same in double (the ridge readout's normal equations, include/advml/ridge.h). */
+/* The same sum in double (the ridge readout's normal equations,
+ * include/advml/ridge.h), by a pipeline along the ranks: rank r adds its parts
+ * to the running sum from rank r - 1 and passes it on; the last rank
+ * broadcasts. */
 advml_status advml_comm_ordered_sum_f64(advml_comm *c, double *const *parts, int nparts, double *out, size_t n,
                                         advml_error *err);
 /* In-place element-wise max over all ranks (used to agree on error flags). */
