@@ -5,6 +5,11 @@
 # with 4 slots (the default) and on with 2 slots, alternating in the same run.
 # Prints the epoch's training time and ms per step of each (median over ROUNDS)
 # and the slowdown against the mode off; target: at most 10 % at N = 2.
+# Then (PROFILE_STEPS > 0) the same variants under advml_train_profile with
+# ADVML_PROFILE_BARRIER=1, alternating: per round the median step, compute and
+# gradient-sum ms (the slower rank's) and the step's ratio to the mode off in
+# that round; the median of those ratios is the number that survives a shared,
+# busy host best (both variants of a round see about the same load).
 #
 # usage: bench/run_reproducible.sh [RESULTS_FILE]
 #   RESULTS_FILE  default bench/results/reproducible-<date>-<time>.txt (not committed)
@@ -14,6 +19,7 @@
 #   ROUNDS=2    rounds; each runs every variant once
 #   STEPS=0     stop each run after this many steps (0: the whole epoch, 938 steps)
 #   NP=2        ranks
+#   PROFILE_STEPS=60  steps per profiled run (0: no profile rounds); PROFILE_ROUNDS=4
 #   MPIRUN_OPTS default "--bind-to core"
 #   OPENBLAS_CORETYPE   passed through unchanged
 set -euo pipefail
@@ -29,7 +35,9 @@ stamp=$(date +%Y%m%d-%H%M%S)
 results=${1:-$src/bench/results/reproducible-$stamp.txt}
 die() { echo "run_reproducible.sh: $*" >&2; exit 1; }
 . "$src/bench/lib.sh"
-bench_build "$src" "$build" "${JOBS:-2}" advml-train
+profile_steps=${PROFILE_STEPS:-60}
+profile_rounds=${PROFILE_ROUNDS:-4}
+bench_build "$src" "$build" "${JOBS:-2}" advml-train advml_train_profile
 [[ -f $data ]] || die "$data missing: run scripts/fetch-data.sh build"
 bench_one_thread_env
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ADVML_PROGRESS=none
@@ -93,5 +101,36 @@ for v in "${variants[@]}"; do
   echo "RESULT seconds_$v $m"
 done
 echo "target: reproducible at most 10% slower than off at N = 2"
+if [[ $profile_steps -gt 0 ]]; then
+  echo
+  echo "# advml_train_profile, $profile_steps steps, ADVML_PROFILE_BARRIER=1: medians of the slower rank, ms"
+  declare -A ratios
+  for r in $(seq 1 "$profile_rounds"); do
+    declare -A stepms=()
+    for v in "${variants[@]}"; do
+      cfg=$(cfg_for "$v")
+      # shellcheck disable=SC2086
+      out=$(ADVML_PROFILE_BARRIER=1 mpirun $mpirun_opts -np "$np" "$build/bench/advml_train_profile" --config "$cfg" \
+        --data "$data" --max-steps "$profile_steps" 2>&1) || { echo "$out"; die "advml_train_profile failed ($v)"; }
+      line=$(grep '^PROFILE' <<< "$out" | "$python" -c '
+import sys
+rows = [{t[i]: t[i + 1] for i in range(len(t) - 1)} for t in (l.split() for l in sys.stdin)]
+k = lambda n: max(float(x[n]) for x in rows)
+print("%.1f %.1f %.1f %.1f %.2f" % (k("step_med"), k("compute_med"), k("wait_med"), k("allreduce_med"),
+                                    min(float(x["cpu_per_wall"]) for x in rows)))')
+      read -r sm cm wm am cw <<< "$line"
+      stepms[$v]=$sm
+      ratio=$(echo "$sm / ${stepms[off]}" | bc -l)
+      ratios[$v]="${ratios[$v]:-} $ratio"
+      printf 'profile round %d %-4s step %7.1f compute %7.1f wait %6.1f sum %6.1f cpu/wall %s  vs off %+6.1f%%\n' \
+        "$r" "$v" "$sm" "$cm" "$wm" "$am" "$cw" "$(echo "100 * ($ratio - 1)" | bc -l)"
+    done
+  done
+  for v in "${variants[@]}"; do
+    m=$(med ${ratios[$v]})
+    printf 'profile %-4s median step ratio to off %.3f (%+.1f%%)\n' "$v" "$m" "$(echo "100 * ($m - 1)" | bc -l)"
+    echo "RESULT profile_ratio_$v $(printf '%.4f' "$m")"
+  done
+fi
 } | tee "$results"
 echo "results: $results"

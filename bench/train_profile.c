@@ -9,10 +9,11 @@
  *   zero       advml_model_zero_grads                          (the first step only: later
  *                                                              ones are cleared by the optimizer)
  *   compute    advml_model_forward (ctx->training), advml_model_loss, advml_model_correct,
- *              advml_model_backward
+ *              advml_model_backward (and _loss_part, _correct_part in reproducible mode)
  *   wait       advml_comm_barrier before the allreduce, only with ADVML_PROFILE_BARRIER=1: the
  *              time a rank waits for the slower one, split off the allreduce
  *   allreduce  advml_comm_allreduce_sum_f32                    the ONE gradient allreduce
+ *              (advml_comm_ordered_sum_f32 in reproducible mode)
  *   optim      advml_optim_step_clear       (steps, clears the gradients, checks they were finite)
  *   other      the rest of the step (the loss check, metrics)
  *
@@ -201,6 +202,27 @@ double __wrap_advml_model_correct(const advml_model *m, const float *targets, in
     return c;
 }
 
+/* reproducible mode: the loss and the correct count per slot */
+double __real_advml_model_loss_part(const advml_model *m, const float *targets, int lo, int B);
+double __wrap_advml_model_loss_part(const advml_model *m, const float *targets, int lo, int B)
+{
+    double t = now_s();
+    double l = __real_advml_model_loss_part(m, targets, lo, B);
+    if (P.in_step)
+        P.cur[P_COMPUTE] += now_s() - t;
+    return l;
+}
+
+double __real_advml_model_correct_part(const advml_model *m, const float *targets, int lo, int B);
+double __wrap_advml_model_correct_part(const advml_model *m, const float *targets, int lo, int B)
+{
+    double t = now_s();
+    double c = __real_advml_model_correct_part(m, targets, lo, B);
+    if (P.in_step)
+        P.cur[P_COMPUTE] += now_s() - t;
+    return c;
+}
+
 void __real_advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx);
 void __wrap_advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx)
 {
@@ -224,6 +246,28 @@ advml_status __wrap_advml_comm_allreduce_sum_f32(advml_comm *c, float *buf, size
         t = t1;
     }
     advml_status s = __real_advml_comm_allreduce_sum_f32(c, buf, n, err);
+    if (P.in_step)
+        P.cur[P_ALLREDUCE] += now_s() - t;
+    return s;
+}
+
+/* reproducible mode's gradient sum: the allreduce column too */
+advml_status __real_advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
+                                               advml_error *err);
+advml_status __wrap_advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
+                                               advml_error *err)
+{
+    init();
+    double t = now_s();
+    if (P.barrier && P.in_step) {
+        advml_status s = advml_comm_barrier(c, err);
+        if (s)
+            return s;
+        double t1 = now_s();
+        P.cur[P_WAIT] += t1 - t;
+        t = t1;
+    }
+    advml_status s = __real_advml_comm_ordered_sum_f32(c, parts, nparts, out, n, err);
     if (P.in_step)
         P.cur[P_ALLREDUCE] += now_s() - t;
     return s;

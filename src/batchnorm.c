@@ -9,9 +9,10 @@
 /* ---- the "batchnorm" layer kind ------------------------------------------------
  * Parameters: "gamma" (C) and "beta" (C) when affine, then the buffers
  * "running_mean" (C) and "running_var" (C). The state holds the per-layer
- * tail: the sums the reduce hook adds, then the batch's mean and
- * 1/sqrt(var + eps) per channel; the backward recomputes xhat from its input
- * with them (a pass less over the activations than keeping xhat). */
+ * tail: the sums the reduce hook adds, one part's sums (with ctx->nparts,
+ * reproducible mode), then the batch's mean and 1/sqrt(var + eps) per
+ * channel; the backward recomputes xhat from its input with them (a pass less
+ * over the activations than keeping xhat). */
 
 typedef struct bn_dims {
     int C;    /* channels (features) */
@@ -26,15 +27,16 @@ static bn_dims dims_of(const advml_layer *L)
     return d;
 }
 
-/* Bytes of the tail: (2C + 1) doubles, then 2C floats, rounded to 64. */
+/* Bytes of the tail: 2 (2C + 1) doubles, then 2C floats, rounded to 64. */
 static size_t tail_bytes(int C)
 {
-    size_t b = (size_t)(2 * C + 1) * sizeof(double) + (size_t)(2 * C) * sizeof(float);
+    size_t b = (size_t)(4 * C + 2) * sizeof(double) + (size_t)(2 * C) * sizeof(float);
     return (b + 63) / 64 * 64;
 }
 
 static double *tail_sums(const advml_layer *L) { return (double *)L->state; }                 /* (2C + 1) */
-static float *tail_mean(const advml_layer *L, int C) { return (float *)(tail_sums(L) + 2 * C + 1); } /* (C) */
+static double *tail_part(const advml_layer *L, int C) { return tail_sums(L) + 2 * C + 1; }   /* (2C + 1) */
+static float *tail_mean(const advml_layer *L, int C) { return (float *)(tail_part(L, C) + 2 * C + 1); } /* (C) */
 static float *tail_inv(const advml_layer *L, int C) { return tail_mean(L, C) + C; }          /* (C) */
 
 /* The sums of a row of n values (one sample's channel), in 8 independent
@@ -88,6 +90,84 @@ static void row_dots(const float *restrict dz, const float *restrict x, float m,
     }
     *s1 += t1;
     *s2 += t2;
+}
+
+/* sums (2C + 1) = (sum x (C), sum x^2 (C), count) over samples [b0, b1) of
+ * in (B, C, S), from zero. */
+static void x_sums(const float *in, int b0, int b1, int C, size_t S, double *sums)
+{
+    const size_t size = (size_t)C * S;
+    memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
+    for (int b = b0; b < b1; b++) {
+        const float *xb = in + (size_t)b * size; /* (C, S) */
+        if (S == 1) /* features: one value each, vectorised over the channels */
+            for (int c = 0; c < C; c++) {
+                sums[c] += xb[c];
+                sums[C + c] += (double)xb[c] * xb[c];
+            }
+        else
+            for (int c = 0; c < C; c++)
+                row_sums(xb + (size_t)c * S, S, &sums[c], &sums[C + c]);
+    }
+    sums[2 * C] = (double)(b1 - b0) * (double)S;
+}
+
+/* sums (2C + 1) = (sum dz (C), sum dz xhat (C), count) over samples [b0, b1), from zero. */
+static void dz_sums(const float *dz, const float *in, const float *mean, const float *inv, int b0, int b1, int C,
+                    size_t S, double *sums)
+{
+    const size_t size = (size_t)C * S;
+    memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
+    for (int b = b0; b < b1; b++) {
+        const size_t o = (size_t)b * size;
+        if (S == 1)
+            for (int c = 0; c < C; c++) {
+                sums[c] += dz[o + c];
+                sums[C + c] += (double)dz[o + c] * ((in[o + c] - mean[c]) * inv[c]);
+            }
+        else
+            for (int c = 0; c < C; c++)
+                row_dots(dz + o + (size_t)c * S, in + o + (size_t)c * S, mean[c], inv[c], S, &sums[c],
+                         &sums[C + c]);
+    }
+    sums[2 * C] = (double)(b1 - b0) * (double)S;
+}
+
+/* dgamma += sum dz xhat, dbeta += sum dz (dparams: the layer's gradients). */
+static void add_dgamma_dbeta(float *dparams, const double *sums, int C)
+{
+    for (int c = 0; c < C; c++) {
+        dparams[c] += (float)sums[C + c];
+        dparams[C + c] += (float)sums[c];
+    }
+}
+
+/* Parts (ctx->nparts, reproducible mode): each part's sums from zero (of x,
+ * or with dz of the backward's terms, whose dgamma and dbeta then go to the
+ * part's gradient buffer), staged with ctx->reduce_part and added into
+ * total (2C + 1) in part order: (((0 + s_0) + s_1) + ...). */
+static void add_parts(const advml_layer *L, const advml_ctx *ctx, const float *in, const float *dz,
+                      const float *mean, const float *inv, double *total)
+{
+    const bn_dims d = dims_of(L);
+    const int C = d.C;
+    const size_t n = (size_t)(2 * C + 1);
+    double *part = tail_part(L, C);
+    memset(total, 0, n * sizeof *total);
+    for (int p = 0; p < ctx->nparts; p++) {
+        const int b0 = ctx->part_lo[p], b1 = ctx->part_lo[p + 1];
+        if (dz) {
+            dz_sums(dz, in, mean, inv, b0, b1, C, d.S, part);
+            if (L->spec.affine)
+                add_dgamma_dbeta(ctx->part_grads[p] + L->param_offset, part, C);
+        } else {
+            x_sums(in, b0, b1, C, d.S, part);
+        }
+        if (ctx->reduce_part)
+            ctx->reduce_part(ctx->reduce_arg, part, n);
+        for (size_t k = 0; k < n; k++)
+            total[k] += part[k];
+    }
 }
 
 static advml_status bn_setup(advml_layer *L, advml_shape in_shape, int max_batch, advml_error *err)
@@ -162,19 +242,10 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
         return;
     }
     double *sums = tail_sums(L); /* (sum x (C), sum x^2 (C), count) */
-    memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = 0; b < B; b++) {
-        const float *xb = in + (size_t)b * size; /* (C, S) */
-        if (S == 1) /* features: one value each, vectorised over the channels */
-            for (int c = 0; c < C; c++) {
-                sums[c] += xb[c];
-                sums[C + c] += (double)xb[c] * xb[c];
-            }
-        else
-            for (int c = 0; c < C; c++)
-                row_sums(xb + (size_t)c * S, S, &sums[c], &sums[C + c]);
-    }
-    sums[2 * C] = (double)B * (double)S;
+    if (ctx->nparts == 0)
+        x_sums(in, 0, B, C, S, sums);
+    else /* each part's sums alone, added in part order (and staged with the trainer) */
+        add_parts(L, ctx, in, NULL, NULL, NULL, sums);
     if (ctx->reduce) /* the whole global batch's sums, on every rank */
         ctx->reduce(ctx->reduce_arg, sums, (size_t)(2 * C + 1));
     const double M = sums[2 * C];
@@ -210,25 +281,13 @@ static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float
     const float *gamma = L->spec.affine ? params : NULL;
     const float *mean = tail_mean(L, C), *inv = tail_inv(L, C);
     double *sums = tail_sums(L); /* (sum dz (C), sum dz xhat (C), count) */
-    memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = 0; b < B; b++) {
-        const size_t o = (size_t)b * size;
-        if (S == 1)
-            for (int c = 0; c < C; c++) {
-                sums[c] += dz[o + c];
-                sums[C + c] += (double)dz[o + c] * ((in[o + c] - mean[c]) * inv[c]);
-            }
-        else
-            for (int c = 0; c < C; c++)
-                row_dots(dz + o + (size_t)c * S, in + o + (size_t)c * S, mean[c], inv[c], S, &sums[c],
-                         &sums[C + c]);
+    if (ctx->nparts == 0) {
+        dz_sums(dz, in, mean, inv, 0, B, C, S, sums);
+        if (L->spec.affine) /* this rank's part: the gradient allreduce adds the ranks */
+            add_dgamma_dbeta(dparams, sums, C);
+    } else { /* each part's, into its own gradient buffer */
+        add_parts(L, ctx, in, dz, mean, inv, sums);
     }
-    sums[2 * C] = (double)B * (double)S;
-    if (L->spec.affine) /* this rank's part: the gradient allreduce adds the ranks */
-        for (int c = 0; c < C; c++) {
-            dparams[c] += (float)sums[C + c]; /* dgamma = sum dz xhat */
-            dparams[C + c] += (float)sums[c]; /* dbeta = sum dz */
-        }
     if (ctx->reduce)
         ctx->reduce(ctx->reduce_arg, sums, (size_t)(2 * C + 1));
     const double M = sums[2 * C];

@@ -47,12 +47,12 @@ advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int 
 {
     (void)c;
     (void)err;
-    /* in place, chunk by chunk, as comm_mpi.c does on one rank */
-    enum { CH = 1 << 14 };
+    /* in place, chunk by chunk, as comm_mpi.c does for its share */
+    enum { CH = ADVML_ORDERED_CHUNK };
     float acc[CH];
     for (size_t off = 0; off < n; off += CH) {
         size_t len = n - off < CH ? n - off : CH;
-        advml_ordered_add(acc, NULL, parts, nparts, off, len);
+        advml_ordered_fold(acc, (const float *const *)parts, nparts, off, len);
         memcpy(out + off, acc, len * sizeof *acc);
     }
     return ADVML_OK;

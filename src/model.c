@@ -249,6 +249,82 @@ static void collective_only(advml_model *m, const advml_ctx *ctx, int backward)
     }
 }
 
+/* Layer L as the pass over part [lo, lo + B) of a batch sees it: its
+ * buffers start at sample lo (every kind but the collective ones keeps its
+ * per-sample rows there), and the context names the part's B and samples. */
+static advml_layer part_layer(const advml_layer *L, const advml_ctx *ctx, int p, advml_ctx *c)
+{
+    const int lo = ctx->part_lo[p];
+    const size_t o = (size_t)lo * out_size(L);
+    advml_layer s = *L;
+    s.z = L->z + o;
+    s.out = L->out + o;
+    s.dz = L->dz + o;
+    s.dout = L->dout + o;
+    if (L->state)
+        s.state = (char *)L->state + (size_t)lo * L->state_per_sample;
+    *c = *ctx;
+    c->B = ctx->part_lo[p + 1] - lo;
+    c->sample_ids = ctx->sample_ids + lo;
+    return s;
+}
+
+/* Layer i's forward over the batch x (B, in) into its z: once, or once per
+ * part (ctx->nparts; the collective kinds once, as they split by part
+ * themselves). */
+static void layer_forward(advml_model *m, int i, const float *x, const advml_ctx *c)
+{
+    advml_layer *L = &m->layers[i];
+    const float *params = m->params + L->param_offset;
+    if (c->nparts == 0 || L->kind->collective) {
+        if (pool_takes_relu(m, i)) /* x is layer i-1's z */
+            advml_maxpool2d_layer_relu_forward(L, L->z, x, c);
+        else
+            L->kind->forward(L, L->z, x, params, c);
+        return;
+    }
+    const size_t insz = i > 0 ? out_size(&m->layers[i - 1]) : advml_shape_size(&m->spec.input);
+    for (int p = 0; p < c->nparts; p++) {
+        advml_ctx pc;
+        advml_layer pl = part_layer(L, c, p, &pc);
+        if (pc.B <= 0)
+            continue;
+        const float *px = x + (size_t)c->part_lo[p] * insz;
+        if (pool_takes_relu(m, i))
+            advml_maxpool2d_layer_relu_forward(&pl, pl.z, px, &pc);
+        else
+            L->kind->forward(&pl, pl.z, px, params, &pc);
+    }
+}
+
+/* Layer i's backward (dinp cleared by the caller) into m->grads, or per
+ * part into ctx->part_grads[p]. */
+static void layer_backward(advml_model *m, int i, float *dinp, const float *xin, const advml_ctx *c)
+{
+    advml_layer *L = &m->layers[i];
+    const float *params = m->params + L->param_offset;
+    if (c->nparts == 0 || L->kind->collective) {
+        if (pool_takes_relu(m, i)) /* writes layer i-1's dz (= its dout) */
+            advml_maxpool2d_layer_relu_backward_write(L, dinp, L->dz, c);
+        else
+            L->kind->backward(L, dinp, m->grads + L->param_offset, L->dz, xin, params, c);
+        return;
+    }
+    const size_t insz = i > 0 ? out_size(&m->layers[i - 1]) : advml_shape_size(&m->spec.input);
+    for (int p = 0; p < c->nparts; p++) {
+        advml_ctx pc;
+        advml_layer pl = part_layer(L, c, p, &pc);
+        if (pc.B <= 0)
+            continue;
+        const size_t o = (size_t)c->part_lo[p] * insz;
+        if (pool_takes_relu(m, i))
+            advml_maxpool2d_layer_relu_backward_write(&pl, dinp + o, pl.dz, &pc);
+        else
+            L->kind->backward(&pl, dinp ? dinp + o : NULL, c->part_grads[p] + L->param_offset, pl.dz, xin + o,
+                              params, &pc);
+    }
+}
+
 void advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx)
 {
     if (ctx->B <= 0) {
@@ -260,10 +336,7 @@ void advml_model_forward(advml_model *m, const float *in, const advml_ctx *ctx)
     const float *x = in; /* (B, in_shape) */
     for (int i = 0; i < m->nlayers; i++) {
         advml_layer *L = &m->layers[i];
-        if (pool_takes_relu(m, i)) /* x is layer i-1's z */
-            advml_maxpool2d_layer_relu_forward(L, L->z, x, &c);
-        else
-            L->kind->forward(L, L->z, x, m->params + L->param_offset, &c);
+        layer_forward(m, i, x, &c);
         if (L->out != L->z)
             advml_act_forward(L->out, L->z, (size_t)c.B, out_size(L), L->spec.act, L->spec.alpha);
         x = L->out;
@@ -286,10 +359,16 @@ static const float *loss_input(const advml_model *m)
 
 double advml_model_loss(const advml_model *m, const float *targets, int B)
 {
+    return advml_model_loss_part(m, targets, 0, B);
+}
+
+double advml_model_loss_part(const advml_model *m, const float *targets, int lo, int B)
+{
     if (B <= 0)
         return 0.0;
     int K = (int)advml_shape_size(&m->out_shape);
-    const float *x = loss_input(m);
+    const float *x = loss_input(m) + (size_t)lo * K;
+    targets += (size_t)lo * advml_model_target_size(m);
     switch (m->spec.loss) {
     case ADVML_LOSS_CCE: return advml_softmax_xent_forward_w(NULL, x, targets, B, K, m->class_weight);
     case ADVML_LOSS_BCE: return advml_bce_forward_w(x, targets, B, K, m->fused, m->class_weight);
@@ -312,8 +391,14 @@ double advml_model_sample_loss(const advml_model *m, const float *targets, int b
 
 double advml_model_correct(const advml_model *m, const float *targets, int B)
 {
+    return advml_model_correct_part(m, targets, 0, B);
+}
+
+double advml_model_correct_part(const advml_model *m, const float *targets, int lo, int B)
+{
     int K = (int)advml_shape_size(&m->out_shape);
-    const float *y = advml_model_output(m);
+    const float *y = advml_model_output(m) + (size_t)lo * K;
+    targets += (size_t)lo * advml_model_target_size(m);
     double correct = 0.0;
     if (m->spec.loss == ADVML_LOSS_CCE) {
         for (int b = 0; b < B; b++) {
@@ -375,13 +460,9 @@ void advml_model_backward(advml_model *m, const float *in, const float *targets,
                                      L->spec.alpha);
         const float *xin = i > 0 ? m->layers[i - 1].out : in;
         float *dinp = i > 0 ? m->layers[i - 1].dout : NULL;
-        if (pool_takes_relu(m, i)) { /* writes layer i-1's dz (= its dout) */
-            advml_maxpool2d_layer_relu_backward_write(L, dinp, L->dz, &c);
-            continue;
-        }
-        if (dinp && dinp != L->dz) /* (an in-place layer's gradient is already there) */
+        if (!pool_takes_relu(m, i) && dinp && dinp != L->dz) /* (an in-place layer's gradient is already there) */
             memset(dinp, 0, (size_t)B * out_size(&m->layers[i - 1]) * sizeof(float));
-        L->kind->backward(L, dinp, m->grads + L->param_offset, L->dz, xin, m->params + L->param_offset, &c);
+        layer_backward(m, i, dinp, xin, &c);
     }
 }
 

@@ -306,8 +306,11 @@ static advml_status build(advml_trainer *t, advml_error *err)
 {
     advml_status s;
     t->local_max = (t->cfg.train.batch_size + t->nranks - 1) / t->nranks;
-    if (t->cfg.train.reproducible) /* one slot at a time: at most ceil(B / slots) samples */
-        t->local_max = (t->cfg.train.batch_size + t->cfg.train.slots - 1) / t->cfg.train.slots;
+    if (t->cfg.train.reproducible) { /* ceil(slots / N) slots of at most ceil(B / slots) samples */
+        const int S = t->cfg.train.slots;
+        t->slot_max = (t->cfg.train.batch_size + S - 1) / S;
+        t->local_max = (S + t->nranks - 1) / t->nranks * t->slot_max;
+    }
     if ((s = advml_model_build(&t->model, &t->cfg.model, t->local_max, err)))
         return advml_error_prefix(err, "%s: ", t->cfg.source);
     if ((s = advml_model_check_targets(&t->model, t->train.num_classes, t->train.target_dim, err)))
@@ -342,12 +345,6 @@ static advml_status build(advml_trainer *t, advml_error *err)
         (t->cfg.train.has_early_stopping && t->cfg.train.restore_best_weights && !t->best_params))
         return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the step buffers (%d samples of %zu floats)",
                                t->local_max, t->in_floats);
-    if (t->cfg.train.reproducible && t->model.collective)
-        return advml_error_set(err, ADVML_ERR_CONFIG,
-                               "%s: training.reproducible: batchnorm normalises over the whole global batch in one "
-                               "forward, and reproducible mode runs a step's slots one after another; the two do not "
-                               "go together (batchnorm is N-invariant to float rounding without the mode)",
-                               t->cfg.source);
     if (t->cfg.train.reproducible) {
         /* OpenBLAS splits a GEMM differently on 2 threads than on 1 (measured:
          * other weights after 10 steps), so the mode fixes one thread per rank */
@@ -371,6 +368,16 @@ static advml_status build(advml_trainer *t, advml_error *err)
         for (size_t i = 0; i < extra; i++)
             t->slot_parts[i] = t->slot_grads + i * stride;
         t->slot_parts[extra] = t->model.grads;
+        t->part_lo = malloc((extra + 2) * sizeof *t->part_lo);
+        /* batchnorm reduces 2 C + 1 sums (its input's channels C) */
+        for (int i = 0; i < t->model.nlayers; i++)
+            if (t->model.layers[i].kind->collective && 2 * (size_t)t->model.layers[i].in_shape.d[0] + 1 > t->stat_max)
+                t->stat_max = 2 * (size_t)t->model.layers[i].in_shape.d[0] + 1;
+        if (t->stat_max)
+            t->stat_table = malloc((size_t)t->cfg.train.slots * t->stat_max * sizeof *t->stat_table);
+        if (!t->part_lo || (t->stat_max && !t->stat_table))
+            return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory for the slots' bounds and statistics "
+                                   "(reproducible mode)");
     }
     return ADVML_OK;
 }
@@ -481,6 +488,8 @@ void advml_trainer_free(advml_trainer *t)
     advml_eval_free(&t->eval_test);
     free(t->slot_grads);
     free(t->slot_parts);
+    free(t->part_lo);
+    free(t->stat_table);
     free(t->config_json);
     memset(t, 0, sizeof *t);
 }
@@ -659,7 +668,7 @@ advml_status advml_trainer_evaluate_all(advml_trainer *t, const char *split, adv
         advml_eval_table_free(&tab);
         return s;
     }
-    const int64_t E = t->local_max;
+    const int64_t E = t->cfg.train.reproducible ? t->slot_max : t->local_max;
     advml_status local = ADVML_OK;
     if (!t->cfg.train.reproducible) { /* a contiguous range per rank */
         int64_t lo, hi;
@@ -738,6 +747,42 @@ static void trainer_reduce(void *arg, double *buf, size_t n)
     }
 }
 
+/* Reproducible mode's hooks (ctx.reduce_part, ctx.reduce): each local slot's
+ * sums go to the slot's row of the table (+ 0.0 turns a -0 into +0, so that
+ * adding the other ranks' zeros cannot change a bit); the allreduce then
+ * fills every row on every rank exactly (one contributor each), and the rows
+ * are added in slot order, the same sum for any N. */
+static void trainer_stage_part(void *arg, const double *buf, size_t n)
+{
+    advml_trainer *t = arg;
+    if (t->stat_staged == 0)
+        memset(t->stat_table, 0, (size_t)t->cfg.train.slots * n * sizeof *t->stat_table);
+    double *row = t->stat_table + (size_t)(t->slot_lo + t->stat_staged) * n;
+    for (size_t k = 0; k < n; k++)
+        row[k] = buf[k] + 0.0;
+    t->stat_staged++;
+}
+
+static void trainer_reduce_slots(void *arg, double *buf, size_t n)
+{
+    advml_trainer *t = arg;
+    advml_error e;
+    const int S = t->cfg.train.slots;
+    if (t->stat_staged == 0) /* no part staged (cannot happen: every rank has a slot) */
+        memset(t->stat_table, 0, (size_t)S * n * sizeof *t->stat_table);
+    t->stat_staged = 0;
+    advml_status s = advml_comm_allreduce_sum_f64(t->comm, t->stat_table, (size_t)S * n, &e);
+    if (s && !t->reduce_status) {
+        t->reduce_status = s;
+        t->reduce_err = e;
+    }
+    for (size_t k = 0; k < n; k++)
+        buf[k] = 0.0;
+    for (int j = 0; j < S; j++)
+        for (size_t k = 0; k < n; k++)
+            buf[k] += t->stat_table[(size_t)j * n + k];
+}
+
 /* Forward and backward of the nloc samples at positions pos of the epoch's
  * order (augmented when asked) into m->grads (which the
  * caller zeroed), with the extra slots flag, loss, correct and count set in
@@ -788,6 +833,80 @@ static advml_status micro_batch(advml_trainer *t, const int64_t *pos, int nloc, 
     return ADVML_OK;
 }
 
+/* Reproducible mode: forward and backward of this rank's slots of the bsz
+ * samples at positions pos of the epoch's order, as the parts of one pass:
+ * slot j of S holds samples [bsz j / S, bsz (j + 1) / S) of the batch,
+ * whatever N is, and goes to its own gradient buffer (t->slot_parts, zeroed
+ * here but for model.grads when the last step cleared it) with its own
+ * extra slots. A failed read sets the READ_FAIL flag and is returned. */
+static advml_status slot_batch(advml_trainer *t, const int64_t *pos, int64_t bsz, advml_error *err)
+{
+    advml_model *m = &t->model;
+    const int S = t->cfg.train.slots, np = t->slot_hi - t->slot_lo;
+    const size_t stride = m->nparams + ADVML_GRAD_EXTRA;
+    int64_t first = 0, a, b;
+    for (int j = t->slot_lo; j < t->slot_hi; j++) {
+        share(bsz, j, S, &a, &b);
+        if (j == t->slot_lo)
+            first = a;
+        t->part_lo[j - t->slot_lo] = (int)(a - first);
+        t->part_lo[j - t->slot_lo + 1] = (int)(b - first);
+        float *buf = t->slot_parts[j - t->slot_lo];
+        if (buf != m->grads || !t->grads_clear)
+            memset(buf, 0, stride * sizeof *buf);
+    }
+    const int nloc = t->part_lo[np];
+    advml_ctx ctx = {0};
+    ctx.training = 1;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.scratch = m->scratch;
+    ctx.nparts = np;
+    ctx.part_lo = t->part_lo;
+    ctx.part_grads = t->slot_parts;
+    ctx.reduce = m->collective ? trainer_reduce_slots : NULL; /* batchnorm: per slot, in slot order */
+    ctx.reduce_part = m->collective ? trainer_stage_part : NULL;
+    ctx.reduce_arg = t;
+    if (nloc <= 0) { /* no samples here: still join the collective layers' reduces */
+        advml_model_forward(m, NULL, &ctx);
+        advml_model_backward(m, NULL, NULL, &ctx);
+        return ADVML_OK;
+    }
+    pos += first;
+    const int64_t *ids = pos; /* positions in the epoch's order: rows of the train split */
+    if (t->train_rows) {      /* some rows are held out for validation: map positions to rows */
+        for (int j = 0; j < nloc; j++)
+            t->ids[j] = t->train_rows[pos[j]];
+        ids = t->ids;
+    }
+    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
+    if (local) {
+        t->slot_parts[0][m->nparams + X_FLAG] = READ_FAIL;
+        for (int p = 0; p <= np; p++) /* empty parts: the reduces, as a rank without samples */
+            t->part_lo[p] = 0;
+        advml_model_forward(m, NULL, &ctx);
+        advml_model_backward(m, NULL, NULL, &ctx);
+        return local;
+    }
+    if (advml_augment_active(&t->cfg.train.augment))
+        advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, ids, t->cfg.train.seed,
+                            (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
+    ctx.B = nloc;
+    ctx.sample_ids = ids;
+    advml_model_forward(m, t->x, &ctx);
+    for (int p = 0; p < np; p++) {
+        const int lo = t->part_lo[p], n = t->part_lo[p + 1] - lo;
+        float *extra = t->slot_parts[p] + m->nparams;
+        double l = advml_model_loss_part(m, t->y, lo, n);
+        extra[X_FLAG] = isfinite(l) ? 0.0f : 1.0f;
+        extra[X_LOSS] = (float)l;
+        extra[X_CORRECT] = (float)advml_model_correct_part(m, t->y, lo, n);
+        extra[X_COUNT] = (float)n;
+    }
+    advml_model_backward(m, t->x, t->y, &ctx);
+    return ADVML_OK;
+}
+
 /* One optimizer step on global batch k of the epoch. Every status it returns
  * is the same on all ranks (a failed read is agreed on; the finiteness test
  * reads the reduced sums, which are identical everywhere). */
@@ -810,25 +929,10 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
         t0 = advml_comm_wtime();
         s = advml_comm_allreduce_sum_f32(t->comm, m->grads, stride, err);
     } else {
-        /* slot j of S holds samples [bsz j / S, bsz (j + 1) / S) of the batch,
-         * whatever N is; each is computed into its own zeroed buffer */
-        float *main = m->grads;
-        const int S = t->cfg.train.slots, nparts = t->slot_hi - t->slot_lo;
-        for (int j = t->slot_lo; j < t->slot_hi; j++) {
-            float *buf = t->slot_parts[j - t->slot_lo];
-            if (buf != main || !t->grads_clear)
-                memset(buf, 0, stride * sizeof *buf);
-            m->grads = buf;
-            int64_t a, b;
-            share(bsz, j, S, &a, &b);
-            advml_status ls = micro_batch(t, t->perm + start + a, (int)(b - a), buf + m->nparams, err);
-            if (ls && !local)
-                local = ls;
-        }
-        m->grads = main;
+        local = slot_batch(t, t->perm + start, bsz, err);
         local_stops(t, extra + X_STOP);
         t0 = advml_comm_wtime();
-        s = advml_comm_ordered_sum_f32(t->comm, t->slot_parts, nparts, main, stride, err);
+        s = advml_comm_ordered_sum_f32(t->comm, t->slot_parts, t->slot_hi - t->slot_lo, m->grads, stride, err);
     }
     t->grads_clear = 0;
     t->allreduce_seconds += advml_comm_wtime() - t0;
@@ -875,7 +979,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
  * equations' sums (include/advml/ridge.h), ONE reduction adds the ranks', and
  * every rank solves the same system into the last (dense) layer's weights.
  * Reproducible mode: the samples fall into training.slots fixed slots, each
- * summed alone in blocks of local_max rows from its start, and the slots are
+ * summed alone in blocks of slot_max rows from its start, and the slots are
  * added in slot order (advml_comm_ordered_sum_f64): the same bits for any N.
  * Otherwise each rank sums its contiguous share and the shares are added by
  * an allreduce (equal to rounding). The epoch's train loss is the mean
@@ -886,8 +990,10 @@ static advml_status ridge_epoch(advml_trainer *t, advml_error *err)
     const int nl = m->nlayers;
     advml_layer *R = &m->layers[nl - 1];
     const advml_ridge rd = advml_ridge_dims(R->in_shape.d[0], R->spec.units, R->spec.use_bias);
-    const int64_t n = t->train.n, E = t->local_max;
     const int repro = t->cfg.train.reproducible, nparts = repro ? t->slot_hi - t->slot_lo : 1;
+    /* blocks of rows: in reproducible mode slot_max (ceil(B / slots), whatever N is), so that each
+     * slot's sums are made of the same dsyrk/dgemm calls on any number of ranks */
+    const int64_t n = t->train.n, E = repro ? t->slot_max : t->local_max;
     double *acc = calloc((size_t)nparts * rd.size, sizeof *acc); /* (nparts, rd.size) */
     double *work = malloc(advml_ridge_work_doubles(&rd, (int)E) * sizeof *work);
     double **parts = malloc((size_t)nparts * sizeof *parts);

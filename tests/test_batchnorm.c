@@ -3,7 +3,9 @@
  * PyTorch's update, evaluation uses them; gradients against finite
  * differences (input, gamma, beta; inside whole models too); the global batch
  * through the reduce hook: half a batch plus the other half's sums equals the
- * whole batch; a rank with no samples still joins the reduces. */
+ * whole batch; a rank with no samples still joins the reduces; parts
+ * (reproducible mode) are each computed alone, batchnorm's statistics are the
+ * whole batch's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +292,111 @@ static void t_empty_rank(void)
     CU_ASSERT(strstr(err.msg, "layer 0 (batchnorm): input has shape") != NULL);
 }
 
+static int staged, reduced;
+static void stage_part(void *arg, const double *buf, size_t n)
+{
+    (void)arg;
+    (void)buf;
+    (void)n;
+    staged++;
+}
+static void reduce_parts(void *arg, double *buf, size_t n)
+{
+    (void)arg;
+    (void)buf;
+    (void)n;
+    reduced++;
+}
+
+/* conv2d (3 filters) [+ batchnorm (tanh)] + flatten + dense (2): the model of
+ * the parts tests, for batches of up to B. */
+static void parts_model(advml_model *m, int bn, int B)
+{
+    advml_model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.input = advml_shape3(2, 5, 5);
+    int n = 0;
+    spec.layers[n] = advml_layer_spec_default(ADVML_LAYER_CONV2D);
+    spec.layers[n].units = 3;
+    spec.layers[n].kernel[0] = spec.layers[n].kernel[1] = 3;
+    spec.layers[n++].act = bn ? ADVML_ACT_IDENTITY : ADVML_ACT_TANH;
+    if (bn) {
+        spec.layers[n] = advml_layer_spec_default(ADVML_LAYER_BATCHNORM);
+        spec.layers[n++].act = ADVML_ACT_TANH;
+    }
+    spec.layers[n++] = advml_layer_spec_default(ADVML_LAYER_FLATTEN);
+    spec.layers[n] = advml_layer_spec_default(ADVML_LAYER_DENSE);
+    spec.layers[n++].units = 2;
+    spec.nlayers = n;
+    spec.loss = ADVML_LOSS_MSE;
+    advml_error err;
+    CU_ASSERT_EQUAL_FATAL(advml_model_build(m, &spec, B, &err), ADVML_OK);
+    advml_model_init_params(m, 4);
+}
+
+/* Parts (ctx.nparts, reproducible mode): without batchnorm each part's
+ * gradient and outputs are bitwise those of a pass over that part alone;
+ * with batchnorm the parts' gradients add up to the whole batch's, the
+ * statistics are the whole batch's (outputs, running statistics), and the
+ * hooks see every part (an empty one too) in each training pass. */
+static void t_parts(void)
+{
+    enum { B = 7, IN = 50, OUT = 2, NP = 3 };
+    const int lo[NP + 1] = {0, 3, 3, 7}; /* part 1 is empty */
+    const int64_t ids[B] = {10, 11, 12, 13, 14, 15, 16};
+    float x[B * IN], y[B * OUT];
+    advml_rng rng;
+    advml_rng_seed(&rng, 9);
+    advml_test_fill_uniform(x, B * IN, -1, 1, &rng);
+    advml_test_fill_uniform(y, B * OUT, -0.5f, 0.5f, &rng);
+    for (int bn = 0; bn <= 1; bn++) {
+        advml_model m, one;
+        parts_model(&m, bn, B);
+        parts_model(&one, bn, B);
+        const size_t G = m.nparams + ADVML_GRAD_EXTRA;
+        float *g[NP], whole_out[B * OUT];
+        for (int p = 0; p < NP; p++)
+            g[p] = advml_test_falloc(G);
+        advml_ctx c = {.B = B, .training = 1, .sample_ids = ids, .nparts = NP, .part_lo = lo, .part_grads = g,
+                       .reduce = reduce_parts, .reduce_part = stage_part};
+        staged = reduced = 0;
+        advml_model_forward(&m, x, &c);
+        advml_model_backward(&m, x, y, &c);
+        /* with batchnorm every part staged and one reduce, forward and backward; without, no hooks */
+        CU_ASSERT(staged == (bn ? 2 * NP : 0) && reduced == (bn ? 2 : 0));
+        for (int i = 0; i < (int)m.nparams; i++) /* model.grads is not used */
+            CU_ASSERT(m.grads[i] == 0.0f);
+        if (!bn) {
+            for (int p = 0; p < NP; p++) {
+                advml_ctx c1 = {.B = lo[p + 1] - lo[p], .training = 1, .sample_ids = ids + lo[p]};
+                advml_model_zero_grads(&one);
+                advml_model_forward(&one, x + lo[p] * IN, &c1);
+                CU_ASSERT(memcmp(advml_model_output(&one), advml_model_output(&m) + lo[p] * OUT,
+                                 (size_t)c1.B * OUT * sizeof(float)) == 0);
+                advml_model_backward(&one, x + lo[p] * IN, y + lo[p] * OUT, &c1);
+                CU_ASSERT(memcmp(one.grads, g[p], m.nparams * sizeof(float)) == 0); /* bitwise the pass alone */
+            }
+        } else {
+            advml_ctx c1 = {.B = B, .training = 1, .sample_ids = ids};
+            advml_model_zero_grads(&one);
+            advml_model_forward(&one, x, &c1);
+            memcpy(whole_out, advml_model_output(&one), sizeof whole_out);
+            advml_model_backward(&one, x, y, &c1);
+            CU_ASSERT(advml_max_abs_diff(whole_out, advml_model_output(&m), B * OUT) < 1e-5);
+            for (int i = 0; i < (int)m.nparams; i++)
+                ADVML_CHECK_CLOSE(g[0][i] + g[1][i] + g[2][i], one.grads[i], 1e-4);
+            const advml_layer *L = &m.layers[1]; /* the running statistics: the whole batch's */
+            CU_ASSERT(advml_max_abs_diff(m.params + L->param_offset + 6, one.params + L->param_offset + 6, 6) < 1e-6);
+            for (int i = 0; i < (int)(L->nparams); i++) /* the empty part contributes nothing */
+                CU_ASSERT(g[1][L->param_offset + i] == 0.0f);
+        }
+        for (int p = 0; p < NP; p++)
+            free(g[p]);
+        advml_model_free(&m);
+        advml_model_free(&one);
+    }
+}
+
 static void reg(void)
 {
     static const advml_test_case c[] = {{"forward_and_running_stats", t_forward_and_running_stats},
@@ -297,6 +404,7 @@ static void reg(void)
                                         {"models", t_models},
                                         {"global_batch", t_global_batch},
                                         {"empty_rank", t_empty_rank},
+                                        {"parts", t_parts},
                                         {NULL, NULL}};
     advml_test_add_suite("batchnorm", c);
 }

@@ -22,7 +22,11 @@
  *   gradient allreduce adds the ranks)
  *
  * So the normalisation does not depend on how the batch is split over ranks,
- * unlike PyTorch DDP's default per-process statistics. At evaluation (and in
+ * unlike PyTorch DDP's default per-process statistics. With parts
+ * (advml_ctx.nparts, reproducible mode) the sums, and dgamma and dbeta, are
+ * taken per part from zero and staged with ctx->reduce_part; ctx->reduce then
+ * adds every rank's parts in the global part order, so they are the same bits
+ * for any number of ranks. At evaluation (and in
  * advml-predict) z = gamma (x - running_mean) / sqrt(running_var + eps) + beta.
  * The running statistics are parameters the optimizer never changes (views
  * with buffer set), so the checkpoint, --resume and advml-predict carry them

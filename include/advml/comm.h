@@ -30,12 +30,17 @@ advml_status advml_comm_allreduce_sum_f64(advml_comm *c, double *buf, size_t n, 
  * result depends only on the sequence of parts, not on how the sequence is
  * split over ranks (reproducible mode, docs/training.md "Bit for bit"). Every
  * rank passes nparts >= 1 parts of n floats; out (n floats, on every rank)
- * may be the same memory as parts[nparts - 1]. Rank r adds its parts to the
- * running sum it receives from rank r - 1 and passes it on, chunk by chunk
- * (a pipeline); the last rank's result is broadcast. */
+ * may be the same memory as parts[nparts - 1]. Each rank owns a contiguous
+ * share of the n elements, receives every other rank's parts of it, adds all
+ * parts in the global order and the shares are then gathered on every rank
+ * (a reduce-scatter in part order, then MPI_Allgatherv): all ranks add at
+ * once, and every element is the same fold as on one process. */
 advml_status advml_comm_ordered_sum_f32(advml_comm *c, float *const *parts, int nparts, float *out, size_t n,
                                         advml_error *err);
-/* The same in double (the ridge readout's normal equations, include/advml/ridge.h). */
+/* The same sum in double (the ridge readout's normal equations,
+ * include/advml/ridge.h), by a pipeline along the ranks: rank r adds its parts
+ * to the running sum from rank r - 1 and passes it on; the last rank
+ * broadcasts. */
 advml_status advml_comm_ordered_sum_f64(advml_comm *c, double *const *parts, int nparts, double *out, size_t n,
                                         advml_error *err);
 /* In-place element-wise max over all ranks (used to agree on error flags). */

@@ -162,6 +162,22 @@ typedef struct advml_ctx {
      * often in the same order, also a rank with no samples (B = 0). */
     void (*reduce)(void *arg, double *buf, size_t n);
     void *reduce_arg;
+    /* Parts (reproducible mode, docs/training.md "Bit for bit"): nparts > 0
+     * splits the batch into parts that are computed alone, part p being
+     * samples [part_lo[p], part_lo[p + 1]) with its own gradient buffer
+     * part_grads[p] (the model's layout). advml_model_forward and _backward
+     * then run each layer once per part (so a part's bits do not depend on
+     * the others: no GEMM spans two parts); sample_ids must be set. A
+     * collective kind runs once over the whole batch: it sums its statistics
+     * per part, from zero, hands each part's sums to reduce_part (when set)
+     * in part order, and adds them in part order into the buf it passes to
+     * reduce, which then replaces them by every rank's parts added in the
+     * global part order (the trainer). Without hooks the local ordered sum
+     * stands (one process). */
+    int nparts;
+    const int *part_lo;           /* (nparts + 1) */
+    float *const *part_grads;     /* (nparts) */
+    void (*reduce_part)(void *arg, const double *buf, size_t n);
 } advml_ctx;
 
 /* ---- what a kind takes in a config ------------------------------------------

@@ -68,6 +68,11 @@ const float *advml_model_output(const advml_model *m);
  * labels (B) for CCE, (B, K) otherwise). */
 double advml_model_loss(const advml_model *m, const float *targets, int B);
 
+/* The same over samples [lo, lo + B) of the last forward (a part, in
+ * reproducible mode: the sum starts from zero at sample lo; targets as
+ * there, for the whole batch). */
+double advml_model_loss_part(const advml_model *m, const float *targets, int lo, int B);
+
 /* The loss of sample b of the last forward (one term of advml_model_loss's
  * sum, without class weights; targets as there, for the whole batch). */
 double advml_model_sample_loss(const advml_model *m, const float *targets, int b);
@@ -76,9 +81,12 @@ double advml_model_sample_loss(const advml_model *m, const float *targets, int b
  * (p > 0.5) == target over all outputs divided by K (BCE, fractional);
  * 0 for MSE. */
 double advml_model_correct(const advml_model *m, const float *targets, int B);
+/* The same over samples [lo, lo + B) (targets for the whole batch). */
+double advml_model_correct_part(const advml_model *m, const float *targets, int lo, int B);
 
 /* Backpropagate the loss sum of the last forward (ctx must match it) and
- * accumulate into m->grads (callers zero them with advml_model_zero_grads). */
+ * accumulate into m->grads (callers zero them with advml_model_zero_grads),
+ * or with ctx->nparts each part's into its ctx->part_grads[p]. */
 void advml_model_backward(advml_model *m, const float *in, const float *targets, const advml_ctx *ctx);
 void advml_model_zero_grads(advml_model *m);
 

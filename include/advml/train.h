@@ -22,9 +22,11 @@
  * rank and for any N.
  *
  * In reproducible mode (training.reproducible) every global batch is split
- * into training.slots fixed micro-batches; each is computed alone and the
- * slots are summed in one fixed order, so the weights are bitwise the same for
- * any N <= slots; evaluation sums fixed blocks in index order too.
+ * into training.slots fixed micro-batches; each is computed alone (the parts
+ * of one pass, advml_ctx.nparts) and the slots are summed in one fixed order,
+ * so the weights are bitwise the same for any N <= slots; batchnorm's
+ * statistics are summed per slot and added in slot order too, and evaluation
+ * sums fixed blocks in index order.
  *
  * Every function here is collective: all ranks call it and all return the same
  * status; on failure the message is on rank 0 (advml_comm_agree).
@@ -71,9 +73,16 @@ typedef struct advml_trainer {
      * computes slots [slot_lo, slot_hi), each into its own zeroed buffer, and
      * the slots are summed in slot order (advml_comm_ordered_sum_f32) */
     int slot_lo, slot_hi;
+    int slot_max;                 /* ceil(B / slots): the most samples of a slot (and the evaluation's block) */
+    int *part_lo;                 /* (slot_hi - slot_lo + 1) the local slots' bounds in this rank's samples */
+    double *stat_table;           /* (slots, stat_max) the collective layers' per-slot sums (batchnorm),
+                                     this rank's rows filled, the others 0, then added over ranks */
+    size_t stat_max;              /* the most sums a collective layer reduces at once */
+    int stat_staged;              /* rows staged since the last reduce */
     float *slot_grads;            /* (slot_hi - slot_lo - 1, nparams + ADVML_GRAD_EXTRA): all but the
                                      last local slot, which uses model.grads */
-    float **slot_parts;           /* (slot_hi - slot_lo) the local slots' buffers, in slot order */
+    float **slot_parts;           /* (slot_hi - slot_lo) the local slots' buffers, in slot order (the
+                                     local slots run as the parts of one pass, ctx.nparts) */
     int preloaded;                /* splits held in memory (bit 0 train, 1 validation, 2 test) */
     /* where training stands (what a checkpoint saves) */
     int64_t epoch;                /* completed epochs */

@@ -428,11 +428,11 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     if (c->train.reproducible)
         printf("  mode       reproducible: %d slots of at most %d samples, weights bitwise the same for 1 to %d "
                "ranks\n",
-               c->train.slots, t->local_max, c->train.slots);
+               c->train.slots, t->slot_max, c->train.slots);
     if (c->train.readout == ADVML_READOUT_RIDGE) /* no optimizer, no steps: one pass and a solve */
         printf("  readout    ridge (closed form) on layer %d, lambda %g: one pass over the data in blocks of at "
                "most %d samples per rank, one reduction, a Cholesky solve",
-               c->model.nlayers - 1, c->train.ridge_lambda, t->local_max);
+               c->model.nlayers - 1, c->train.ridge_lambda, c->train.reproducible ? t->slot_max : t->local_max);
     else
         print_optimizer(t);
     print_control(t);
@@ -586,9 +586,9 @@ static advml_status report(advml_trainer *t, advml_progress *progress, advml_run
             printf("advml-train: interrupted by %s after step %lld: nothing was saved (no --out)\n", sig,
                    (long long)t->step);
         else if (t->cursor > 0)
-            printf("stopped at --max-steps %lld: epoch %lld, batch %lld of %lld (%.1f s)\n",
-                   (long long)t->cfg.train.max_steps, (long long)t->epoch + 1, (long long)t->cursor, (long long)nb,
-                   seconds);
+            printf("stopped at --max-steps %lld: epoch %lld, batch %lld of %lld (%.1f s, gradient sum %.2f s on rank "
+                   "0)\n", (long long)t->cfg.train.max_steps, (long long)t->epoch + 1, (long long)t->cursor,
+                   (long long)nb, seconds, t->allreduce_seconds);
         else
             printf("done: %lld epochs, %lld steps in %.1f s (allreduce %.1f s on rank 0)\n", (long long)t->epoch,
                    (long long)t->step, seconds, t->allreduce_seconds);

@@ -1,12 +1,15 @@
 """Reproducible mode (training.reproducible, docs/training.md "Bit for bit").
 
-The course's MNIST CNN (with dropout) for 50 steps - one epoch of batch 80, so
-the evaluation at its end is included - on 1, 2, 3 and 4 ranks: every weight,
-every optimizer state word and every metric in the run file compared with
-np.array_equal, not a tolerance. The same for an LSTM. A run stopped on 2
-ranks and resumed on 3 equals the uninterrupted 1-rank run bit for bit. Two
-OpenBLAS threads give the same weights as one (the mode fixes one per rank).
-Negative control: the comparison catches one flipped bit in one weight.
+The course's MNIST CNN with batch normalisation (after the first convolution,
+per channel, and after the dense layer, per feature), dropout and augmentation
+(shift, flip, noise) all on, for 50 steps - one epoch of batch 80, so the
+evaluation at its end is included - on 1, 2, 3 and 4 ranks: every weight,
+every optimizer state word, batchnorm's running statistics and every metric in
+the run file compared with np.array_equal, not a tolerance. The same for an
+LSTM. A run stopped on 2 ranks and resumed on 3 equals the uninterrupted 1-rank
+run bit for bit. Two OpenBLAS threads give the same weights as one (the mode
+fixes one per rank). Negative control: the comparison catches one flipped bit
+in one weight.
 """
 import json
 import os
@@ -66,24 +69,43 @@ def runs(d, name, cfg, data, ns, extra=()):
     return out
 
 
+def with_batchnorm(c):
+    """The CNN of config c with batchnorm (relu) after the first conv2d and
+    the first dense layer, which then lose their bias and activation."""
+    layers = []
+    for i, L in enumerate(c["model"]):
+        if (i == 0 and L["type"] == "conv2d") or (L["type"] == "dense" and L["units"] > 10):
+            L = dict(L, use_bias=False, activation="linear")
+            L.pop("bias_initializer", None)
+            layers += [L, {"type": "batchnorm", "activation": "relu", "momentum": 0.2}]
+        else:
+            layers.append(L)
+    c["model"] = layers
+    return c
+
+
 def main():
     d = common.tmpdir("bitwise")
     try:
         mnist = common.mnist_subset_h5(ntrain=4000, nval=1000, ntest=2000)
-        model = os.path.join(common.SRC, "jobs", "mnist_cnn.json")
+        with open(os.path.join(common.SRC, "jobs", "mnist_cnn.json")) as f:
+            c = json.load(f)
         if common.SANITIZED:  # the same layers, smaller: the sanitizer build is 10-50x slower
-            with open(model) as f:
-                c = json.load(f)
             c["model"][0]["filters"], c["model"][2]["filters"], c["model"][5]["units"] = 4, 8, 32
-            model = os.path.join(d, "small.json")
-            with open(model, "w") as f:
-                json.dump(c, f)
-        cnn = config(os.path.join(d, "cnn.json"), model, reproducible=True, slots=4, epochs=1, batch_size=80)
+        model = os.path.join(d, "bn.json")
+        with open(model, "w") as f:
+            json.dump(with_batchnorm(c), f)
+        cnn = config(os.path.join(d, "cnn.json"), model, reproducible=True, slots=4, epochs=1, batch_size=80,
+                     augment={"shift": 2, "horizontal_flip": True, "noise": 0.05})
 
-        # ---- the CNN with dropout: 50 steps and the evaluation, N = 1..4
+        # ---- the CNN with batchnorm, dropout and augmentation: 50 steps and the evaluation, N = 1..4
         r = runs(d, "cnn", cnn, mnist, (1, 2, 3, 4))
         ref_s, ref_m, ref_run = r[1]
         common.check(int(ref_s["@step"]) == 50 and len(ref_m["metrics/epoch/val_loss"]) == 1, "50 steps, one epoch")
+        stats = sorted(k for k in ref_s if "batchnorm/running_" in k)
+        common.check(len(stats) == 4 and all(not np.array_equal(ref_s[k], np.zeros_like(ref_s[k])) and
+                                             not np.array_equal(ref_s[k], np.ones_like(ref_s[k])) for k in stats),
+                     "two batchnorm layers whose running statistics moved (and are compared): %s" % stats)
         for n in (2, 3, 4):
             s, m, _ = r[n]
             bad = differences(ref_s, s)
@@ -98,9 +120,9 @@ def main():
 
         # ---- negative control: one flipped bit in one weight is caught
         flipped = {k: v.copy() for k, v in ref_s.items()}
-        w = flipped["params/layer05_dense/weight"].view(np.uint32)
+        w = flipped["params/layer06_dense/weight"].view(np.uint32)
         w.flat[w.size // 2] ^= np.uint32(1)
-        common.check(differences(ref_s, flipped) == ["params/layer05_dense/weight"],
+        common.check(differences(ref_s, flipped) == ["params/layer06_dense/weight"],
                      "negative control: a single flipped bit in one weight is detected")
 
         # ---- resume from a 2-rank checkpoint on 3 ranks = uninterrupted 1-rank run

@@ -286,11 +286,26 @@ def all_together(d, data):
     with h5py.File(pred, "r") as f, h5py.File(full, "r") as g:
         pa, ga = float(f["metrics"].attrs["accuracy"]), float(g["evaluation/test"].attrs["accuracy"])
         common.check(pa == ga, "advml-predict's test accuracy %.4f is the final evaluation's %.4f" % (pa, ga))
-    # batchnorm and reproducible mode do not go together
-    cfgr = config(d, "allr", ALL_OPT, dict(ALL_ON, reproducible=True), model=MODEL_BN)
-    rc, _, err = common.run(["--config", cfgr, "--data", data], np_=2)
-    common.check(rc == 2 and "training.reproducible: batchnorm normalises over the whole global batch" in err,
-                 "batchnorm with reproducible mode: exit 2 with the reason")
+    # reproducible mode with every control on: 1 and 3 ranks bit for bit (weights, running statistics,
+    # optimizer state, the best checkpoint, every metric and decision)
+    cfgr = config(d, "allr", ALL_OPT, dict(ALL_ON, reproducible=True, slots=3), model=MODEL_BN)
+    rep = {}
+    for n in (1, 3):
+        run = os.path.join(d, "allr%d.h5" % n)
+        common.run_ok(["--config", cfgr, "--data", data, "--out", run], np_=n)
+        files = {}
+        for suffix in (".ckpt.h5", ".best.h5"):
+            with h5py.File(run[:-3] + suffix, "r") as f:
+                f.visititems(lambda k, o: files.__setitem__(suffix + k, o[...]) if isinstance(o, h5py.Dataset)
+                             else None)
+        e, s, _ = epoch_metrics(run)
+        files.update({"epoch/" + k: v for k, v in e.items() if k not in ("epoch_seconds", "images_per_second")})
+        files.update({"step/" + k: v for k, v in s.items()})
+        rep[n] = files
+    bad = sorted(k for k in rep[1] if k not in rep[3] or rep[1][k].tobytes() != rep[3][k].tobytes())
+    common.check(not bad and len(rep[1]) == len(rep[3]),
+                 "reproducible mode with batchnorm and every control on: 3 ranks equal 1 rank bit for bit%s" %
+                 ("" if not bad else " (differ: %s)" % bad))
     # class weights of 1 are no weights at all, bit for bit; others change the trajectory
     ones = dict(ALL_ON, class_weight=[1.0] * 10, augment={}, early_stopping={"monitor": "val_loss", "patience": 9})
     none = dict(ones)
