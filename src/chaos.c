@@ -265,6 +265,14 @@ static advml_status check_opts(const advml_chaos_opts *o, int64_t *ntrain, advml
                                (long long)o->length, o->p.dim, (double)o->length * o->p.dim);
     if (o->window < 1)
         return advml_error_set(err, ADVML_ERR_ARG, "--window %d: must be at least 1", o->window);
+    if ((double)o->length * (double)o->window * (double)o->p.dim > 1e9)
+        return advml_error_set(err, ADVML_ERR_ARG,
+                               "--window %d with --length %lld and %d components: the windows would hold %.3g "
+                               "values (%.1f GB of float32), more than the 1e9 this tool writes; use a shorter "
+                               "--window or --length",
+                               o->window, (long long)o->length, o->p.dim,
+                               (double)o->length * o->window * o->p.dim,
+                               (double)o->length * o->window * o->p.dim * 4e-9);
     if (!(o->train_fraction > 0 && o->train_fraction <= 1))
         return advml_error_set(err, ADVML_ERR_ARG, "--train-fraction %g: must be in (0, 1]", o->train_fraction);
     if (!o->holdout || (strcmp(o->holdout, "validation") != 0 && strcmp(o->holdout, "test") != 0))

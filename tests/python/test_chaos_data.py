@@ -162,6 +162,8 @@ class Chaos(unittest.TestCase):
         self.fails(EXIT_USAGE, "lorenz63", "--out", out, "--holdout", "train", says=["--holdout train"])
         self.fails(EXIT_USAGE, "lorenz63", "--out", out, "--length", "100", "--window", "90",
                    says=["--window 90", "too short"])
+        self.fails(EXIT_USAGE, "lorenz96", "--out", out, "--length", "1000000", "--window", "100",
+                   says=["--window 100 with --length 1000000", "GB"])
         self.fails(EXIT_USAGE, "lorenz63", "--out", out, "--dim", "5", says=["unknown option --dim"])
         self.fails(EXIT_USAGE, "lorenz96", "--out", out, "--dim", "3", says=["--dim 3"])
         self.fails(EXIT_USAGE, "lorenz96", "--out", out, "--forcing", "inf", says=["--forcing"])
