@@ -432,7 +432,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
     if (c->train.readout == ADVML_READOUT_RIDGE) /* no optimizer, no steps: one pass and a solve */
         printf("  readout    ridge (closed form) on layer %d, lambda %g: one pass over the data in blocks of at "
                "most %d samples per rank, one reduction, a Cholesky solve",
-               c->model.nlayers - 1, c->train.ridge_lambda, t->local_max);
+               c->model.nlayers - 1, c->train.ridge_lambda, c->train.reproducible ? t->slot_max : t->local_max);
     else
         print_optimizer(t);
     print_control(t);
