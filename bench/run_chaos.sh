@@ -5,20 +5,21 @@
 # on 1 and 2 ranks (bench/README.md, "Forecasting chaos").
 #
 # For each system: advml-data makes the series (RK4, dt 0.01; the Lyapunov exponent is in
-# the file); each model trains with advml-train on 1 rank in stages (--resume), and after
-# every stage advml-predict --forecast runs from STARTS initial windows of the held-out
-# split; bench/chaos_vpt.py turns each forecast into a VPT (normalised error threshold 0.4).
-# The same model trains once more on 2 ranks (mpirun -np 2; the same trajectory, the global
-# batch is the invariant) for its training time. Reported per model: the VPT after the
-# last stage (mean, min and max over the initial points), the best stage's mean VPT, the
-# training seconds (the run file's epoch_seconds, the training part of the epochs) up to that
-# stage and in all, on 1 and on 2 ranks.
+# the file); rnn, lstm and gru train with advml-train on 1 rank in stages (--resume), and
+# after every stage advml-predict --forecast runs from STARTS initial windows of the
+# held-out split; bench/chaos_vpt.py turns each forecast into a VPT (normalised error
+# threshold 0.4). The same model trains once more on 2 ranks (mpirun -np 2; the same
+# trajectory, the global batch is the invariant) for its training time. The esn trains its
+# readout by ridge regression in one pass (training.readout "ridge"), on 1 and on 2 ranks.
+# Reported per model: the VPT after the last stage (mean, min and max over the initial
+# points), the best stage's mean VPT, the training seconds (the run file's epoch_seconds,
+# the training part of the epochs) up to that stage and in all, on 1 and on 2 ranks.
 #
 # usage: bench/run_chaos.sh [RESULTS_FILE]
 #   RESULTS_FILE  default bench/results/chaos-<date>-<time>.txt (not committed)
 # environment:
 #   FULL=1        the longer version: 4x the data, twice the epochs and units (about an hour
-#                 here); default: a quick version of about 10-15 minutes on 2 shared cores
+#                 here); default: a quick version of about 15 minutes on 2 shared cores
 #   SYSTEMS       "lorenz63 lorenz96" (default) or one of them
 #   MODELS        "rnn lstm gru esn" (default; esn only when the build has the esn layer)
 #   STARTS=5      initial points per forecast (spaced by the horizon over the held-out split)
@@ -51,7 +52,7 @@ command -v mpirun >/dev/null || die "mpirun not found (Open MPI: scripts/setup.s
 source "$src/bench/lib.sh"
 bench_build "$src" "$build" "$jobs" advml-train advml-data advml-predict
 have_esn=0
-grep -q '"esn"' "$src"/src/*.c 2>/dev/null && have_esn=1
+[[ -f $src/src/esn.c ]] && have_esn=1
 
 mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/advml-chaos-XXXXXX")
@@ -61,50 +62,63 @@ export OMPI_MCA_orte_tmpdir_base=$work ADVML_PROGRESS=none
 if [[ $(id -u) == 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 
 # ---- the settings -------------------------------------------------------------------------
-# per system: advml-data flags, window, units of the BPTT cells, epochs per stage, stages,
-# forecast horizon (points), batch
+# per system: advml-data flags; window, units of the BPTT cells, epochs per stage, stages;
+# forecast horizon (points); the esn's window, reservoir units, spectral radius, input and bias
+# scaling and ridge lambda (picked from a handful of tries on the same held-out points)
 if ((full)); then scale=4; else scale=1; fi
 setup() {
     case $1 in
     lorenz63) # sampling step 0.02: a Lyapunov time is about 55 points
-        data_flags=(--length $((10000 * scale)) --sample-every 2 --window 10 --train-fraction 0.7)
-        window=10 dim=3 units=$((64 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=500 ;;
+        data_flags=(--length $((10000 * scale)) --sample-every 2 --train-fraction 0.6)
+        window=10 dim=3 units=$((64 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=700
+        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7) ;; # window, units, spectral radius, input, bias, lambda
     lorenz96) # sampling step 0.01: a Lyapunov time is about 59 points
-        data_flags=(--length $((10000 * scale)) --window 10 --train-fraction 0.7)
-        window=10 dim=40 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=300 ;;
+        data_flags=(--length $((10000 * scale)) --train-fraction 0.7)
+        window=10 dim=40 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=300
+        esn=(20 $((1000 * (full + 1))) 0.9 0.2 0.2 10) ;;
     esac
+    esn_window=${esn[0]}
 }
 
 # config MODEL FILE: the model's JSON config for the current system
 config() {
-    local m=$1 out=$2 layer train
+    local m=$1 out=$2 layer train w=$window
+    train="\"epochs\": $stage, \"batch_size\": 32, \"seed\": 1, \"clip_norm\": 1.0, \"data\": \"$data\""
     case $m in
     rnn) layer="{\"type\": \"rnn\", \"units\": $units, \"activation\": \"tanh\"}" ;;
     lstm) layer="{\"type\": \"lstm\", \"units\": $units}" ;;
     gru) layer="{\"type\": \"gru\", \"units\": $units}" ;;
+    esn) # a fixed reservoir read out by ridge regression in one pass (docs/recurrent.md)
+        w=$esn_window
+        layer="{\"type\": \"esn\", \"units\": ${esn[1]}, \"spectral_radius\": ${esn[2]}, \"sparsity\": 0.99,"
+        layer+=" \"input_scaling\": ${esn[3]}, \"bias_scaling\": ${esn[4]}, \"concat_input\": true, \"seed\": 7}"
+        train="\"epochs\": 1, \"batch_size\": 256, \"seed\": 1, \"readout\": \"ridge\","
+        train+=" \"ridge_lambda\": ${esn[5]}, \"data\": \"$data_esn\"" ;;
     esac
-    train="\"epochs\": $stage, \"batch_size\": 32, \"seed\": 1, \"clip_norm\": 1.0, \"data\": \"$data\""
     cat >"$out" <<EOF
 {"description": "bench/run_chaos.sh: $m on $system",
- "input": [$window, $dim],
+ "input": [$w, $dim],
  "model": [$layer, {"type": "dense", "units": $dim}],
  "loss": "mse", "optimizer": {"name": "adam", "lr": 1e-3},
  "training": {$train}}
 EOF
 }
 
-# vpt CKPT TAG: forecasts from the STARTS initial points; prints chaos_vpt.py's RESULT lines
+# vpt CKPT DATA WINDOW TAG: forecasts from the STARTS initial points; prints chaos_vpt.py's
+# RESULT lines. Forecast i predicts the held-out points from p_i = 100 + i * horizon on (an
+# index into the held-out part): its first window is sample p_i - WINDOW of the split, so
+# models with different windows forecast the same points.
 vpt() {
-    local ckpt=$1 tag=$2 preds=() n s i
-    n=$("$python" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['validation/inputs'].shape[0])" "$data")
+    local ckpt=$1 d=$2 w=$3 tag=$4 preds=() n s i
+    n=$("$python" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['validation/inputs'].shape[0])" "$d")
     for ((i = 0; i < starts; i++)); do
-        s=$((i * horizon))
+        s=$((100 + i * horizon - w))
         ((s + horizon <= n)) || die "the held-out split ($n windows) is too short for $starts forecasts of $horizon"
-        "$build/advml-predict" --checkpoint "$ckpt" --data "$data" --split validation --forecast "$horizon" \
+        "$build/advml-predict" --checkpoint "$ckpt" --data "$d" --split validation --forecast "$horizon" \
             --start "$s" --out "$work/$tag-$s.h5" --force >>"$log" 2>&1 || die "advml-predict failed (see $log)"
         preds+=("$work/$tag-$s.h5")
     done
-    "$python" "$src/bench/chaos_vpt.py" --threshold "$threshold" "$data" "${preds[@]}" | tee -a "$log" | grep '^RESULT'
+    "$python" "$src/bench/chaos_vpt.py" --threshold "$threshold" "$d" "${preds[@]}" | tee -a "$log" | grep '^RESULT'
 }
 
 # seconds RUN.h5 [EPOCHS]: the training seconds of the first EPOCHS epochs (all by default)
@@ -118,36 +132,56 @@ print("%.3f" % np.sum(s[:n]))
 EOF
 }
 
+# res KEY: the value of RESULT KEY in $r
+res() { awk -v k="$1" '$2 == k { print $3 }' <<<"$r"; }
+
 log=$work/log.txt
 declare -a rows
 for system in $systems; do
     setup "$system"
-    data=$work/$system.h5
-    "$build/advml-data" "$system" --out "$data" "${data_flags[@]}" >>"$log" 2>&1 || die "advml-data $system failed"
+    data=$work/$system.h5 data_esn=$work/$system-esn.h5
+    "$build/advml-data" "$system" --out "$data" --window "$window" "${data_flags[@]}" >>"$log" 2>&1 ||
+        die "advml-data $system failed"
+    if [[ " $models " == *" esn "* ]] && ((have_esn)); then # the same series, longer windows
+        "$build/advml-data" "$system" --out "$data_esn" --window "$esn_window" "${data_flags[@]}" >>"$log" 2>&1 ||
+            die "advml-data $system --window $esn_window failed"
+    fi
     read -r le lt_points <<<"$("$python" -c "
 import h5py,sys; a=h5py.File(sys.argv[1],'r')['series'].attrs
 print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data")"
     echo "== $system: lambda $le, a Lyapunov time is $lt_points points; ${data_flags[*]}" | tee -a "$log"
     for m in $models; do
+        cfg=$work/$system-$m.json
         if [[ $m == esn ]]; then
             ((have_esn)) || { echo "   esn: this build has no esn layer; skipped" | tee -a "$log"; continue; }
-            die "esn: not yet wired into this benchmark"
+            config esn "$cfg"
+            run1=$work/$system-esn-1.h5 run2=$work/$system-esn-2.h5
+            "$build/advml-train" --config "$cfg" --out "$run1" --force >>"$log" 2>&1 ||
+                die "advml-train esn failed (see $log)"
+            mpirun -np 2 --oversubscribe "$build/advml-train" --config "$cfg" --out "$run2" --force >>"$log" 2>&1 ||
+                die "mpirun -np 2 advml-train esn failed (see $log)"
+            r=$(vpt "${run1%.h5}.ckpt.h5" "$data_esn" "$esn_window" "$system-esn")
+            t1=$(seconds "$run1") t2=$(seconds "$run2")
+            echo "   esn (ridge, one pass): mean VPT $(res vpt_mean); training $t1 s on 1 rank, $t2 s on 2" | tee -a "$log"
+            rows+=("$(printf '%-9s %-5s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" esn 1 \
+                "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" "$(res vpt_mean)" 1 \
+                "$t1" "$t2" "$t1" "$t2")")
+            continue
         fi
-        cfg=$work/$system-$m.json
         config "$m" "$cfg"
         run1=$work/$system-$m-1.h5 run2=$work/$system-$m-2.h5
-        best=-1 best_ep=0 last=""
+        best=-1 best_ep=0 r=""
         for ((k = 1; k <= stages; k++)); do
             ep=$((k * stage))
             if ((k == 1)); then
-                "$build/advml-train" --config "$cfg" --out "$run1" --force >>"$log" 2>&1 || die "advml-train $m failed (see $log)"
+                "$build/advml-train" --config "$cfg" --out "$run1" --force >>"$log" 2>&1 ||
+                    die "advml-train $m failed (see $log)"
             else
                 "$build/advml-train" --resume "${run1%.h5}.ckpt.h5" --epochs "$ep" >>"$log" 2>&1 ||
                     die "advml-train --resume $m failed (see $log)"
             fi
-            r=$(vpt "${run1%.h5}.ckpt.h5" "$system-$m-$ep")
-            mean=$(awk '$2 == "vpt_mean" { print $3 }' <<<"$r")
-            last=$r
+            r=$(vpt "${run1%.h5}.ckpt.h5" "$data" "$window" "$system-$m-$ep")
+            mean=$(res vpt_mean)
             echo "   $m epoch $ep: mean VPT $mean" | tee -a "$log"
             if awk -v a="$mean" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$mean best_ep=$ep; fi
         done
@@ -155,12 +189,9 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             --force >>"$log" 2>&1 || die "mpirun -np 2 advml-train $m failed (see $log)"
         t1_best=$(seconds "$run1" "$best_ep") t1_all=$(seconds "$run1")
         t2_best=$(seconds "$run2" "$best_ep") t2_all=$(seconds "$run2")
-        vmean=$(awk '$2 == "vpt_mean" { print $3 }' <<<"$last")
-        vmin=$(awk '$2 == "vpt_min" { print $3 }' <<<"$last")
-        vmax=$(awk '$2 == "vpt_max" { print $3 }' <<<"$last")
-        cens=$(awk '$2 == "censored" { print $3 }' <<<"$last")
-        rows+=("$(printf '%-9s %-5s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.1f %8.1f %8.1f %8.1f' "$system" "$m" \
-            $((stages * stage)) "$vmean" "$vmin" "$vmax" "$cens" "$best" "$best_ep" "$t1_best" "$t2_best" "$t1_all" "$t2_all")")
+        rows+=("$(printf '%-9s %-5s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" "$m" \
+            $((stages * stage)) "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" "$best" \
+            "$best_ep" "$t1_best" "$t2_best" "$t1_all" "$t2_all")")
     done
 done
 
@@ -168,8 +199,9 @@ done
     echo "forecasting chaos: valid prediction time (Lyapunov times, E > $threshold) and training time, $(date -Iseconds)"
     echo "host: $(uname -n), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(getconf _NPROCESSORS_ONLN) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "advml commit: $(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null || echo unknown); FULL=$full; $starts initial points per forecast"
-    echo "models: CELL(units) on windows of 10 points of the whole state, dense to the state, MSE, Adam 1e-3,"
-    echo "  batch 32 (global), clip_norm 1, seed 1; 1 thread per rank; training seconds = the run files' epoch_seconds"
+    echo "models: rnn/lstm/gru(units) on windows of 10 points of the whole state, dense to the state, MSE, Adam 1e-3,"
+    echo "  batch 32 (global), clip_norm 1, seed 1; esn: reservoir (sparsity 0.99, bias, concat_input) on windows of 20,"
+    echo "  dense readout by ridge regression in one pass; 1 thread per rank; training seconds = the run files' epoch_seconds"
     echo
     printf '%-9s %-5s %6s %6s %6s %6s %3s %6s %5s %8s %8s %8s %8s\n' system model epochs VPT min max cen best at_ep \
         "t1best" "t2best" "t1all" "t2all"

@@ -979,7 +979,7 @@ static advml_status train_step(advml_trainer *t, int64_t k, advml_error *err)
  * equations' sums (include/advml/ridge.h), ONE reduction adds the ranks', and
  * every rank solves the same system into the last (dense) layer's weights.
  * Reproducible mode: the samples fall into training.slots fixed slots, each
- * summed alone in blocks of slot_max rows from its start (N-independent), and the slots are
+ * summed alone in blocks of slot_max rows from its start, and the slots are
  * added in slot order (advml_comm_ordered_sum_f64): the same bits for any N.
  * Otherwise each rank sums its contiguous share and the shares are added by
  * an allreduce (equal to rounding). The epoch's train loss is the mean
@@ -991,6 +991,8 @@ static advml_status ridge_epoch(advml_trainer *t, advml_error *err)
     advml_layer *R = &m->layers[nl - 1];
     const advml_ridge rd = advml_ridge_dims(R->in_shape.d[0], R->spec.units, R->spec.use_bias);
     const int repro = t->cfg.train.reproducible, nparts = repro ? t->slot_hi - t->slot_lo : 1;
+    /* blocks of rows: in reproducible mode slot_max (ceil(B / slots), whatever N is), so that each
+     * slot's sums are made of the same dsyrk/dgemm calls on any number of ranks */
     const int64_t n = t->train.n, E = repro ? t->slot_max : t->local_max;
     double *acc = calloc((size_t)nparts * rd.size, sizeof *acc); /* (nparts, rd.size) */
     double *work = malloc(advml_ridge_work_doubles(&rd, (int)E) * sizeof *work);

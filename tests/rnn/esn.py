@@ -9,8 +9,9 @@
 - ridge on 1, 2 and 3 ranks equal to tolerance; in reproducible mode
   bitwise equal;
 - advml-predict --forecast of the esn model against a NumPy closed loop;
-- gradient-descent readout: the reservoir never moves, 1 vs 2 ranks, a
-  resumed run equals the uninterrupted one bit for bit;
+- gradient-descent readout: the reservoir never moves, 1 vs 2 ranks (to
+  rounding, and bitwise in reproducible mode), a resumed run equals the
+  uninterrupted one bit for bit;
 - bad settings: clear errors naming the layer and key, no hang;
 - the Python package: reads the checkpoint; to_torch computes advml-predict's
   values; save_checkpoint gives the weights back bit for bit.
@@ -167,6 +168,11 @@ def main():
           "gradient readout: the dense layer trains, the reservoir is not moved")
     dg = max(np.abs(g1[k] - g2[k]).max() for k in g1)
     check(dg < 1e-5, "gradient readout: 2 ranks = 1 rank (max |dw| %.1e)" % dg)
+    rg = config(d, "gdrep", data, training=dict(gd, reproducible=True, slots=2), optimizer={"name": "adam", "lr": 0.01})
+    run_ok(["--config", rg, "--out", os.path.join(d, "gr1.h5")], np_=1)
+    run_ok(["--config", rg, "--out", os.path.join(d, "gr2.h5")], np_=2)
+    gr1, gr2 = params(os.path.join(d, "gr1.ckpt.h5")), params(os.path.join(d, "gr2.ckpt.h5"))
+    check(all(np.array_equal(gr1[k], gr2[k]) for k in gr1), "reproducible gradient readout: 2 ranks bitwise equal to 1")
     run_ok(["--config", gcfg, "--out", os.path.join(d, "g3.h5"), "--epochs", "1"], np_=1)
     run_ok(["--resume", os.path.join(d, "g3.ckpt.h5"), "--epochs", "3"], np_=1)
     g3 = params(os.path.join(d, "g3.ckpt.h5"))
@@ -212,6 +218,23 @@ def main():
     predict_ok(["--checkpoint", rt, "--data", data, "--split", "validation", "--out", os.path.join(d, "rt.h5")])
     with h5py.File(os.path.join(d, "rt.h5"), "r") as f:
         check(np.array_equal(f["predictions"][...], pv), "advml-predict on the round-tripped checkpoint: the same")
+    # the sequence output from washout on, flattened into the readout
+    scfg = write_config(os.path.join(d, "seq.json"), json.dumps({
+        "input": [T, F], "loss": "mse",
+        "model": [esn_layer(return_sequences=True, washout=10, units=12), {"type": "flatten"},
+                  {"type": "dense", "units": 2}],
+        "training": {"data": data, "readout": "ridge", "ridge_lambda": LAMBDA}}))
+    run_ok(["--config", scfg, "--out", os.path.join(d, "seqrun.h5")], np_=2)
+    predict_ok(["--checkpoint", os.path.join(d, "seqrun.ckpt.h5"), "--data", data, "--split", "validation",
+                "--out", os.path.join(d, "seqp.h5")])
+    sck = advml.Checkpoint(os.path.join(d, "seqrun.ckpt.h5"))
+    with h5py.File(os.path.join(d, "seqp.h5"), "r") as f:
+        ps = f["predictions"][...]
+    with torch.no_grad():
+        features_seq = to_torch(sck)(torch.from_numpy(xva)).numpy()
+    check(sck.model.layers[0].out_shape == (T - 10, 14) and np.abs(features_seq - ps).max() < 1e-5,
+          "return_sequences with washout 10: output (5, 14), to_torch = advml-predict (max diff %.1e)"
+          % np.abs(features_seq - ps).max())
     fresh = to_torch(os.path.join(d, "ridge.json"))  # a config alone: a reservoir drawn as advml draws one
     rho = np.abs(np.linalg.eigvals(fresh.layer00_esn.W.double().numpy())).max()
     check(abs(rho - RADIUS) < 1e-4, "to_torch(config): its own reservoir scaled to radius %.6f" % rho)
