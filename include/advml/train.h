@@ -62,7 +62,8 @@ typedef struct advml_trainer {
     advml_model model;
     advml_optimizer opt;          /* its settings are step_optim */
     advml_optim_config step_optim; /* cfg.optim with this step's learning rate (the schedule's) */
-    int local_max;                /* ceil(B / N): the most samples a rank takes per step */
+    int local_max;                /* the most samples a rank takes per step: ceil(B / N), in
+                                     reproducible mode ceil(slots / N) slots of slot_max */
     size_t in_floats;             /* floats per input sample */
     int target_floats;            /* floats per target sample */
     float *x;                     /* (local_max, in_floats) this rank's inputs */
