@@ -39,57 +39,92 @@ static double *tail_part(const advml_layer *L, int C) { return tail_sums(L) + 2 
 static float *tail_mean(const advml_layer *L, int C) { return (float *)(tail_part(L, C) + 2 * C + 1); } /* (C) */
 static float *tail_inv(const advml_layer *L, int C) { return tail_mean(L, C) + C; }          /* (C) */
 
-/* The sums of a row of n values (one sample's channel), in 8 independent
- * double lanes: vectorisable without reassociation flags, and exact enough for
- * E[x^2] - E[x]^2 (the course's images give rows of 784). */
-enum { LANES = 8 };
+/* The sums are taken in float lanes and added into the double sums (2C + 1)
+ * per row (a sample's channel: H W values) or per group of up to GROUP
+ * samples (features, S = 1):
+ *
+ * - LANES independent float accumulators per quantity, which the compiler
+ *   vectorises without reassociation flags; a lane adds at most GROUP values
+ *   before the lanes go into doubles, so the float sums stay short;
+ * - shifted: the forward sums d = x - k and d^2 with k the row's (the
+ *   group's) first value, then adds sum x = sum d + n k and
+ *   sum x^2 = sum d^2 + k (2 sum d + n k) in double. The float sums hold
+ *   deviations, not x^2 (whose float sum would lose var_c when the mean is
+ *   large against the spread: 1e4 + noise), and the total stays the plain
+ *   sum x, sum x^2 that the reduce hook adds; a row's terms depend on that
+ *   row alone, so a part's sums are a function of its samples;
+ * - the backward sums dz and dz (x - mean) (then times 1/sigma in double),
+ *   whose terms are already centred. */
+enum { LANES = 32, GROUP = 64, CBLOCK = 64 /* channels per block (S = 1) */ };
 
-static void row_sums(const float *restrict x, size_t n, double *s1, double *s2)
+/* a[0] = sum a, q[0] = sum q over the lanes, pairwise (vectorised; a row's
+ * lanes added one by one into a double would cost more than a short row). */
+static void fold_lanes(float *restrict a, float *restrict q)
 {
-    double a[LANES] = {0}, q[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++) {
-            const double v = x[i + l];
-            a[l] += v;
-            q[l] += v * v;
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) {
+            a[l] += a[l + w];
+            q[l] += q[l + w];
         }
-    for (; i < n; i++) {
-        a[0] += x[i];
-        q[0] += (double)x[i] * x[i];
-    }
-    double t1 = 0.0, t2 = 0.0;
-    for (int l = 0; l < LANES; l++) {
-        t1 += a[l];
-        t2 += q[l];
-    }
-    *s1 += t1;
-    *s2 += t2;
 }
 
-/* sum dz and sum dz xhat over a row of n values, xhat = (x - m) iv, in
- * lanes as row_sums. */
-static void row_dots(const float *restrict dz, const float *restrict x, float m, float iv, size_t n, double *s1,
-                     double *s2)
+/* t1 = sum (x - k), t2 = sum (x - k)^2 over a row of n values. */
+static void shifted_row(const float *restrict x, size_t n, float k, double *t1, double *t2)
 {
-    double a[LANES] = {0}, q[LANES] = {0};
+    double s1 = 0.0, s2 = 0.0;
     size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++) {
-            a[l] += dz[i + l];
-            q[l] += (double)dz[i + l] * ((x[i + l] - m) * iv);
+    while (i < n) {
+        const size_t end = n - i > (size_t)GROUP * LANES ? i + (size_t)GROUP * LANES : n;
+        float a[LANES] = {0}, q[LANES] = {0};
+        for (; i + LANES <= end; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                const float d = x[i + l] - k;
+                a[l] += d;
+                q[l] += d * d;
+            }
+        for (; i < end; i++) {
+            const float d = x[i] - k;
+            a[0] += d;
+            q[0] += d * d;
         }
-    for (; i < n; i++) {
-        a[0] += dz[i];
-        q[0] += (double)dz[i] * ((x[i] - m) * iv);
+        fold_lanes(a, q);
+        s1 += a[0];
+        s2 += q[0];
     }
-    double t1 = 0.0, t2 = 0.0;
-    for (int l = 0; l < LANES; l++) {
-        t1 += a[l];
-        t2 += q[l];
+    *t1 = s1;
+    *t2 = s2;
+}
+
+/* t1 = sum dz, t2 = sum dz (x - m) over a row of n values. */
+static void dot_row(const float *restrict dz, const float *restrict x, float m, size_t n, double *t1, double *t2)
+{
+    double s1 = 0.0, s2 = 0.0;
+    size_t i = 0;
+    while (i < n) {
+        const size_t end = n - i > (size_t)GROUP * LANES ? i + (size_t)GROUP * LANES : n;
+        float a[LANES] = {0}, q[LANES] = {0};
+        for (; i + LANES <= end; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                a[l] += dz[i + l];
+                q[l] += dz[i + l] * (x[i + l] - m);
+            }
+        for (; i < end; i++) {
+            a[0] += dz[i];
+            q[0] += dz[i] * (x[i] - m);
+        }
+        fold_lanes(a, q);
+        s1 += a[0];
+        s2 += q[0];
     }
-    *s1 += t1;
-    *s2 += t2;
+    *t1 = s1;
+    *t2 = s2;
+}
+
+/* sum x += sum d + n k, sum x^2 += sum d^2 + k (2 sum d + n k), for n values x = k + d. */
+static void add_shifted(double *sx, double *sxx, double t1, double t2, double n, double k)
+{
+    *sx += t1 + n * k;
+    *sxx += t2 + k * (2.0 * t1 + n * k);
 }
 
 /* sums (2C + 1) = (sum x (C), sum x^2 (C), count) over samples [b0, b1) of
@@ -98,39 +133,117 @@ static void x_sums(const float *in, int b0, int b1, int C, size_t S, double *sum
 {
     const size_t size = (size_t)C * S;
     memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = b0; b < b1; b++) {
-        const float *xb = in + (size_t)b * size; /* (C, S) */
-        if (S == 1) /* features: one value each, vectorised over the channels */
-            for (int c = 0; c < C; c++) {
-                sums[c] += xb[c];
-                sums[C + c] += (double)xb[c] * xb[c];
+    if (S == 1) { /* features: groups of samples, each over a block of channels (contiguous) */
+        for (int c0 = 0; c0 < C; c0 += CBLOCK) {
+            const int nc = C - c0 < CBLOCK ? C - c0 : CBLOCK;
+            for (int g0 = b0; g0 < b1; g0 += GROUP) {
+                const int g1 = b1 - g0 < GROUP ? b1 : g0 + GROUP;
+                float k[CBLOCK], a[CBLOCK] = {0}, q[CBLOCK] = {0};
+                memcpy(k, in + (size_t)g0 * size + c0, (size_t)nc * sizeof *k);
+                for (int b = g0; b < g1; b++) {
+                    const float *restrict x = in + (size_t)b * size + c0; /* (nc) */
+                    for (int c = 0; c < nc; c++) {
+                        const float d = x[c] - k[c];
+                        a[c] += d;
+                        q[c] += d * d;
+                    }
+                }
+                for (int c = 0; c < nc; c++)
+                    add_shifted(&sums[c0 + c], &sums[C + c0 + c], a[c], q[c], g1 - g0, k[c]);
             }
-        else
-            for (int c = 0; c < C; c++)
-                row_sums(xb + (size_t)c * S, S, &sums[c], &sums[C + c]);
+        }
+    } else {
+        for (int b = b0; b < b1; b++)
+            for (int c = 0; c < C; c++) {
+                const float *x = in + (size_t)b * size + (size_t)c * S; /* (S) */
+                double t1, t2;
+                shifted_row(x, S, x[0], &t1, &t2);
+                add_shifted(&sums[c], &sums[C + c], t1, t2, (double)S, x[0]);
+            }
     }
     sums[2 * C] = (double)(b1 - b0) * (double)S;
 }
 
-/* sums (2C + 1) = (sum dz (C), sum dz xhat (C), count) over samples [b0, b1), from zero. */
+/* sums (2C + 1) = (sum dz (C), sum dz xhat (C), count) over samples [b0, b1),
+ * from zero, xhat = (x - mean) inv. */
 static void dz_sums(const float *dz, const float *in, const float *mean, const float *inv, int b0, int b1, int C,
                     size_t S, double *sums)
 {
     const size_t size = (size_t)C * S;
     memset(sums, 0, (size_t)(2 * C + 1) * sizeof *sums);
-    for (int b = b0; b < b1; b++) {
-        const size_t o = (size_t)b * size;
-        if (S == 1)
-            for (int c = 0; c < C; c++) {
-                sums[c] += dz[o + c];
-                sums[C + c] += (double)dz[o + c] * ((in[o + c] - mean[c]) * inv[c]);
+    if (S == 1) {
+        for (int c0 = 0; c0 < C; c0 += CBLOCK) {
+            const int nc = C - c0 < CBLOCK ? C - c0 : CBLOCK;
+            for (int g0 = b0; g0 < b1; g0 += GROUP) {
+                const int g1 = b1 - g0 < GROUP ? b1 : g0 + GROUP;
+                float a[CBLOCK] = {0}, q[CBLOCK] = {0};
+                for (int b = g0; b < g1; b++) {
+                    const size_t o = (size_t)b * size + c0;
+                    for (int c = 0; c < nc; c++) {
+                        a[c] += dz[o + c];
+                        q[c] += dz[o + c] * (in[o + c] - mean[c0 + c]);
+                    }
+                }
+                for (int c = 0; c < nc; c++) {
+                    sums[c0 + c] += a[c];
+                    sums[C + c0 + c] += (double)q[c] * inv[c0 + c];
+                }
             }
-        else
-            for (int c = 0; c < C; c++)
-                row_dots(dz + o + (size_t)c * S, in + o + (size_t)c * S, mean[c], inv[c], S, &sums[c],
-                         &sums[C + c]);
+        }
+    } else {
+        for (int b = b0; b < b1; b++) {
+            const size_t o = (size_t)b * size;
+            for (int c = 0; c < C; c++) {
+                double t1, t2;
+                dot_row(dz + o + (size_t)c * S, in + o + (size_t)c * S, mean[c], S, &t1, &t2);
+                sums[c] += t1;
+                sums[C + c] += t2 * inv[c];
+            }
+        }
     }
     sums[2 * C] = (double)(b1 - b0) * (double)S;
+}
+
+/* z = (x - mean_c) scale_c + shift_c over in (B, C, S): scale_c = gamma_c
+ * inv_c (gamma NULL: 1), inv_c = inv[c], or with inv NULL
+ * 1/sqrt(var[c] + eps); shift_c = beta_c (NULL: 0). */
+static float inv_of(const float *inv, const float *var, float eps, int c)
+{
+    return inv ? inv[c] : 1.0f / sqrtf(var[c] + eps);
+}
+
+static void normalise(float *z, const float *in, int B, int C, size_t S, const float *mean, const float *inv,
+                      const float *var, float eps, const float *gamma, const float *beta)
+{
+    const size_t size = (size_t)C * S;
+    if (S == 1) {
+        for (int c0 = 0; c0 < C; c0 += CBLOCK) {
+            const int nc = C - c0 < CBLOCK ? C - c0 : CBLOCK;
+            float sc[CBLOCK], sh[CBLOCK];
+            for (int c = 0; c < nc; c++) {
+                sc[c] = (gamma ? gamma[c0 + c] : 1.0f) * inv_of(inv, var, eps, c0 + c);
+                sh[c] = beta ? beta[c0 + c] : 0.0f;
+            }
+            for (int b = 0; b < B; b++) {
+                const float *restrict x = in + (size_t)b * size + c0;
+                float *restrict y = z + (size_t)b * size + c0;
+                const float *restrict m = mean + c0;
+                for (int c = 0; c < nc; c++)
+                    y[c] = (x[c] - m[c]) * sc[c] + sh[c];
+            }
+        }
+        return;
+    }
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const size_t o = (size_t)b * size + (size_t)c * S;
+            const float *restrict x = in + o;
+            float *restrict y = z + o;
+            const float m = mean[c], sc = (gamma ? gamma[c] : 1.0f) * inv_of(inv, var, eps, c);
+            const float sh = beta ? beta[c] : 0.0f;
+            for (size_t s = 0; s < S; s++)
+                y[s] = (x[s] - m) * sc + sh;
+        }
 }
 
 /* dgamma += sum dz xhat, dbeta += sum dz (dparams: the layer's gradients). */
@@ -222,7 +335,7 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
 {
     const bn_dims d = dims_of(L);
     const int C = d.C, B = ctx->B;
-    const size_t S = d.S, size = (size_t)C * S;
+    const size_t S = d.S;
     const float *gamma = L->spec.affine ? params : NULL, *beta = L->spec.affine ? params + C : NULL;
     /* The running statistics are buffers the optimizer never changes: the
      * training forward updates them in place (the same on every rank). */
@@ -230,15 +343,7 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
     float *rmean = run, *rvar = run + C;
     const float eps = L->spec.epsilon;
     if (!ctx->training) {
-        for (int c = 0; c < C; c++) {
-            const float inv = 1.0f / sqrtf(rvar[c] + eps), g = gamma ? gamma[c] : 1.0f, b0 = beta ? beta[c] : 0.0f;
-            for (int b = 0; b < B; b++) {
-                const float *x = in + (size_t)b * size + (size_t)c * S; /* (S) */
-                float *y = z + (size_t)b * size + (size_t)c * S;
-                for (size_t s = 0; s < S; s++)
-                    y[s] = g * ((x[s] - rmean[c]) * inv) + b0;
-            }
-        }
+        normalise(z, in, B, C, S, rmean, NULL, rvar, eps, gamma, beta);
         return;
     }
     double *sums = tail_sums(L); /* (sum x (C), sum x^2 (C), count) */
@@ -263,13 +368,18 @@ static void bn_forward(advml_layer *L, float *z, const float *in, const float *p
             rvar[c] = (float)((1.0 - mom) * rvar[c] + mom * unbiased);
         }
     }
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const size_t o = (size_t)b * size + (size_t)c * S;
-            const float m0 = mean[c], iv = inv[c], g = gamma ? gamma[c] : 1.0f, b0 = beta ? beta[c] : 0.0f;
-            for (size_t s = 0; s < S; s++)
-                z[o + s] = g * ((in[o + s] - m0) * iv) + b0;
-        }
+    normalise(z, in, B, C, S, mean, inv, NULL, 0.0f, gamma, beta);
+}
+
+/* The input gradient's coefficients per channel: dx = u dz + v (x - mean) + w
+ * with u = gamma / sigma, v = -gamma / (M sigma^2) sum dz xhat,
+ * w = -gamma / (M sigma) sum dz (inv = 1/sigma; A = sum dz, P = sum dz xhat). */
+static void dinp_coefs(float gamma, float inv, double A, double P, double M, float *u, float *v, float *w)
+{
+    const double k = (double)gamma * inv;
+    *u = (float)k;
+    *v = (float)(-k * inv * P / M);
+    *w = (float)(-k * A / M);
 }
 
 static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float *dz, const float *in,
@@ -293,13 +403,35 @@ static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float
     const double M = sums[2 * C];
     if (!dinp || M <= 0)
         return;
+    /* dx = gamma / (M sigma) (M dz - sum dz - xhat sum dz xhat)
+     *    = u dz + v (x - mean) + w, with xhat = (x - mean) / sigma */
+    if (S == 1) {
+        for (int c0 = 0; c0 < C; c0 += CBLOCK) {
+            const int nc = C - c0 < CBLOCK ? C - c0 : CBLOCK;
+            float u[CBLOCK], v[CBLOCK], w[CBLOCK];
+            for (int c = 0; c < nc; c++)
+                dinp_coefs(gamma ? gamma[c0 + c] : 1.0f, inv[c0 + c], sums[c0 + c], sums[C + c0 + c], M, &u[c],
+                           &v[c], &w[c]);
+            for (int b = 0; b < B; b++) {
+                const size_t o = (size_t)b * size + c0;
+                const float *restrict g = dz + o, *restrict x = in + o, *restrict m = mean + c0;
+                float *restrict dx = dinp + o;
+                for (int c = 0; c < nc; c++)
+                    dx[c] += u[c] * g[c] + (v[c] * (x[c] - m[c]) + w[c]);
+            }
+        }
+        return;
+    }
     for (int c = 0; c < C; c++) {
-        const float k = (float)((gamma ? gamma[c] : 1.0f) * inv[c] / M);
-        const float A = (float)sums[c], P = (float)sums[C + c], Mf = (float)M, m0 = mean[c], iv = inv[c];
+        float u, v, w;
+        dinp_coefs(gamma ? gamma[c] : 1.0f, inv[c], sums[c], sums[C + c], M, &u, &v, &w);
+        const float m = mean[c];
         for (int b = 0; b < B; b++) {
             const size_t o = (size_t)b * size + (size_t)c * S;
-            for (size_t s = 0; s < S; s++) /* gamma / (M sigma) (M dz - sum dz - xhat sum dz xhat) */
-                dinp[o + s] += k * (Mf * dz[o + s] - A - ((in[o + s] - m0) * iv) * P);
+            const float *restrict g = dz + o, *restrict x = in + o;
+            float *restrict dx = dinp + o;
+            for (size_t s = 0; s < S; s++)
+                dx[s] += u * g[s] + (v * (x[s] - m) + w);
         }
     }
 }

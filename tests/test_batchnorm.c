@@ -85,6 +85,68 @@ static void t_forward_and_running_stats(void)
     advml_model_free(&m);
 }
 
+/* A large mean against the spread (1e4 + uniform noise in [-1, 1]): the
+ * layer's float sums are shifted, so the variance (the running variance after
+ * one step with momentum 1: the batch's, unbiased) matches a double two-pass
+ * reference to 1e-5 relative, where E[x^2] - E[x]^2 from float sums is off by
+ * more than 10% (checked here too, so the data does test the shift). Shapes:
+ * rows longer than the kernels' float chunks (2, 50, 50), and features with
+ * more samples than their float groups (3) x 200. */
+static void shift_case(advml_shape in, int B)
+{
+    advml_model m;
+    bn_model(&m, in, B, 1.0f, 1);
+    advml_layer *L = &m.layers[0];
+    const int C = in.d[0];
+    const size_t S = advml_shape_size(&in) / (size_t)C, N = advml_shape_size(&in);
+    float *x = advml_test_falloc((size_t)B * N);
+    advml_rng rng;
+    advml_rng_seed(&rng, 21);
+    advml_test_fill_uniform(x, (size_t)B * N, -1, 1, &rng);
+    for (size_t i = 0; i < (size_t)B * N; i++)
+        x[i] += 1e4f;
+    advml_ctx ctx = {.B = B, .training = 1};
+    L->kind->forward(L, L->z, x, m.params, &ctx);
+    const double M = (double)B * (double)S;
+    for (int c = 0; c < C; c++) {
+        double mean = 0, var = 0, zm = 0, zv = 0;
+        float f1 = 0, f2 = 0; /* the naive float sums */
+        for (int b = 0; b < B; b++)
+            for (size_t s = 0; s < S; s++) {
+                const float v = x[(size_t)b * N + (size_t)c * S + s];
+                mean += v;
+                f1 += v;
+                f2 += v * v;
+            }
+        mean /= M;
+        for (int b = 0; b < B; b++)
+            for (size_t s = 0; s < S; s++) {
+                const size_t i = (size_t)b * N + (size_t)c * S + s;
+                var += (x[i] - mean) * (x[i] - mean);
+                zm += L->z[i];
+                zv += (double)L->z[i] * L->z[i];
+            }
+        var /= M;
+        zm /= M;
+        zv = zv / M - zm * zm;
+        const float naive = f2 / (float)M - (f1 / (float)M) * (f1 / (float)M);
+        CU_ASSERT(fabs(naive - var) > 0.1 * var);
+        const float *rmean = m.params + 2 * C, *rvar = m.params + 3 * C;
+        ADVML_CHECK_CLOSE(rvar[c], var * M / (M - 1), 1e-5 * var);
+        ADVML_CHECK_CLOSE(rmean[c], mean, 1e-6 * mean);
+        ADVML_CHECK_CLOSE(zm, 0.0, 1e-3);                  /* normalised: mean 0 (beta), */
+        ADVML_CHECK_CLOSE(zv, var / (var + 1e-5), 1e-3);   /* variance 1 (gamma) */
+    }
+    free(x);
+    advml_model_free(&m);
+}
+
+static void t_large_mean(void)
+{
+    shift_case(advml_shape3(2, 50, 50), 3);
+    shift_case(advml_shape1(3), 200);
+}
+
 /* ---- gradients ------------------------------------------------------------------- */
 
 typedef struct gc {
@@ -400,6 +462,7 @@ static void t_parts(void)
 static void reg(void)
 {
     static const advml_test_case c[] = {{"forward_and_running_stats", t_forward_and_running_stats},
+                                        {"large_mean", t_large_mean},
                                         {"gradients", t_gradients},
                                         {"models", t_models},
                                         {"global_batch", t_global_batch},
