@@ -422,17 +422,21 @@ static void bn_backward(advml_layer *L, float *dinp, float *dparams, const float
         }
         return;
     }
-    for (int c = 0; c < C; c++) {
-        float u, v, w;
-        dinp_coefs(gamma ? gamma[c] : 1.0f, inv[c], sums[c], sums[C + c], M, &u, &v, &w);
-        const float m = mean[c];
-        for (int b = 0; b < B; b++) {
-            const size_t o = (size_t)b * size + (size_t)c * S;
-            const float *restrict g = dz + o, *restrict x = in + o;
-            float *restrict dx = dinp + o;
-            for (size_t s = 0; s < S; s++)
-                dx[s] += u * g[s] + (v * (x[s] - m) + w);
-        }
+    for (int c0 = 0; c0 < C; c0 += CBLOCK) { /* in memory order: samples, channels */
+        const int nc = C - c0 < CBLOCK ? C - c0 : CBLOCK;
+        float u[CBLOCK], v[CBLOCK], w[CBLOCK];
+        for (int c = 0; c < nc; c++)
+            dinp_coefs(gamma ? gamma[c0 + c] : 1.0f, inv[c0 + c], sums[c0 + c], sums[C + c0 + c], M, &u[c], &v[c],
+                       &w[c]);
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < nc; c++) {
+                const size_t o = (size_t)b * size + (size_t)(c0 + c) * S;
+                const float *restrict g = dz + o, *restrict x = in + o;
+                float *restrict dx = dinp + o;
+                const float uc = u[c], vc = v[c], wc = w[c], m = mean[c0 + c];
+                for (size_t s = 0; s < S; s++)
+                    dx[s] += uc * g[s] + (vc * (x[s] - m) + wc);
+            }
     }
 }
 
