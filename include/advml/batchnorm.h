@@ -21,6 +21,12 @@
  *   dgamma += sum dz xhat,  dbeta += sum dz  (this rank's samples: the
  *   gradient allreduce adds the ranks)
  *
+ * The sums are double; each row (a sample's channel, or up to 64 samples of a
+ * feature) is summed in float lanes first, the forward's as x - k with k the
+ * row's first value and then added as sum x = sum d + n k, sum x^2 =
+ * sum d^2 + k (2 sum d + n k) (so a mean large against the spread, 1e4 +
+ * noise, keeps its variance; tests/test_batchnorm.c "large_mean").
+ *
  * So the normalisation does not depend on how the batch is split over ranks,
  * unlike PyTorch DDP's default per-process statistics. With parts
  * (advml_ctx.nparts, reproducible mode) the sums, and dgamma and dbeta, are
