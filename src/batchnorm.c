@@ -55,7 +55,10 @@ static float *tail_inv(const advml_layer *L, int C) { return tail_mean(L, C) + C
  *   row alone, so a part's sums are a function of its samples;
  * - the backward sums dz and dz (x - mean) (then times 1/sigma in double),
  *   whose terms are already centred. */
-enum { LANES = 32, GROUP = 64, CBLOCK = 64 /* channels per block (S = 1) */ };
+/* 32 lanes: GCC 12 at -O3 vectorises them cleanly (8 and 16 float lanes came
+ * out slower than the double lanes before them); CBLOCK: channels per block
+ * where per-channel values sit on the stack (features, the input gradient). */
+enum { LANES = 32, GROUP = 64, CBLOCK = 64 };
 
 /* a[0] = sum a, q[0] = sum q over the lanes, pairwise (vectorised; a row's
  * lanes added one by one into a double would cost more than a short row). */
