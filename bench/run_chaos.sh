@@ -139,6 +139,7 @@ log=$work/log.txt
 declare -a rows
 for system in $systems; do
     setup "$system"
+    r=""
     data=$work/$system.h5 data_esn=$work/$system-esn.h5
     "$build/advml-data" "$system" --out "$data" --window "$window" "${data_flags[@]}" >>"$log" 2>&1 ||
         die "advml-data $system failed"
@@ -193,6 +194,12 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             $((stages * stage)) "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" "$best" \
             "$best_ep" "$t1_best" "$t2_best" "$t1_all" "$t2_all")")
     done
+    # the persistence floor (y_hat(t) = the window's last state), from the same initial points
+    if [[ -n $r ]] && [[ -n $(res persistence_mean) ]]; then
+        rows+=("$(printf '%-9s %-7s %4s %6.2f %6.2f %6.2f %3s %6s %5s %8s %8s %8s %8s' "$system" persist - \
+            "$(res persistence_mean)" "$(res persistence_min)" "$(res persistence_max)" - - - - - - -)")
+        echo "   persistence: mean VPT $(res persistence_mean)" | tee -a "$log"
+    fi
 done
 
 {
@@ -208,7 +215,8 @@ done
     printf '%s\n' "${rows[@]}"
     echo "(VPT: mean over the initial points after the last stage; min, max; cen: forecasts that never passed the"
     echo " threshold; best: the best stage's mean VPT, reached after at_ep epochs; t1/t2: training seconds on"
-    echo " 1 / 2 ranks up to that stage and in all)"
+    echo " 1 / 2 ranks up to that stage and in all; persist: the persistence forecast y_hat(t) = y(t0) from the"
+    echo " same initial points, the floor every model should beat)"
 } | tee "$work/table.txt"
 { cat "$work/table.txt"; echo; echo "==== log ===="; cat "$log"; } >"$results"
 echo
