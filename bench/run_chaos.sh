@@ -19,7 +19,7 @@
 #   RESULTS_FILE  default bench/results/chaos-<date>-<time>.txt (not committed)
 # environment:
 #   FULL=1        the longer version: 4x the data, twice the epochs and units (not timed;
-#                 several times longer); default: a quick version, 17 minutes on 2 shared cores
+#                 several times longer); default: a quick version, 11-17 minutes on 2 shared cores
 #   SYSTEMS       "lorenz63 lorenz96" (default) or one of them
 #   MODELS        "rnn lstm gru esn" (default; esn only when the build has the esn layer)
 #   STARTS=5      initial points per forecast (spaced by the horizon over the held-out split)
