@@ -311,6 +311,22 @@ static char *summary_text(const advml_model *m)
     return buf;
 }
 
+/* Settings that work but are likely not meant. A bias right before batchnorm
+ * (a conv2d or dense layer without activation) has no effect, since batchnorm
+ * subtracts the batch mean; its gradient is rounding noise that Adam scales up to
+ * full steps, so runs on different numbers of ranks drift apart. */
+static void print_notes(const advml_config *c)
+{
+    for (int i = 0; i + 1 < c->model.nlayers; i++) {
+        const advml_layer_spec *a = &c->model.layers[i], *b = &c->model.layers[i + 1];
+        if ((a->type == ADVML_LAYER_CONV2D || a->type == ADVML_LAYER_DENSE) && a->use_bias &&
+            a->act == ADVML_ACT_IDENTITY && b->type == ADVML_LAYER_BATCHNORM)
+            printf("  note       layer %d (%s) has a bias right before batchnorm (layer %d), which removes it: "
+                   "give layer %d \"use_bias\": false\n",
+                   i, advml_layer_kind_of(a->type)->name, i + 1, i);
+    }
+}
+
 /* The training controls in the settings (after the optimizer line). */
 static void print_control(const advml_trainer *t)
 {
@@ -447,6 +463,7 @@ static void print_settings(const advml_trainer *t, const char *resume, int blas_
                (long long)t->epoch, (long long)t->step, (long long)t->cursor, (long long)t->epoch + 1);
     if (resume && overrides[0])
         printf("  overrides  %s\n", overrides);
+    print_notes(c);
     printf("\n");
     advml_model_summary(&t->model, stdout);
     printf("\n");

@@ -406,6 +406,22 @@ def failures(d, digits, mnist, sine):
     common.check(rc == 2 and "--init-from starts a new run" in err, "--init-from with --resume: exit 2")
 
 
+def bias_note(d, data):
+    """A bias right before batchnorm gets a note in the settings (naming both
+    layers); MODEL_BN (no such bias) and a bias with an activation get none."""
+    biased = MODEL_BN.replace('"padding": "same", "use_bias": false', '"padding": "same"', 1)
+    out = common.run_ok(["--config", config(d, "bn_bias", {"name": "adam"}, {"batch_size": 32}, biased),
+                         "--data", data, "--max-steps", "1"], np_=1)
+    want = 'note       layer 0 (conv2d) has a bias right before batchnorm (layer 1), which removes it: ' \
+           'give layer 0 "use_bias": false'
+    common.check(want in out and out.count("note       layer") == 1, "bias before batchnorm: one note -- got:\n" + out)
+    relu = MODEL_BN.replace('"padding": "same", "use_bias": false', '"padding": "same", "activation": "relu"', 1)
+    for name, model in (("bn_nobias", MODEL_BN), ("bn_relu", relu)):
+        out = common.run_ok(["--config", config(d, name, {"name": "adam"}, {"batch_size": 32}, model),
+                             "--data", data, "--max-steps", "1"], np_=1)
+        common.check("note       layer" not in out, "%s: no note" % name)
+
+
 def main():
     digits = common.digits_h5()
     d = common.tmpdir("control")
@@ -415,6 +431,7 @@ def main():
         test_at_end(d, digits)
         all_together(d, digits)
         init_from(d, digits)
+        bias_note(d, digits)
         failures(d, digits, common.mnist_subset_h5(), common.sine_h5())
     finally:
         common.cleanup(d)
