@@ -18,6 +18,11 @@ first row with E > threshold, in Lyapunov times: h* * sampling_step * lambda (la
 data file's /series attributes). A forecast that never passes the threshold within its truth
 gets its whole length, marked censored. Prints one line per file and, last,
 "RESULT vpt_mean X", "RESULT vpt_min X", "RESULT vpt_max X", "RESULT censored N".
+
+The persistence forecast y_hat(t) = y(t0), the last state of the forecast's first window
+held for the whole horizon, is the floor any model should beat: when DATA.h5 has the
+forecast's split (its /forecast "split" attribute, else validation), its VPT is scored the
+same way, from the same points, and printed as "RESULT persistence_mean X" (also _min, _max).
 """
 
 import argparse
@@ -66,11 +71,26 @@ def read_data(path):
 
 
 def read_forecast(path):
+    """(predicted, truth, start, split)."""
     try:
         with h5py.File(path, "r") as f:
-            return f["forecast/predicted"][:], f["forecast/truth"][:], int(f["forecast"].attrs["start"])
+            a = f["forecast"].attrs
+            split = a["split"] if "split" in a else "validation"
+            split = split.decode() if isinstance(split, bytes) else str(split)
+            return f["forecast/predicted"][:], f["forecast/truth"][:], int(a["start"]), split
     except (OSError, KeyError) as e:
         raise VptError(f"{path}: not an advml-predict --forecast file ({e})") from None
+
+
+def persistence(data, split, start, horizon):
+    """The persistence forecast (horizon, D): the last state of window start of the split,
+    repeated; None when the data file has no inputs for the split."""
+    with h5py.File(data, "r") as f:
+        key = f"{split}/inputs"
+        if key not in f:
+            return None
+        last = f[key][start, -1, :].astype(np.float64)
+    return np.tile(last, (horizon, 1))
 
 
 def main(argv=None):
@@ -84,20 +104,30 @@ def main(argv=None):
         ap.error(f"--threshold {a.threshold}: must be positive")
     try:
         norm2, dt, le = read_data(a.data)
-        vals, cens = [], 0
+        vals, cens, pers = [], 0, []
         for p in a.pred:
-            pred, truth, start = read_forecast(p)
+            pred, truth, start, split = read_forecast(p)
             err = normalised_error(pred, truth, norm2)
             v, c = vpt(err, a.threshold, dt, le)
             vals.append(v)
             cens += c
-            print(f"{p}: start {start}: VPT {v:.3f} Lyapunov times{' (censored: the whole forecast)' if c else ''}")
+            line = f"{p}: start {start}: VPT {v:.3f} Lyapunov times{' (censored: the whole forecast)' if c else ''}"
+            hold = persistence(a.data, split, start, len(truth))
+            if hold is not None:
+                pv, pc = vpt(normalised_error(hold, truth, norm2), a.threshold, dt, le)
+                pers.append(pv)
+                line += f"; persistence {pv:.3f}{' (censored)' if pc else ''}"
+            print(line)
     except VptError as e:
         sys.exit(f"chaos_vpt.py: {e}")
     print(f"RESULT vpt_mean {np.mean(vals):.4f}")
     print(f"RESULT vpt_min {np.min(vals):.4f}")
     print(f"RESULT vpt_max {np.max(vals):.4f}")
     print(f"RESULT censored {cens}")
+    if len(pers) == len(vals):
+        print(f"RESULT persistence_mean {np.mean(pers):.4f}")
+        print(f"RESULT persistence_min {np.min(pers):.4f}")
+        print(f"RESULT persistence_max {np.max(pers):.4f}")
 
 
 if __name__ == "__main__":

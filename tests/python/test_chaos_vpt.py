@@ -63,16 +63,29 @@ class Vpt(unittest.TestCase):
                 s.attrs["lyapunov_exponent"] = 0.9
                 s.attrs["sampling_step"] = 0.02
             preds = []
-            for i, k in enumerate((40, 60)):
-                truth = rng.normal(size=(100, 3))
+            # the persistence forecast holds the last state of window start (3, then 7): the
+            # truth stays there for kp rows and then jumps 3 norms away, so its VPT is kp rows
+            inputs = rng.normal(size=(10, 4, 3))
+            for i, (k, kp) in enumerate(((40, 20), (60, 30))):
+                start = 3 + 4 * i
+                truth = np.tile(inputs[start, -1], (100, 1))
+                truth[kp:] += 3.0 * np.sqrt(norm2) / np.sqrt(3.0)
                 pred = diverging(truth, k, norm2, 0.4, rng)
                 truth[95:] = np.nan  # past the split's end
                 p = os.path.join(d, f"p{i}.h5")
                 with h5py.File(p, "w") as f:
                     f.create_dataset("forecast/predicted", data=pred.astype(np.float32))
                     f.create_dataset("forecast/truth", data=truth.astype(np.float32))
-                    f["forecast"].attrs["start"] = i
+                    f["forecast"].attrs["start"] = start
+                    f["forecast"].attrs["split"] = "validation"
                 preds.append(p)
+            # without the split's inputs in the data file there is no persistence line
+            r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "chaos_vpt.py"), data, *preds],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("persistence", r.stdout)
+            with h5py.File(data, "a") as f:
+                f.create_dataset("validation/inputs", data=inputs.astype(np.float32))
             r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "chaos_vpt.py"), data, *preds],
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -81,6 +94,9 @@ class Vpt(unittest.TestCase):
             self.assertAlmostEqual(res["vpt_min"], 40 * 0.02 * 0.9, places=3)
             self.assertAlmostEqual(res["vpt_max"], 60 * 0.02 * 0.9, places=3)
             self.assertEqual(res["censored"], 0)
+            self.assertAlmostEqual(res["persistence_mean"], 25 * 0.02 * 0.9, places=3)
+            self.assertAlmostEqual(res["persistence_min"], 20 * 0.02 * 0.9, places=3)
+            self.assertAlmostEqual(res["persistence_max"], 30 * 0.02 * 0.9, places=3)
             r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "chaos_vpt.py"), preds[0], preds[1]],
                                capture_output=True, text=True, timeout=120)
             self.assertNotEqual(r.returncode, 0)
