@@ -21,18 +21,22 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def die(prog, msg):
-    sys.stderr.write("%s: %s\n" % (prog, msg))
+# the running script (bench/torch_mnist_*.py): its name in messages, its path for launch()
+PROG = os.path.basename(sys.argv[0])
+
+
+def die(msg):
+    sys.stderr.write("%s: %s\n" % (PROG, msg))
     sys.exit(1)
 
 
-def load_split(prog, path, split):
+def load_split(path, split):
     """(inputs (n, 1, 28, 28) float32 tensor, labels (n,) int64 tensor) of /SPLIT in
     advml's dataset file PATH, normalised as advml does: (raw * scale - mean) / std
     in float32 with the inputs' attributes (MNIST: 1/255, 0.1307, 0.3081)."""
     with h5py.File(path, "r") as f:
         if split not in f:
-            die(prog, "%s: no /%s split" % (path, split))
+            die("%s: no /%s split" % (path, split))
         d = f[split]["inputs"]
         a = d.attrs
         scale, mean, std = float(a.get("scale", 1.0)), float(a.get("mean", 0.0)), float(a.get("std", 1.0))
@@ -59,16 +63,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def launch(prog, script, nproc, timeout):
-    """Start NPROC copies of SCRIPT (with this process's arguments) as the ranks of one
+def launch(nproc, timeout):
+    """Start NPROC copies of the running script (with its arguments) as the ranks of one
     gloo group (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1, MASTER_PORT); wait for all.
-    If one fails or TIMEOUT seconds pass, the rest are killed and PROG dies."""
+    If one fails or TIMEOUT seconds pass, the rest are killed and the script dies."""
     port = free_port()
     procs = []
     for r in range(nproc):
         env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(nproc), LOCAL_RANK=str(r),
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([sys.executable, os.path.abspath(script)] + sys.argv[1:], env=env))
+        procs.append(subprocess.Popen([sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:], env=env))
     deadline = time.time() + timeout
     codes = [None] * nproc
     while any(c is None for c in codes):
@@ -83,4 +87,4 @@ def launch(prog, script, nproc, timeout):
             break
         time.sleep(0.1)
     if any(c != 0 for c in codes):
-        die(prog, "a rank failed or ran past --timeout %d s (exit codes %s)" % (timeout, codes))
+        die("a rank failed or ran past --timeout %d s (exit codes %s)" % (timeout, codes))

@@ -36,7 +36,7 @@ Prints one line per epoch, then "RESULT key value" lines (rank 0).
 """
 import os
 
-import torch_ddp  # noqa: E402  (first: one thread per process, before torch)
+import torch_ddp  # noqa: E402,F401  (first: one thread per process, before torch)
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -44,23 +44,7 @@ import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from torch import nn  # noqa: E402
 
-PROG = "torch_mnist_train.py"
-
-
-def die(msg):
-    torch_ddp.die(PROG, msg)
-
-
-def load_split(path, split):
-    return torch_ddp.load_split(PROG, path, split)
-
-
-evaluate = torch_ddp.evaluate
-
-
-def launch(a):
-    """Start a.nproc copies of this script as the ranks of one gloo group; wait for all."""
-    torch_ddp.launch(PROG, __file__, a.nproc, a.timeout)
+from torch_ddp import die, evaluate, launch, load_split  # noqa: E402
 
 
 def make_model():
@@ -90,7 +74,7 @@ def main():
         die("%s: no such file" % a.data)
 
     if a.nproc > 1 and "RANK" not in os.environ:
-        launch(a)
+        launch(a.nproc, a.timeout)
         return
 
     ddp = a.nproc > 1
