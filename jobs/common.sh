@@ -334,8 +334,27 @@ advml_train() {
   export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
   # one plain line per epoch in the job log (advml-train shows a bar on terminals)
   export ADVML_PROGRESS=${ADVML_PROGRESS:-line}
-  advml_launch "$train" "${args[@]}"
-  rc=$?
+  # A launch whose ranks die of a signal before advml-train has written to
+  # the run file (a crash while MPI and PMIx start, seen on a node that has
+  # just come back from a failure) is launched again, ADVML_LAUNCH_RETRIES
+  # times (default 1): nothing of the run has changed then. A crash after
+  # the run file was written, an exit code, a cancellation or the time
+  # limit's warning end the job as before.
+  local retries=${ADVML_LAUNCH_RETRIES:-1} tries=0 before
+  [[ $retries =~ ^[0-9]+$ ]] || advml_die "ADVML_LAUNCH_RETRIES='$retries': expected a whole number >= 0"
+  while :; do
+    before=$(stat -c %y "$run" 2>/dev/null || echo absent)
+    advml_launch "$train" "${args[@]}"
+    rc=$?
+    if [ "$rc" -gt 128 ] && [ "$rc" -lt 160 ] && [ "$tries" -lt "$retries" ] && [ "$ADVML_TERMINATED" = 0 ] &&
+       [ "$ADVML_WARNED" = 0 ] && [ "$(stat -c %y "$run" 2>/dev/null || echo absent)" = "$before" ]; then
+      tries=$((tries + 1))
+      advml_log "advml-train died of signal $((rc - 128)) (exit $rc) before it wrote to $run: launching it again ($tries of ADVML_LAUNCH_RETRIES=$retries)"
+      sleep "${ADVML_RETRY_PAUSE:-3}"
+      continue
+    fi
+    break
+  done
   case $rc in
     0)  advml_log "done: $run" ;;
     75) advml_after_stop "$rc" "$run" ;;

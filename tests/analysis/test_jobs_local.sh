@@ -62,4 +62,45 @@ ADVML_GRID_DIR="$t/g" ADVML_ETAS="0.1" ADVML_LAMBDAS="0" bash "$ADVML_SRC/jobs/g
 out=$(ADVML_GRID_DIR="$t/g" ADVML_ETAS="0.2" ADVML_LAMBDAS="0" bash "$ADVML_SRC/jobs/grid_search.sbatch" --epochs 1 2>&1) \
   && fail "a different grid was run into an existing grid directory"
 grep -q "describes another grid" <<<"$out" || fail "other grid: $out"
+
+# a launch whose ranks die of a signal before the run file is written is
+# launched once more (ADVML_LAUNCH_RETRIES); one that dies after it is not.
+# The stand-in advml-train dies of SIGSEGV on its first CRASHES calls
+# (before the real one runs, or with LATE=1 after it), then is the real one.
+mkdir -p "$t/bin"
+cat > "$t/bin/advml-train" <<'EOF2'
+#!/usr/bin/env bash
+ulimit -c 0
+n=$(cat "$COUNT" 2>/dev/null || echo 0)
+echo $((n + 1)) > "$COUNT"
+if [ "$n" -lt "$CRASHES" ] && [ "${LATE:-0}" = 0 ]; then kill -SEGV $$; fi
+"$REAL/advml-train" "$@" || exit
+if [ "$n" -lt "$CRASHES" ]; then kill -SEGV $$; fi
+EOF2
+chmod +x "$t/bin/advml-train"
+crashjob() { # crashjob DIR CRASHES [VAR=VALUE ...]: the job with the stand-in; prints its exit status
+  local d=$1 c=$2 rc
+  shift 2
+  rm -f "$t/count"
+  env ADVML_BIN="$t/bin" REAL="$ADVML_BIN" COUNT="$t/count" CRASHES="$c" ADVML_RETRY_PAUSE=0 "$@" \
+    ADVML_RUN_DIR="$t/$d" bash "$ADVML_SRC/jobs/digits_cnn.sbatch" --epochs 1 > "$t/log" 2>&1
+  rc=$?
+  echo "$rc $(cat "$t/count")"
+}
+retried="advml-train died of signal 11 (exit 139) before it wrote to $t/c1/run.h5: launching it again (1 of ADVML_LAUNCH_RETRIES=1)"
+got=$(crashjob c1 1)
+[ "$got" = "0 2" ] || { cat "$t/log"; fail "one crash at start-up: exit and launches '$got', expected '0 2'"; }
+grep -qF "$retried" "$t/log" || { cat "$t/log"; fail "no note of the second launch"; }
+[ "$(epochs "$t/c1/run.h5")" = "[1] completed" ] || fail "the run after a second launch: $(epochs "$t/c1/run.h5")"
+got=$(crashjob c2 9)
+[ "$got" = "139 2" ] || { cat "$t/log"; fail "crashes at every start-up: exit and launches '$got', expected '139 2'"; }
+[ ! -e "$t/c2/run.h5" ] || fail "a run that never started left a run file"
+got=$(crashjob c3 1 ADVML_LAUNCH_RETRIES=0)
+[ "$got" = "139 1" ] || { cat "$t/log"; fail "ADVML_LAUNCH_RETRIES=0: exit and launches '$got', expected '139 1'"; }
+got=$(crashjob c4 1 LATE=1)
+[ "$got" = "139 1" ] || { cat "$t/log"; fail "a crash after the run file was written: exit and launches '$got', expected '139 1'"; }
+! grep -q "launching it again" "$t/log" || { cat "$t/log"; fail "a crash after the run file was written was launched again"; }
+got=$(crashjob c5 1 ADVML_LAUNCH_RETRIES=x)
+[ "${got%% *}" = 1 ] && grep -q "ADVML_LAUNCH_RETRIES='x': expected a whole number" "$t/log" ||
+  { cat "$t/log"; fail "a bad ADVML_LAUNCH_RETRIES: '$got'"; }
 echo "PASS"
