@@ -2,10 +2,11 @@
  * spectral scaling (LAPACK dgeev) and the "esn" layer kind (see
  * include/advml/esn.h and docs/recurrent.md, "Echo state networks").
  *
- * Like the other recurrent kinds it works time-major inside: the input
- * projection of all steps is one GEMM ((T*N, F) @ W_in^T), each step adds one
- * (N, H) @ W^T GEMM, and the backward's input gradient is one GEMM over all
- * steps. The reservoir is three buffer views: the optimizer never moves them
+ * Inside, the states are unit-major, (H, T, N): the input projection of all
+ * steps is one GEMM (W_in @ x^T), each step adds W @ h_{t-1} either over W's
+ * non-zeros (a sparse reservoir: each non-zero w_ik one contiguous axpy over
+ * the batch) or as one GEMM (a dense one), and the backward's input gradient
+ * is one GEMM over all steps. The reservoir is three buffer views: the optimizer never moves them
  * and the backward writes no gradient for them, so its only work is the
  * input gradient, and it does nothing when the layer is the model's first
  * (the usual case: the backward then costs nothing). */
@@ -57,12 +58,21 @@ advml_status advml_esn_spectral_radius(const float *w, int n, double *rho, advml
     return ADVML_OK;
 }
 
+/* Non-zeros up to which W goes by its sparse rows: beyond H^2 / 4 the GEMM
+ * does the product faster, zeros and all (docs/recurrent.md). */
+static size_t csr_cap(int H) { return (size_t)H * H / 4; }
+
+/* Floats of scratch the sparse rows take: ptr (H + 1) and col (cap) ints,
+ * val (cap) floats. */
+static size_t csr_floats(int H) { return (size_t)H + 1 + 2 * csr_cap(H); }
+
 double advml_esn_bytes(int H, int F, int T, int max_batch)
 {
     const double w = (double)H * H + (double)H * F + H; /* floats of the reservoir */
     return 4.0 * 4.0 * w                                /* params, grads, two optimizer moments */
            + 8.0 * ((double)H * H + 8.0 * H)             /* dgeev's double copy and workspace */
-           + 4.0 * 2.0 * T * (double)H * max_batch;     /* the state: h_t and s_t */
+           + 4.0 * 2.0 * T * (double)H * max_batch      /* the state: h_t and s_t */
+           + 4.0 * (double)csr_floats(H);                /* W's sparse rows in the scratch */
 }
 
 /* ---- the layer's sizes ---------------------------------------------------------- */
@@ -173,7 +183,7 @@ static advml_status esn_setup(advml_layer *L, advml_shape in_shape, int max_batc
     L->state_per_sample = 2 * (size_t)T * H * sizeof(float); /* hs, ss: (T, H) each */
     const size_t TN = (size_t)T * max_batch;
     const size_t fwd = TN * F, bwd = TN * H + (size_t)max_batch * H + TN * F;
-    L->scratch_floats = fwd > bwd ? fwd : bwd;
+    L->scratch_floats = csr_floats(H) + (fwd > bwd ? fwd : bwd); /* W's sparse rows, then the pass's */
     return ADVML_OK;
 }
 
@@ -227,6 +237,65 @@ static void esn_init(advml_layer *L, float *params, advml_rng *model_rng)
         fill_sym(params + L->views[2].offset, (size_t)H, s->bias_scaling, rng); /* b */
 }
 
+/* ---- the reservoir product: sparse rows or one GEMM ------------------------------------ */
+
+/* Inside a pass the states are unit-major: h and s are (H, T, N), so that the
+ * N samples of unit i at step t are contiguous and a reservoir weight w_ik
+ * acts on a whole row at once (s_t[i, :] += w_ik h_{t-1}[k, :]). */
+
+typedef struct esn_csr {
+    const int *ptr, *col; /* (H + 1), (nnz): row i's non-zeros are ptr[i] .. ptr[i + 1] - 1 */
+    const float *val;     /* (nnz) */
+} esn_csr;
+
+/* W (H, H) as compressed sparse rows in scratch's first csr_floats(H)
+ * floats, built each pass (H^2 reads, against N H^2 T for the product). 0
+ * when W has more than csr_cap(H) non-zeros: the caller then uses the GEMM. */
+static int csr_build(esn_csr *c, const float *W, int H, float *scratch)
+{
+    const size_t cap = csr_cap(H);
+    int *ptr = (int *)scratch, *col = ptr + H + 1;
+    float *val = (float *)(col + cap);
+    size_t nnz = 0;
+    for (int i = 0; i < H; i++) {
+        ptr[i] = (int)nnz;
+        const float *r = W + (size_t)i * H;
+        for (int k = 0; k < H; k++)
+            if (r[k] != 0.0f) {
+                if (nnz == cap)
+                    return 0;
+                col[nnz] = k;
+                val[nnz++] = r[k];
+            }
+    }
+    ptr[H] = (int)nnz;
+    c->ptr = ptr;
+    c->col = col;
+    c->val = val;
+    return 1;
+}
+
+static void axpy(float *restrict y, float w, const float *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += w * x[i];
+}
+
+/* One unit's row of step t: s = tanh(s + b), h = (1 - a) h_prev + a s (h_prev
+ * NULL: zero), over the n samples (separate rows, so that it vectorises). */
+static void activate(float *restrict s, float *restrict h, const float *restrict hp, float b, float a, float keep,
+                     int n)
+{
+    for (int i = 0; i < n; i++)
+        s[i] = advml_rnn_tanhf(s[i] + b);
+    if (hp)
+        for (int i = 0; i < n; i++)
+            h[i] = keep * hp[i] + a * s[i];
+    else
+        for (int i = 0; i < n; i++)
+            h[i] = a * s[i];
+}
+
 /* ---- forward and backward ---------------------------------------------------------- */
 
 static void esn_forward(advml_layer *L, float *z, const float *in, const float *params, const advml_ctx *ctx)
@@ -235,29 +304,30 @@ static void esn_forward(advml_layer *L, float *z, const float *in, const float *
     const int N = d.N, T = d.T, F = d.F, H = d.H;
     if (N <= 0)
         return;
-    const size_t NH = (size_t)N * H, TN = (size_t)T * N;
+    const size_t TN = (size_t)T * N;
     const float *Win = params + L->views[0].offset, *W = params + L->views[1].offset;
     const float *b = d.has_b ? params + L->views[2].offset : NULL;
     const float a = d.a, keep = 1.0f - d.a;
-    float *hs = L->state;             /* (T, N, H) h_t */
-    float *ss = hs + TN * H;          /* (T, N, H) W_in x_t, then s_t = tanh(W_in x_t + W h_{t-1} + b) */
-    float *xt = ctx->scratch;         /* (T, N, F) x time-major */
+    float *hs = L->state;                 /* (H, T, N) h_t */
+    float *ss = hs + TN * H;              /* (H, T, N) W_in x_t, then s_t = tanh(W_in x_t + W h_{t-1} + b) */
+    float *xt = ctx->scratch + csr_floats(H); /* (T, N, F) x time-major */
+    esn_csr c = {0};
+    const int sparse = csr_build(&c, W, H, ctx->scratch);
     advml_rnn_to_time_major(xt, in, N, T, F);
-    /* ss (T*N, H) = x (T*N, F) @ W_in^T: the input drive of every step at once */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * N, H, F, 1.0f, xt, F, Win, F, 0.0f, ss, H);
+    /* ss (H, T*N) = W_in (H, F) @ x^T (F, T*N): the input drive of every step at once */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H, (int)TN, F, 1.0f, Win, F, xt, F, 0.0f, ss, (int)TN);
     for (int t = 0; t < T; t++) {
-        float *s = ss + (size_t)t * NH, *h = hs + (size_t)t * NH;
-        const float *hp = t ? h - NH : NULL;
-        if (hp) /* s += h_{t-1} (N, H) @ W^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, hp, H, W, H, 1.0f, s, H);
-        for (int n = 0; n < N; n++) {
-            float *sr = s + (size_t)n * H, *hr = h + (size_t)n * H;
-            const float *pr = hp ? hp + (size_t)n * H : NULL;
-            for (int j = 0; j < H; j++) {
-                const float v = advml_rnn_tanhf(sr[j] + (b ? b[j] : 0.0f));
-                sr[j] = v;
-                hr[j] = pr ? keep * pr[j] + a * v : a * v; /* h_t = (1 - a) h_{t-1} + a s_t */
-            }
+        const size_t o = (size_t)t * N; /* step t's columns in each unit's row */
+        if (t > 0 && sparse)            /* s_t[i, :] += w_ik h_{t-1}[k, :] over W's non-zeros */
+            for (int i = 0; i < H; i++)
+                for (int p = c.ptr[i]; p < c.ptr[i + 1]; p++)
+                    axpy(ss + (size_t)i * TN + o, c.val[p], hs + (size_t)c.col[p] * TN + o - N, N);
+        else if (t > 0) /* s_t (H, N) += W (H, H) @ h_{t-1} (H, N) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, N, H, 1.0f, W, H, hs + o - N, (int)TN, 1.0f,
+                        ss + o, (int)TN);
+        for (int i = 0; i < H; i++) {
+            float *hr = hs + (size_t)i * TN + o;
+            activate(ss + (size_t)i * TN + o, hr, t ? hr - N : NULL, b ? b[i] : 0.0f, a, keep, N);
         }
     }
     /* z (N, T - t0, D) or (N, D): [h_t, x_t] for t = t0 .. T-1 */
@@ -265,7 +335,9 @@ static void esn_forward(advml_layer *L, float *z, const float *in, const float *
     for (int n = 0; n < N; n++)
         for (int t = d.t0; t < T; t++) {
             float *o = z + ((size_t)n * steps + (t - d.t0)) * d.D;
-            memcpy(o, hs + ((size_t)t * N + n) * H, (size_t)H * sizeof *o);
+            const float *h = hs + (size_t)t * N + n;
+            for (int j = 0; j < H; j++)
+                o[j] = h[(size_t)j * TN];
             if (d.D > H)
                 memcpy(o + H, in + ((size_t)n * T + t) * F, (size_t)F * sizeof *o);
         }
@@ -282,37 +354,45 @@ static void esn_backward(advml_layer *L, float *dinp, float *dparams, const floa
         return;
     const size_t NH = (size_t)N * H, TN = (size_t)T * N;
     const float *Win = params + L->views[0].offset, *W = params + L->views[1].offset;
-    const float *ss = (const float *)L->state + TN * H; /* (T, N, H) s_t */
+    const float *ss = (const float *)L->state + TN * H; /* (H, T, N) s_t */
     const float a = d.a, keep = 1.0f - d.a;
-    float *dp = ctx->scratch; /* (T, N, H) dL/d(pre-activation of step t) */
-    float *dh = dp + TN * H;  /* (N, H) dL/dh_t, running backwards */
-    float *dxt = dh + NH;     /* (T, N, F) dL/dx time-major */
+    float *dp = ctx->scratch + csr_floats(H); /* (H, T, N) dL/d(pre-activation of step t) */
+    float *dh = dp + TN * H;                  /* (H, N) dL/dh_t, running backwards */
+    float *dxt = dh + NH;                     /* (T, N, F) dL/dx time-major */
+    esn_csr c = {0};
+    const int sparse = csr_build(&c, W, H, ctx->scratch);
     const int steps = T - d.t0;
     memset(dh, 0, NH * sizeof *dh);
     for (int t = T - 1; t >= 0; t--) {
+        const size_t o = (size_t)t * N;
         if (t >= d.t0) /* the output's gradient at step t: dh_t += dz[:, t, :H]; dx_t += dz[:, t, H:] */
             for (int n = 0; n < N; n++) {
                 const float *g = dz + ((size_t)n * steps + (t - d.t0)) * d.D;
-                float *dhr = dh + (size_t)n * H;
                 for (int j = 0; j < H; j++)
-                    dhr[j] += g[j];
+                    dh[(size_t)j * N + n] += g[j];
                 if (d.D > H) {
                     float *dx = dinp + ((size_t)n * T + t) * F;
                     for (int f = 0; f < F; f++)
                         dx[f] += g[H + f];
                 }
             }
-        const float *s = ss + (size_t)t * NH;
-        float *dpt = dp + (size_t)t * NH;
-        for (size_t k = 0; k < NH; k++) {
-            dpt[k] = dh[k] * a * (1.0f - s[k] * s[k]); /* dp_t = dh_t a (1 - s_t^2) */
-            dh[k] *= keep;                              /* dh_{t-1} = (1 - a) dh_t + ... */
+        for (int i = 0; i < H; i++) {
+            const float *s = ss + (size_t)i * TN + o;
+            float *dpt = dp + (size_t)i * TN + o, *dhr = dh + (size_t)i * N;
+            for (int n = 0; n < N; n++) {
+                dpt[n] = dhr[n] * a * (1.0f - s[n] * s[n]); /* dp_t = dh_t a (1 - s_t^2) */
+                dhr[n] *= keep;                             /* dh_{t-1} = (1 - a) dh_t + ... */
+            }
         }
-        if (t > 0) /* ... + dp_t (N, H) @ W (H, H) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, H, 1.0f, dpt, H, W, H, 1.0f, dh, H);
+        if (t > 0 && sparse) /* ... + W^T dp_t: dh[k, :] += w_ik dp_t[i, :] */
+            for (int i = 0; i < H; i++)
+                for (int p = c.ptr[i]; p < c.ptr[i + 1]; p++)
+                    axpy(dh + (size_t)c.col[p] * N, c.val[p], dp + (size_t)i * TN + o, N);
+        else if (t > 0) /* ... + W^T (H, H) @ dp_t (H, N) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, N, H, 1.0f, W, H, dp + o, (int)TN, 1.0f, dh, N);
     }
-    /* dx (T*N, F) = dp (T*N, H) @ W_in (H, F), added batch-major */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T * N, F, H, 1.0f, dp, H, Win, F, 0.0f, dxt, F);
+    /* dx (T*N, F) = dp^T (T*N, H) @ W_in (H, F), added batch-major */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)TN, F, H, 1.0f, dp, (int)TN, Win, F, 0.0f, dxt, F);
     advml_rnn_add_from_time_major(dinp, dxt, N, T, F);
 }
 
