@@ -783,6 +783,47 @@ static void trainer_reduce_slots(void *arg, double *buf, size_t n)
             buf[k] += t->stat_table[(size_t)j * n + k];
 }
 
+/* The context of a training pass: the step's seed and scratch; the caller
+ * adds the collective layers' reduce and the batch. */
+static advml_ctx train_ctx(advml_trainer *t)
+{
+    advml_ctx ctx = {0};
+    ctx.training = 1;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.scratch = t->model.scratch;
+    ctx.reduce_arg = t;
+    return ctx;
+}
+
+/* A pass without samples (none on this rank, or its read failed): the
+ * forward and backward still join the collective layers' reduces. */
+static void empty_pass(advml_model *m, advml_ctx *ctx)
+{
+    ctx->B = 0;
+    advml_model_forward(m, NULL, ctx);
+    advml_model_backward(m, NULL, NULL, ctx);
+}
+
+/* Reads the nloc > 0 training samples at positions pos of the epoch's order
+ * into t->x and t->y (positions map to rows of the train split, through
+ * t->train_rows when some rows are held out for validation) and augments
+ * them when asked; *ids gets their rows (t->ids or pos itself). */
+static advml_status read_batch(advml_trainer *t, const int64_t *pos, int nloc, const int64_t **ids, advml_error *err)
+{
+    *ids = pos;
+    if (t->train_rows) {
+        for (int j = 0; j < nloc; j++)
+            t->ids[j] = t->train_rows[pos[j]];
+        *ids = t->ids;
+    }
+    advml_status st = advml_dataset_read(t->ds, SPLIT_TRAIN, *ids, nloc, t->x, t->y, err);
+    if (!st && advml_augment_active(&t->cfg.train.augment))
+        advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, *ids, t->cfg.train.seed,
+                            (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
+    return st;
+}
+
 /* Forward and backward of the nloc samples at positions pos of the epoch's
  * order (augmented when asked) into m->grads (which the
  * caller zeroed), with the extra slots flag, loss, correct and count set in
@@ -792,34 +833,16 @@ static advml_status micro_batch(advml_trainer *t, const int64_t *pos, int nloc, 
     advml_model *m = &t->model;
     for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
         extra[i] = 0.0f;
-    advml_ctx ctx = {0};
-    ctx.training = 1;
-    ctx.seed = t->cfg.train.seed;
-    ctx.step = (uint64_t)t->step;
-    ctx.scratch = m->scratch;
+    advml_ctx ctx = train_ctx(t);
     ctx.reduce = m->collective ? trainer_reduce : NULL; /* batchnorm: statistics of the global batch */
-    ctx.reduce_arg = t;
-    if (nloc <= 0) { /* no samples here: still join the collective layers' reduces */
-        advml_model_forward(m, NULL, &ctx);
-        advml_model_backward(m, NULL, NULL, &ctx);
-        return ADVML_OK;
-    }
-    const int64_t *ids = pos; /* positions in the epoch's order: rows of the train split */
-    if (t->train_rows) {      /* some rows are held out for validation: map positions to rows */
-        for (int j = 0; j < nloc; j++)
-            t->ids[j] = t->train_rows[pos[j]];
-        ids = t->ids;
-    }
-    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
-    if (local) {
-        extra[X_FLAG] = READ_FAIL;
-        advml_model_forward(m, NULL, &ctx); /* ctx.B = 0: the reduces, as a rank without samples */
-        advml_model_backward(m, NULL, NULL, &ctx);
+    const int64_t *ids = NULL;
+    advml_status local = nloc > 0 ? read_batch(t, pos, nloc, &ids, err) : ADVML_OK;
+    if (nloc <= 0 || local) {
+        if (local)
+            extra[X_FLAG] = READ_FAIL;
+        empty_pass(m, &ctx);
         return local;
     }
-    if (advml_augment_active(&t->cfg.train.augment))
-        advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, ids, t->cfg.train.seed,
-                            (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
     ctx.B = nloc;
     ctx.sample_ids = ids;
     advml_model_forward(m, t->x, &ctx);
@@ -856,41 +879,23 @@ static advml_status slot_batch(advml_trainer *t, const int64_t *pos, int64_t bsz
             memset(buf, 0, stride * sizeof *buf);
     }
     const int nloc = t->part_lo[np];
-    advml_ctx ctx = {0};
-    ctx.training = 1;
-    ctx.seed = t->cfg.train.seed;
-    ctx.step = (uint64_t)t->step;
-    ctx.scratch = m->scratch;
+    advml_ctx ctx = train_ctx(t);
     ctx.nparts = np;
     ctx.part_lo = t->part_lo;
     ctx.part_grads = t->slot_parts;
     ctx.reduce = m->collective ? trainer_reduce_slots : NULL; /* batchnorm: per slot, in slot order */
     ctx.reduce_part = m->collective ? trainer_stage_part : NULL;
-    ctx.reduce_arg = t;
-    if (nloc <= 0) { /* no samples here: still join the collective layers' reduces */
-        advml_model_forward(m, NULL, &ctx);
-        advml_model_backward(m, NULL, NULL, &ctx);
-        return ADVML_OK;
-    }
-    pos += first;
-    const int64_t *ids = pos; /* positions in the epoch's order: rows of the train split */
-    if (t->train_rows) {      /* some rows are held out for validation: map positions to rows */
-        for (int j = 0; j < nloc; j++)
-            t->ids[j] = t->train_rows[pos[j]];
-        ids = t->ids;
-    }
-    advml_status local = advml_dataset_read(t->ds, SPLIT_TRAIN, ids, nloc, t->x, t->y, err);
-    if (local) {
-        t->slot_parts[0][m->nparams + X_FLAG] = READ_FAIL;
-        for (int p = 0; p <= np; p++) /* empty parts: the reduces, as a rank without samples */
-            t->part_lo[p] = 0;
-        advml_model_forward(m, NULL, &ctx);
-        advml_model_backward(m, NULL, NULL, &ctx);
+    const int64_t *ids = NULL;
+    advml_status local = nloc > 0 ? read_batch(t, pos + first, nloc, &ids, err) : ADVML_OK;
+    if (nloc <= 0 || local) {
+        if (local) {
+            t->slot_parts[0][m->nparams + X_FLAG] = READ_FAIL;
+            for (int p = 0; p <= np; p++) /* empty parts: the reduces, as a rank without samples */
+                t->part_lo[p] = 0;
+        }
+        empty_pass(m, &ctx);
         return local;
     }
-    if (advml_augment_active(&t->cfg.train.augment))
-        advml_augment_batch(&t->cfg.train.augment, t->x, nloc, &t->cfg.model.input, ids, t->cfg.train.seed,
-                            (uint64_t)t->epoch, (float)t->aug_pad, t->x + (size_t)t->local_max * t->in_floats);
     ctx.B = nloc;
     ctx.sample_ids = ids;
     advml_model_forward(m, t->x, &ctx);
