@@ -1,5 +1,6 @@
-/* chaos.c - Lorenz-63 and Lorenz-96 by RK4, their largest Lyapunov exponent
- * (Benettin, tangent-linear) and their windowed datasets (include/advml/chaos.h). */
+/* chaos.c - Lorenz-63 and Lorenz-96 by RK4, Kuramoto-Sivashinsky by ETDRK4
+ * (src/ks.c), their largest Lyapunov exponent (Benettin, tangent-linear) and
+ * their windowed datasets (include/advml/chaos.h). */
 #include "advml/chaos.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "advml/dataset_write.h"
+#include "advml/ks.h"
 #include "advml/rng.h"
 
 /* ---- the systems ----------------------------------------------------------------- */
@@ -19,13 +21,16 @@ void advml_chaos_defaults(advml_chaos_params *p, advml_chaos_system s)
     p->sigma = 10.0;
     p->rho = 28.0;
     p->beta = 8.0 / 3.0;
-    p->dim = s == ADVML_LORENZ96 ? 40 : 3;
+    p->dim = s == ADVML_LORENZ96 ? 40 : s == ADVML_KS ? 64 : 3;
     p->forcing = 8.0;
-    p->dt = 0.01;
+    p->size = 22.0;
+    p->dt = s == ADVML_KS ? 0.25 : 0.01;
 }
 
 advml_status advml_chaos_check(const advml_chaos_params *p, advml_error *err)
 {
+    if (p->system == ADVML_KS)
+        return advml_ks_check(p->dim, p->size, p->dt, err);
     if (!(p->dt > 0 && p->dt <= 1))
         return advml_error_set(err, ADVML_ERR_ARG, "--dt %g: the RK4 step must be in (0, 1]", p->dt);
     if (p->system == ADVML_LORENZ63) {
@@ -114,6 +119,10 @@ void advml_chaos_initial(const advml_chaos_params *p, uint64_t seed, double *x)
 {
     advml_rng r;
     advml_rng_seed(&r, seed);
+    if (p->system == ADVML_KS) {
+        advml_ks_initial(p->dim, p->size, seed, x);
+        return;
+    }
     if (p->system == ADVML_LORENZ63) {
         x[0] = -10.0 + 20.0 * advml_rng_uniform(&r);
         x[1] = -10.0 + 20.0 * advml_rng_uniform(&r);
@@ -122,6 +131,40 @@ void advml_chaos_initial(const advml_chaos_params *p, uint64_t seed, double *x)
     }
     for (int i = 0; i < p->dim; i++)
         x[i] = p->forcing + (2.0 * advml_rng_uniform(&r) - 1.0);
+}
+
+/* One integrator for all the systems: RK4 for the Lorenz systems, ETDRK4 for KS. */
+typedef struct stepper {
+    const advml_chaos_params *p;
+    advml_ks *ks;   /* owned; KS only */
+    double *work;   /* owned; RK4 scratch (6 dim) */
+} stepper;
+
+static advml_status stepper_open(stepper *s, const advml_chaos_params *p, advml_error *err)
+{
+    s->p = p;
+    s->ks = NULL;
+    s->work = NULL;
+    if (p->system == ADVML_KS)
+        return advml_ks_create(&s->ks, p->dim, p->size, p->dt, err);
+    s->work = malloc((size_t)p->dim * 6 * sizeof *s->work);
+    return s->work ? ADVML_OK : advml_error_set(err, ADVML_ERR_NOMEM, "out of memory");
+}
+
+static void stepper_advance(stepper *s, double *x, double *v, int64_t steps)
+{
+    if (s->ks)
+        advml_ks_advance(s->ks, x, v, steps);
+    else
+        advml_chaos_rk4(s->p, x, v, s->p->dt, steps, s->work);
+}
+
+static void stepper_close(stepper *s)
+{
+    advml_ks_free(s->ks);
+    free(s->work);
+    s->ks = NULL;
+    s->work = NULL;
 }
 
 static int all_finite(const double *x, int n)
@@ -143,10 +186,17 @@ advml_status advml_chaos_lyapunov(const advml_chaos_params *p, const double *x0,
                                "--lyapunov-time %g: the measuring time must be positive (settling time %g)", time,
                                settle);
     const int n = p->dim;
-    double *buf = malloc((size_t)n * 8 * sizeof *buf); /* x, v, work (6n) */
-    if (!buf)
+    stepper sp;
+    if ((st = stepper_open(&sp, p, err))) {
+        stepper_close(&sp);
+        return st;
+    }
+    double *buf = malloc((size_t)n * 2 * sizeof *buf); /* x, v */
+    if (!buf) {
+        stepper_close(&sp);
         return advml_error_set(err, ADVML_ERR_NOMEM, "out of memory");
-    double *x = buf, *v = buf + n, *work = buf + 2 * n;
+    }
+    double *x = buf, *v = buf + n;
     memcpy(x, x0, (size_t)n * sizeof *x);
     advml_rng r;
     advml_rng_seed(&r, seed ^ 0x9e3779b97f4a7c15ULL);
@@ -163,13 +213,14 @@ advml_status advml_chaos_lyapunov(const advml_chaos_params *p, const double *x0,
         nmeasure = 1;
     double sum = 0.0; /* sum of log |v| after each measured step */
     for (int64_t s = 0; s < nsettle + nmeasure; s++) {
-        advml_chaos_rk4(p, x, v, p->dt, 1, work);
+        stepper_advance(&sp, x, v, 1);
         double g = 0;
         for (int i = 0; i < n; i++)
             g += v[i] * v[i];
         g = sqrt(g);
         if (!isfinite(g) || g == 0 || !all_finite(x, n)) {
             free(buf);
+            stepper_close(&sp);
             return advml_error_set(err, ADVML_ERR_NUMERIC,
                                    "Lyapunov exponent: the trajectory diverges at t = %g; use a smaller --dt",
                                    (double)(s + 1) * p->dt);
@@ -180,6 +231,7 @@ advml_status advml_chaos_lyapunov(const advml_chaos_params *p, const double *x0,
             sum += log(g);
     }
     free(buf);
+    stepper_close(&sp);
     *le = sum / ((double)nmeasure * p->dt);
     return ADVML_OK;
 }
@@ -198,7 +250,7 @@ void advml_chaos_opts_defaults(advml_chaos_opts *o, advml_chaos_system s)
     o->train_fraction = 0.8;
     o->holdout = "validation";
     o->raw = 0;
-    o->lyap_time = 1000.0;
+    o->lyap_time = s == ADVML_KS ? 10000.0 : 1000.0;
 }
 
 /* Windows of w points of the D components of part [a, a + len) of the
@@ -305,12 +357,13 @@ advml_status advml_chaos_convert(const advml_chaos_opts *o, advml_error *err)
     const advml_chaos_params *p = &o->p;
     const int D = p->dim;
     const int64_t n = o->length;
-    const int l63 = p->system == ADVML_LORENZ63;
+    const int l63 = p->system == ADVML_LORENZ63, ks = p->system == ADVML_KS;
+    stepper sp = {0};
 
     /* owned here, freed at done */
     double *ser = malloc((size_t)n * (size_t)(D + 1) * sizeof *ser);  /* (D + 1, n): t, then each component */
     float *vals = malloc((size_t)n * (size_t)D * sizeof *vals);        /* (n, D) the windows' values */
-    double *x = malloc((size_t)D * 9 * sizeof *x);                      /* state, its copy, RK4 work */
+    double *x = malloc((size_t)D * 2 * sizeof *x);                      /* state, its copy */
     double *mean = calloc((size_t)D, sizeof *mean), *sd = calloc((size_t)D, sizeof *sd);
     char **names = calloc((size_t)D, sizeof *names), **tnames = calloc((size_t)D, sizeof *tnames);
     advml_dsw *out = NULL;
@@ -327,16 +380,20 @@ advml_status advml_chaos_convert(const advml_chaos_opts *o, advml_error *err)
         }
         if (l63)
             snprintf(names[c], 16, "%c", "xyz"[c]);
+        else if (ks)
+            snprintf(names[c], 16, "u%d", c);
         else
             snprintf(names[c], 16, "x%d", c);
         snprintf(tnames[c], 20, "%s(i)", names[c]);
     }
-    double *state = x, *start = x + D, *work = x + 2 * D;
+    double *state = x, *start = x + D;
+    if ((st = stepper_open(&sp, p, err)))
+        goto done;
 
     /* the transient, then the stored points */
     advml_chaos_initial(p, o->seed, state);
     const int64_t ntrans = llround(o->transient / p->dt);
-    advml_chaos_rk4(p, state, NULL, p->dt, ntrans, work);
+    stepper_advance(&sp, state, NULL, ntrans);
     if (!all_finite(state, D)) {
         st = advml_error_set(err, ADVML_ERR_NUMERIC, "the solution diverges during the transient; use a smaller --dt");
         goto done;
@@ -345,7 +402,7 @@ advml_status advml_chaos_convert(const advml_chaos_opts *o, advml_error *err)
     const double h = p->dt * (double)o->sample_every; /* sampling step */
     for (int64_t i = 0; i < n; i++) {
         if (i > 0)
-            advml_chaos_rk4(p, state, NULL, p->dt, o->sample_every, work);
+            stepper_advance(&sp, state, NULL, o->sample_every);
         if (!all_finite(state, D)) {
             st = advml_error_set(err, ADVML_ERR_NUMERIC,
                                  "the solution diverges at point %lld (t = %g); use a smaller --dt", (long long)i,
@@ -357,9 +414,10 @@ advml_status advml_chaos_convert(const advml_chaos_opts *o, advml_error *err)
             ser[(size_t)(c + 1) * (size_t)n + (size_t)i] = state[c];
     }
 
-    /* the largest Lyapunov exponent along the stored trajectory's start */
+    /* the largest Lyapunov exponent along the stored trajectory's start; for KS
+     * the gap to the second exponent (about 0 at L = 22) is small, so v settles longer */
     double le = 0.0;
-    const double settle = 10.0;
+    const double settle = ks ? 200.0 : 10.0;
     if ((st = advml_chaos_lyapunov(p, start, settle, o->lyap_time, o->seed, &le, err)))
         goto done;
 
@@ -386,26 +444,30 @@ advml_status advml_chaos_convert(const advml_chaos_opts *o, advml_error *err)
     }
 
     /* the file */
-    char sys[160], desc[768], what[128];
+    char sys[256], desc[1024], what[128];
     if (l63)
         snprintf(sys, sizeof sys, "Lorenz-63 x' = sigma (y - x), y' = x (rho - z) - y, z' = x y - beta z with "
                  "sigma %g, rho %g, beta %.17g", p->sigma, p->rho, p->beta);
+    else if (ks)
+        snprintf(sys, sizeof sys, "Kuramoto-Sivashinsky u_t = -u u_x - u_xx - u_xxxx on [0, L) periodic with L %.17g, "
+                 "u at N %d grid points x_j = j L / N", p->size, D);
     else
         snprintf(sys, sizeof sys, "Lorenz-96 x_i' = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F with N %d, F %g (cyclic)",
                  D, p->forcing);
     snprintf(what, sizeof what, "%s", o->raw ? "raw values" : "each component standardised by the training part");
     snprintf(desc, sizeof desc,
-             "%s; RK4 with dt %g, %g time units of transient discarded, a point every %lld steps (sampling step "
+             "%s; %s with dt %g, %g time units of transient discarded, a point every %lld steps (sampling step "
              "%g), %lld points; initial condition seed %llu; largest Lyapunov exponent %.4f per time unit "
              "(Lyapunov time %.4g time units = %.1f points); windows of %d points predict the next state (%s); "
              "first %lld points train, the rest %s",
-             sys, p->dt, o->transient, (long long)o->sample_every, h, (long long)n, (unsigned long long)o->seed, le,
+             sys, ks ? "ETDRK4 (pseudo-spectral)" : "RK4", p->dt, o->transient, (long long)o->sample_every, h, (long long)n, (unsigned long long)o->seed, le,
              1.0 / le, 1.0 / (le * h), o->window, what, (long long)ntrain, o->holdout);
     if ((st = advml_dsw_create(&out, o->out, o->force, err)))
         goto done;
     advml_dsw_meta meta = {"sequences",
-                           l63 ? "the Lorenz-63 system (generated by advml-data lorenz63)"
-                               : "the Lorenz-96 system (generated by advml-data lorenz96)",
+                           l63  ? "the Lorenz-63 system (generated by advml-data lorenz63)"
+                           : ks ? "the Kuramoto-Sivashinsky equation (generated by advml-data ks)"
+                                : "the Lorenz-96 system (generated by advml-data lorenz96)",
                            desc, o->command_line};
     if ((st = advml_dsw_root(out, &meta, err)))
         goto done;
@@ -415,31 +477,45 @@ advml_status advml_chaos_convert(const advml_chaos_opts *o, advml_error *err)
         goto done;
     for (int c = 0; c < D; c++) {
         char cd[96];
-        snprintf(cd, sizeof cd, "component %s(t_i) in the system's units", names[c]);
+        if (ks)
+            snprintf(cd, sizeof cd, "u(x_%d, t_i), x_%d = %.17g", c, c, p->size * c / D);
+        else
+            snprintf(cd, sizeof cd, "component %s(t_i) in the system's units", names[c]);
         if ((st = advml_dsw_series(out, names[c], ser + (size_t)(c + 1) * (size_t)n, n, cd, err)))
             goto done;
     }
-    char method[256];
-    snprintf(method, sizeof method, "Benettin: tangent-linear equations by RK4 along the trajectory from its first "
+    char method[320];
+    snprintf(method, sizeof method, "Benettin: tangent-linear equations by %s along the trajectory from its first "
              "point, renormalised every step; %g time units to settle, then averaged over %g time units",
-             settle, o->lyap_time);
+             ks ? "the same ETDRK4 stages" : "RK4", settle, o->lyap_time);
     advml_dsw_attr a[32];
     int na = 0;
 #define TEXT(nm, v) a[na++] = (advml_dsw_attr){nm, v, 0, 0, NULL, 0}
 #define NUM(nm, v) a[na++] = (advml_dsw_attr){nm, NULL, v, 0, NULL, 0}
 #define INT(nm, v) a[na++] = (advml_dsw_attr){nm, NULL, (double)(v), 1, NULL, 0}
 #define ARR(nm, v) a[na++] = (advml_dsw_attr){nm, NULL, 0, 0, v, (size_t)D}
-    TEXT("system", l63 ? "lorenz63" : "lorenz96");
+    TEXT("system", l63 ? "lorenz63" : ks ? "ks" : "lorenz96");
     TEXT("equation", sys);
     if (l63) {
         NUM("sigma", p->sigma);
         NUM("rho", p->rho);
         NUM("beta", p->beta);
+    } else if (ks) {
+        INT("dim", D);
+        INT("points", D);
+        NUM("size", p->size);
+        TEXT("grid", "x_j = j L / N, j = 0..N-1");
+        TEXT("initial_condition", "u0(x) = sum_{k=1..4} a_k cos(2 pi k x / L) + b_k sin(2 pi k x / L), a_k, b_k "
+                                  "standard normal from the seed; zero mean");
+        TEXT("spatial_discretisation", "pseudo-spectral (Fourier), real DFTs as dense cos/sin matrix products "
+                                       "(OpenBLAS), no dealiasing, mean mode held at 0, derivative 0 at the Nyquist "
+                                       "wavenumber");
+        INT("contour_points", ADVML_KS_CONTOUR_POINTS);
     } else {
         INT("dim", D);
         NUM("forcing", p->forcing);
     }
-    TEXT("scheme", "rk4");
+    TEXT("scheme", ks ? "etdrk4" : "rk4");
     NUM("dt", p->dt);
     INT("sample_every", o->sample_every);
     NUM("sampling_step", h);
@@ -471,6 +547,7 @@ done:
     if (st && out)
         advml_error_prefix(err, "%s: ", o->out);
     advml_dsw_abort(out);
+    stepper_close(&sp);
     for (int c = 0; names && tnames && c < D; c++) {
         free(names[c]);
         free(tnames[c]);

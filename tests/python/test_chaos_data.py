@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""advml-data lorenz63 / lorenz96: the trajectory against an independent float64 NumPy
-reference (RK4 at a 100x smaller step, written here from the equations), the layout and
+"""advml-data lorenz63 / lorenz96 / ks: the trajectory against an independent float64 NumPy
+reference (RK4 at a 100x smaller step, written here from the equations; for
+Kuramoto-Sivashinsky Kassam-Trefethen's ETDRK4 with numpy.fft), the layout and
 attributes, the windows, the Lyapunov exponents, and flag errors that name the flag.
 Run by ctest (test data_python_chaos) with ADVML_BIN set."""
 import os
@@ -39,6 +40,57 @@ def reference(f, u0, h, steps, every):
         if s % every == 0:
             out.append(u.copy())
     return np.array(out)
+
+
+def ks_etdrk4(u0, L, h, steps, every, M=16):
+    """Kuramoto-Sivashinsky u_t = -u u_x - u_xx - u_xxxx on [0, L) by ETDRK4 as in Kassam &
+    Trefethen's kursiv.m (SIAM J. Sci. Comput. 26, 2005), with numpy.fft: the phi-functions by
+    the mean over M points on the upper half of the unit circle around h L_k (advml uses 64 on
+    the whole circle), the derivative 0 at the Nyquist wavenumber, the mean mode 0, no
+    dealiasing. The state every `every` steps (steps // every + 1 points)."""
+    n = len(u0)
+    q = 2 * np.pi * np.fft.rfftfreq(n, d=1.0 / n) / L
+    lin = q**2 - q**4
+    g = -0.5j * q
+    g[-1] = 0.0
+    E, E2 = np.exp(h * lin), np.exp(h * lin / 2)
+    r = np.exp(1j * np.pi * (np.arange(1, M + 1) - 0.5) / M)
+    LR = h * lin[:, None] + r[None, :]
+    Q = h * np.real(np.mean((np.exp(LR / 2) - 1) / LR, axis=1))
+    f1 = h * np.real(np.mean((-4 - LR + np.exp(LR) * (4 - 3 * LR + LR**2)) / LR**3, axis=1))
+    f2 = h * np.real(np.mean((2 + LR + np.exp(LR) * (-2 + LR)) / LR**3, axis=1))
+    f3 = h * np.real(np.mean((-4 - 3 * LR - LR**2 + np.exp(LR) * (4 - LR)) / LR**3, axis=1))
+
+    def nonlin(v):
+        return g * np.fft.rfft(np.fft.irfft(v, n) ** 2)
+
+    v = np.fft.rfft(u0)
+    v[0] = 0.0
+    out = [np.fft.irfft(v, n)]
+    for s in range(1, steps + 1):
+        Nv = nonlin(v)
+        a = E2 * v + Q * Nv
+        Na = nonlin(a)
+        b = E2 * v + Q * Na
+        Nb = nonlin(b)
+        c = E2 * a + Q * (2 * Nb - Nv)
+        Nc = nonlin(c)
+        v = E * v + Nv * f1 + 2 * (Na + Nb) * f2 + Nc * f3
+        if s % every == 0:
+            out.append(np.fft.irfft(v, n))
+    return np.array(out)
+
+
+def layout(path, rename=None):
+    """{object path: (shape, dtype, attribute names)} with component names x/u unified."""
+    rows = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            key = name.replace("series/x", "series/u")
+            rows[key] = (getattr(obj, "shape", None), str(getattr(obj, "dtype", "")), sorted(obj.attrs.keys()))
+        f.visititems(visit)
+        rows["/"] = (None, "", sorted(f.attrs.keys()))
+    return rows
 
 
 def read_bytes(path):
@@ -177,6 +229,92 @@ class Chaos(unittest.TestCase):
         before = read_bytes(out)
         self.fails(EXIT_DATA, "lorenz63", "--out", out, "--length", "200", says=[out])
         self.assertEqual(read_bytes(out), before)
+
+    def test_ks(self):
+        out = self.p("ks.h5")
+        run("ks", "--out", out, "--length", "400", "--sample-every", "2", "--window", "8", "--seed", "5")
+        with h5py.File(out, "r") as f:
+            s = f["series"]
+            a = s.attrs
+            self.assertEqual(a["system"], "ks")
+            self.assertEqual(a["scheme"], "etdrk4")
+            self.assertEqual((a["size"], a["points"], a["dim"], a["dt"]), (22.0, 64, 64, 0.25))
+            self.assertEqual((a["sample_every"], a["sampling_step"], a["seed"]), (2, 0.5, 5))
+            self.assertEqual((a["transient"], a["lyapunov_measure_time"]), (100.0, 10000.0))
+            self.assertEqual(a["contour_points"], 64)
+            le = a["lyapunov_exponent"]
+            self.assertAlmostEqual(a["lyapunov_time"], 1 / le)
+            self.assertAlmostEqual(a["lyapunov_time_points"], 1 / (le * 0.5))
+            t = s["t"][:]
+            u = np.stack([s[f"u{i}"][:] for i in range(64)], axis=1)
+            mean, std = a["component_mean"], a["component_std"]
+            tr_in, tr_tg = f["train/inputs"][:], f["train/targets"][:]
+            va_in, va_tg = f["validation/inputs"][:], f["validation/targets"][:]
+            self.assertEqual(list(f["train/inputs"].attrs["feature_names"])[63], "u63")
+            self.assertEqual(list(f["train/targets"].attrs["names"])[0], "u0(i)")
+        # L = 22: lambda_1 about 0.043 (Edson et al. 2019) to 0.048 (Cvitanovic et al. 2010);
+        # measured 0.046-0.050 for seeds 1-4 and 0.051 for this seed 5 over the default 10000 time
+        # units; band 0.040-0.055
+        self.assertTrue(0.040 < le < 0.055, le)
+        np.testing.assert_allclose(t, 0.5 * np.arange(400), rtol=0, atol=1e-12)
+        # the mean is held at 0 and the state is in the chaotic regime, not at rest
+        self.assertLess(np.max(np.abs(u.mean(axis=1))), 1e-12)
+        self.assertGreater(u.std(), 0.8)
+        # Kassam-Trefethen's ETDRK4 in NumPy from the first stored state: over 5 time units (10
+        # points, 0.25 Lyapunov times) the same scheme agrees to rounding (measured 1.2e-14 on
+        # values of size 3); over 50 time units chaos has amplified the rounding (measured 2.2e-13)
+        same = ks_etdrk4(u[0], 22.0, 0.25, 200, 2)
+        self.assertLess(np.max(np.abs(u[:11] - same[:11])), 1e-12)
+        self.assertLess(np.max(np.abs(u[:101] - same)), 1e-9)
+        # a slightly different domain (22.001) or step (0.2501) would not pass (measured 9e-4 and
+        # 3e-3): the comparison can fail
+        wrong = ks_etdrk4(u[0], 22.001, 0.25, 20, 2)
+        self.assertGreater(np.max(np.abs(u[:11] - wrong)), 1e-6)
+        wrong = ks_etdrk4(u[0], 22.0, 0.2501, 20, 2)
+        self.assertGreater(np.max(np.abs(u[:11] - wrong)), 1e-6)
+        # the training part's statistics and the windows (ntrain = 320)
+        np.testing.assert_allclose(mean, u[:320].mean(axis=0), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(std, u[:320].std(axis=0, ddof=1), rtol=1e-12)
+        z = (u - mean) / std
+        self.assertEqual(tr_in.shape, (312, 8, 64))
+        self.assertEqual(va_in.shape, (72, 8, 64))
+        np.testing.assert_allclose(tr_in[3], z[3:11], atol=1e-5)
+        np.testing.assert_allclose(tr_tg[3], z[11], atol=1e-5)
+        np.testing.assert_allclose(va_in[0], z[320:328], atol=1e-5)
+        np.testing.assert_allclose(va_tg[-1], z[399], atol=1e-5)
+
+    def test_ks_layout_is_lorenz96s(self):
+        ks, l96 = self.p("ks.h5"), self.p("l96.h5")
+        common = ("--length", "300", "--window", "5", "--lyapunov-time", "20")
+        run("ks", "--out", ks, "--points", "32", "--size", "16", *common)
+        run("lorenz96", "--out", l96, "--dim", "32", *common)
+        a, b = layout(ks), layout(l96)
+        self.assertEqual(sorted(a), sorted(b))
+        for key in b:
+            if key == "series":  # KS adds its own parameters, lorenz96's forcing is not there
+                self.assertTrue(set(b[key][2]) - {"forcing"} <= set(a[key][2]), key)
+                self.assertTrue({"size", "points", "grid", "initial_condition"} <= set(a[key][2]))
+            else:
+                self.assertEqual(a[key], b[key], key)
+        with h5py.File(ks, "r") as f:
+            self.assertEqual((f["series"].attrs["size"], f["series"].attrs["points"]), (16.0, 32))
+            self.assertIn("Kuramoto-Sivashinsky", f.attrs["source"])
+
+    def test_ks_bad_flags(self):
+        out = self.p("bad.h5")
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--points", "63", says=["--points 63", "even"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--points", "6", says=["--points 6", "8 and 1024"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--points", "2048", says=["--points 2048"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--size", "0", says=["--size 0", "positive"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--size", "-22", says=["--size -22"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--size", "inf", says=["--size inf"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--dt", "0", says=["--dt 0", "ETDRK4"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--dt", "-0.25", says=["--dt -0.25"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--dim", "64", says=["unknown option --dim"])
+        self.fails(EXIT_USAGE, "ks", "--out", out, "--length", "100", "--window", "90", says=["--window 90"])
+        self.fails(EXIT_USAGE, "ks", "--points", "64", says=["--out FILE.h5 is required"])
+        self.assertFalse(os.path.exists(out))
+        self.assertFalse(os.path.exists(out + ".tmp"))
 
 
 if __name__ == "__main__":
