@@ -3,7 +3,7 @@
 
   chaos_vpt.py DATA.h5 PRED.h5... [--threshold 0.4]
 
-DATA.h5 is the advml-data lorenz63/lorenz96 file the model was trained on, PRED.h5 the
+DATA.h5 is the advml-data lorenz63, lorenz96 or ks file the model was trained on, PRED.h5 the
 advml-predict --forecast outputs (one per initial point). For a forecast y_hat(t) of the
 truth y(t) (both in the windows' units: standardised per component by default) the
 normalised error is
@@ -66,7 +66,7 @@ def read_data(path):
             le, dt = float(a["lyapunov_exponent"]), float(a["sampling_step"])
             y = f["train/targets"][:].astype(np.float64)
     except (OSError, KeyError) as e:
-        raise VptError(f"{path}: not an advml-data lorenz63/lorenz96 file ({e})") from None
+        raise VptError(f"{path}: not an advml-data lorenz63, lorenz96 or ks file ({e})") from None
     return float(np.mean(np.sum(y ** 2, axis=1))), dt, le
 
 
