@@ -100,7 +100,7 @@ class Vpt(unittest.TestCase):
             r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "chaos_vpt.py"), preds[0], preds[1]],
                                capture_output=True, text=True, timeout=120)
             self.assertNotEqual(r.returncode, 0)
-            self.assertIn("not an advml-data lorenz63/lorenz96 file", r.stderr)
+            self.assertIn("not an advml-data lorenz63, lorenz96 or ks file", r.stderr)
 
 
 if __name__ == "__main__":
