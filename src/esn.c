@@ -142,6 +142,11 @@ static advml_status esn_setup(advml_layer *L, advml_shape in_shape, int max_batc
         return advml_error_set(err, ADVML_ERR_CONFIG,
                                "layer %d (esn): input_scaling %g and bias_scaling %g must be finite and >= 0", li,
                                (double)s->input_scaling, (double)s->bias_scaling);
+    if (s->inputs_per_unit < 0 || s->inputs_per_unit > F)
+        return advml_error_set(err, ADVML_ERR_CONFIG,
+                               "layer %d (esn): inputs_per_unit %d: each unit can read at most the input's %d "
+                               "features (0: all of them)",
+                               li, s->inputs_per_unit, F);
     if (s->washout < 0 || (s->washout > 0 && !s->return_sequences))
         return advml_error_set(err, ADVML_ERR_CONFIG,
                                "layer %d (esn): washout %d needs return_sequences: true (without it the layer "
@@ -222,6 +227,20 @@ static void draw_reservoir(float *W, int H, const advml_layer_spec *s, advml_rng
         W[k] = NAN;
 }
 
+/* W_in (H, F) with k non-zeros per row, U(+-scale): unit i reads features
+ * (i F / H + j F / k) mod F, j = 0 .. k-1, so the units are shared out evenly
+ * over the features in blocks (k = 1: Pathak et al. 2018's local input, each
+ * unit driven by one component of the state). */
+static void fill_inputs(float *Win, int H, int F, int k, double scale, advml_rng *rng)
+{
+    memset(Win, 0, (size_t)H * F * sizeof *Win);
+    for (int i = 0; i < H; i++) {
+        const int base = (int)((int64_t)i * F / H);
+        for (int j = 0; j < k; j++)
+            Win[(size_t)i * F + (base + j * (F / k)) % F] = (float)(scale * (2.0 * advml_rng_uniform(rng) - 1.0));
+    }
+}
+
 static void esn_init(advml_layer *L, float *params, advml_rng *model_rng)
 {
     const advml_layer_spec *s = &L->spec;
@@ -231,7 +250,10 @@ static void esn_init(advml_layer *L, float *params, advml_rng *model_rng)
         advml_rng_seed(&own, (uint64_t)s->reservoir_seed);
         rng = &own;
     }
-    fill_sym(params + L->views[0].offset, (size_t)H * F, s->input_scaling, rng); /* W_in */
+    if (s->inputs_per_unit > 0 && s->inputs_per_unit < F)
+        fill_inputs(params + L->views[0].offset, H, F, s->inputs_per_unit, s->input_scaling, rng); /* W_in */
+    else
+        fill_sym(params + L->views[0].offset, (size_t)H * F, s->input_scaling, rng); /* W_in, dense */
     draw_reservoir(params + L->views[1].offset, H, s, rng);                      /* W */
     if (L->nviews > 2)
         fill_sym(params + L->views[2].offset, (size_t)H, s->bias_scaling, rng); /* b */
@@ -407,6 +429,8 @@ static const advml_layer_key esn_keys[] = {
      .flags = ADVML_KEY_HI_OPEN, .dflt = 0.9, .lo = 0, .hi = 1},
     {.name = "input_scaling", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, input_scaling),
      .dflt = 1.0, .lo = 0, .hi = INFINITY, .aliases = ADVML_NAMES("sigma", "input_scale")},
+    {.name = "inputs_per_unit", .type = ADVML_KEY_POSINT, .offset = offsetof(advml_layer_spec, inputs_per_unit),
+     .flags = ADVML_KEY_OMIT_DEFAULT, .dflt = 0, .aliases = ADVML_NAMES("input_fanin")},
     {.name = "bias_scaling", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, bias_scaling),
      .dflt = 0.0, .lo = 0, .hi = INFINITY, .aliases = ADVML_NAMES("bias_scale")},
     {.name = "leak_rate", .type = ADVML_KEY_FLOAT, .offset = offsetof(advml_layer_spec, leak_rate),

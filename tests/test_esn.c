@@ -347,6 +347,42 @@ static void expect_setup_error(advml_layer_spec s, int T, int F, const char *nee
     CU_ASSERT(ok);
 }
 
+/* inputs_per_unit k: W_in has exactly k non-zeros per row, within
+ * +-input_scaling, the units shared out evenly over the features (each
+ * feature read by H k / F units, +-k: k blocks of H / F units, +-1 each);
+ * k = F is the dense draw. */
+static void t_inputs_per_unit(void)
+{
+    const int H = 40, F = 6;
+    for (int k = 1; k <= F; k++) {
+        advml_layer_spec s = esn_spec(H, 0.9f, 0.8f, 1.0f, 0.0f, 0, 0, 0);
+        s.inputs_per_unit = k;
+        esn_case c;
+        case_build(&c, s, 2, 4, F, 30 + k);
+        const float *Win = c.params + c.L.views[0].offset;
+        int rows_ok = 1, in_range = 1, used[6] = {0};
+        for (int i = 0; i < H; i++) {
+            int nz = 0;
+            for (int f = 0; f < F; f++)
+                if (Win[i * F + f] != 0.0f) {
+                    nz++;
+                    used[f]++;
+                    in_range &= fabsf(Win[i * F + f]) <= 0.8f;
+                }
+            rows_ok &= nz == k;
+        }
+        CU_ASSERT(rows_ok && in_range);
+        for (int f = 0; f < F; f++)
+            CU_ASSERT(abs(used[f] * F - H * k) <= k * F);
+        case_forward(&c); /* and the layer runs on it */
+        int finite = 1;
+        for (size_t i = 0; i < c.nout; i++)
+            finite &= isfinite(c.z[i]);
+        CU_ASSERT(finite);
+        case_free(&c);
+    }
+}
+
 static void t_setup_errors(void)
 {
     expect_setup_error(esn_spec(10, 0.0f, 0.5f, 1.0f, 0.0f, 0, 0, 0), 5, 1, "spectral_radius must be");
@@ -359,6 +395,9 @@ static void t_setup_errors(void)
     expect_setup_error(esn_spec(10, 0.9f, 0.5f, 1.0f, 0.0f, 1, 5, 0), 5, 1, "leaves no step");
     expect_setup_error(esn_spec(3, 0.9f, 0.95f, 1.0f, 0.0f, 0, 0, 0), 5, 1, "fewer than one non-zero");
     expect_setup_error(esn_spec(10, 0.9f, 0.5f, 1.0f, 0.0f, 0, 0, 0), 5, 0, "input must be a sequence");
+    advml_layer_spec wide = esn_spec(10, 0.9f, 0.5f, 1.0f, 0.0f, 0, 0, 0);
+    wide.inputs_per_unit = 4;
+    expect_setup_error(wide, 5, 3, "inputs_per_unit 4: each unit can read at most the input's 3 features");
     /* 200000 units: 6.4e11 bytes as weights x4 alone; the message gives the estimate */
     advml_layer L;
     memset(&L, 0, sizeof L);
@@ -541,6 +580,7 @@ static void register_suites(void)
                                           {"spectral radius of known matrices", t_radius_known},
                                           {"initialised radius and sparsity", t_radius_init},
                                           {"the layer's own seed", t_own_seed},
+                                          {"inputs_per_unit", t_inputs_per_unit},
                                           {"setup errors", t_setup_errors},
                                           {NULL, NULL}};
     static const advml_test_case ridge[] = {{"against a hand-solved system", t_ridge_hand_solved},

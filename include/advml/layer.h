@@ -93,6 +93,7 @@ typedef struct advml_layer_spec {
     float spectral_radius; /* > 0: the reservoir W is scaled to this largest |eigenvalue| (0.9) */
     float sparsity;       /* [0, 1): the fraction of W's entries that are zero (0.9) */
     float input_scaling;  /* >= 0: W_in ~ U(+-input_scaling) (1) */
+    int inputs_per_unit;  /* 0 (default): W_in dense; k > 0: each unit reads k input features */
     float bias_scaling;   /* >= 0: b ~ U(+-bias_scaling); 0 (default): no bias */
     float leak_rate;      /* (0, 1]: h_t = (1 - a) h_{t-1} + a tanh(...) (1) */
     int washout;          /* with return_sequences: the first steps left out of the output (0) */
