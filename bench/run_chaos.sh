@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run_chaos.sh - forecasting chaos: the valid prediction time (VPT, in Lyapunov times) of
 # recursive forecasts by a simple RNN, an LSTM, a GRU and, when the build has the layer, an
-# echo state network, on Lorenz-63 and Lorenz-96 (N 40, F 8), with their training wall time
-# on 1 and 2 ranks (bench/README.md, "Forecasting chaos").
+# echo state network, on Lorenz-63 and Lorenz-96 (N 40, F 8) and, when asked, Kuramoto-Sivashinsky
+# (L 22, 64 points), with their training wall time on 1 and 2 ranks (bench/README.md,
+# "Forecasting chaos").
 #
 # For each system: advml-data makes the series (RK4, dt 0.01; the Lyapunov exponent is in
 # the file); rnn, lstm and gru train with advml-train on 1 rank in stages (--resume), and
@@ -20,7 +21,8 @@
 # environment:
 #   FULL=1        the longer version: 4x the data, twice the epochs and units (not timed;
 #                 several times longer); default: a quick version, 11-17 minutes on 2 shared cores
-#   SYSTEMS       "lorenz63 lorenz96" (default) or one of them
+#   SYSTEMS       "lorenz63 lorenz96" (default), one of them, or with ks (Kuramoto-Sivashinsky;
+#                 about 5 more minutes)
 #   MODELS        "rnn lstm gru esn" (default; esn only when the build has the esn layer)
 #   STARTS=5      initial points per forecast (spaced by the horizon over the held-out split)
 #   THRESHOLD=0.4 the normalised-error threshold of the VPT
@@ -44,7 +46,7 @@ die() { echo "run_chaos.sh: $*" >&2; exit 1; }
 [[ $full =~ ^[01]$ ]] || die "FULL must be 0 or 1, got '$full'"
 [[ $starts =~ ^[1-9][0-9]*$ ]] || die "STARTS must be a positive integer, got '$starts'"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "JOBS must be a positive integer, got '$jobs'"
-for s in $systems; do [[ $s == lorenz63 || $s == lorenz96 ]] || die "SYSTEMS: unknown system '$s'"; done
+for s in $systems; do [[ $s =~ ^(lorenz63|lorenz96|ks)$ ]] || die "SYSTEMS: unknown system '$s'"; done
 for m in $models; do [[ $m =~ ^(rnn|lstm|gru|esn)$ ]] || die "MODELS: unknown model '$m'"; done
 command -v mpirun >/dev/null || die "mpirun not found (Open MPI: scripts/setup.sh)"
 "$python" -c 'import h5py, numpy' 2>/dev/null || die "$python cannot import h5py and numpy"
@@ -72,16 +74,24 @@ setup() {
     lorenz63) # sampling step 0.02: a Lyapunov time is about 55 points
         data_flags=(--length $((10000 * scale)) --sample-every 2 --train-fraction 0.6)
         window=10 dim=3 units=$((64 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=700
-        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7 1) # window, units, spectral radius, input, bias, lambda,
-        esn_data_flags=("${data_flags[@]}") ;;            # readout steps (the last K steps' [h_t, x_t])
+        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7 1 0) # window, units, spectral radius, input, bias, lambda,
+        esn_data_flags=("${data_flags[@]}") ;;              # readout steps (the last K steps' [h_t, x_t]),
+                                                            # inputs_per_unit (0: dense W_in)
     lorenz96) # sampling step 0.01: a Lyapunov time is about 59 points
         data_flags=(--length $((10000 * scale)) --train-fraction 0.7)
         window=10 dim=40 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=300
         # the esn: its own, longer series (40000 points, sampling step 0.02: 800 time units; 7000
         # points at 0.01 cover too little of the 40-dimensional attractor, and the reservoir's
         # readout overfits them), its readout on the last 5 steps of [h_t, x_t]
-        esn=(10 $((500 * (full + 1))) 0.9 0.3 0.3 1e-4 5)
+        esn=(10 $((500 * (full + 1))) 0.9 0.3 0.3 1e-4 5 0)
         esn_data_flags=(--length $((40000 * scale)) --sample-every 2 --train-fraction 0.925) ;;
+    ks) # L 22, 64 points, ETDRK4 step 0.25 = the sampling step: a Lyapunov time is about 86 points
+        data_flags=(--length $((10000 * scale)) --train-fraction 0.8)
+        window=10 dim=64 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=350
+        # the esn: its own, longer series (40000 points, the first 85% train), each reservoir unit
+        # driven by one grid point (inputs_per_unit 1, Pathak et al. 2018's local input)
+        esn=(10 $((1000 * (full + 1))) 0.6 0.5 0.5 1e-4 1 1)
+        esn_data_flags=(--length $((40000 * scale)) --train-fraction 0.85) ;;
     esac
     esn_window=${esn[0]}
 }
@@ -98,6 +108,7 @@ config() {
         w=$esn_window
         layer="{\"type\": \"esn\", \"units\": ${esn[1]}, \"spectral_radius\": ${esn[2]}, \"sparsity\": 0.99,"
         layer+=" \"input_scaling\": ${esn[3]}, \"bias_scaling\": ${esn[4]}, \"concat_input\": true, \"seed\": 7"
+        ((esn[7] == 0)) || layer+=", \"inputs_per_unit\": ${esn[7]}"
         if ((esn[6] > 1)); then # the readout sees the last K steps: a flatten of steps w-K .. w-1
             layer+=", \"return_sequences\": true, \"washout\": $((w - esn[6]))}, {\"type\": \"flatten\"}"
         else
@@ -229,7 +240,8 @@ done
     echo "models: rnn/lstm/gru(units) on windows of 10 points of the whole state, dense to the state, MSE, Adam 1e-3,"
     echo "  batch 32 (global), clip_norm 1, seed 1; esn: reservoir (sparsity 0.99, bias, concat_input), dense readout by"
     echo "  ridge regression in one pass (Lorenz-63: windows of 20, the last step; Lorenz-96: its own series, 40000 points"
-    echo "  at sampling step 0.02, windows of 10, the last 5 steps); 1 thread per rank; training seconds = epoch_seconds"
+    echo "  at sampling step 0.02, windows of 10, the last 5 steps; ks: its own series, 40000 points, windows of 10, the"
+    echo "  last step, 1000 units, inputs_per_unit 1); 1 thread per rank; training seconds = epoch_seconds"
     echo
     printf '%-9s %-5s %6s %6s %6s %6s %3s %6s %5s %8s %8s %8s %8s\n' system model epochs VPT min max cen best at_ep \
         "t1best" "t2best" "t1all" "t2all"
