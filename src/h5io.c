@@ -519,10 +519,24 @@ advml_status advml_h5_write(hid_t loc, const char *path, hid_t mem_type, hid_t f
         st = advml_error_set(err, ADVML_ERR_IO, "dataset %s: cannot create it", path);
         goto done;
     }
-    if (data && H5Sget_simple_extent_npoints(space) > 0 &&
-        H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-        st = advml_error_set(err, ADVML_ERR_IO, "dataset %s: cannot write it", path);
-        goto done;
+    if (data && H5Sget_simple_extent_npoints(space) > 0) {
+        /* Variable-length strings go through HDF5's type conversion, whose
+         * buffers are calloc'd at their default size (1 MB each) on every
+         * write: rewriting the run file's few strings each epoch cost 50 ms.
+         * A few strings need a few KB. */
+        hid_t dxpl = H5Tis_variable_str(mem_type) > 0 ? H5Pcreate(H5P_DATASET_XFER) : H5P_DEFAULT;
+        if (dxpl != H5P_DEFAULT && (dxpl < 0 || H5Pset_buffer(dxpl, 64 * 1024, NULL, NULL) < 0)) {
+            if (dxpl >= 0)
+                H5Pclose(dxpl);
+            dxpl = H5P_DEFAULT;
+        }
+        herr_t w = H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, dxpl, data);
+        if (dxpl != H5P_DEFAULT)
+            H5Pclose(dxpl);
+        if (w < 0) {
+            st = advml_error_set(err, ADVML_ERR_IO, "dataset %s: cannot write it", path);
+            goto done;
+        }
     }
 done:
     if (d >= 0 && (st || !dset))
