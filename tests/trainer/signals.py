@@ -235,22 +235,30 @@ def main():
                      "no run file or checkpoint left to block a rerun")
         common.run_ok(args, np_=2, timeout=300)
 
-        # ---- Ctrl-C twice: the process ends at once, the last checkpoint stays whole
-        twice = os.path.join(d, "twice.h5")
-        tck = twice[:-3] + ".ckpt.h5"
+        # ---- Ctrl-C twice: the process ends at once, the last checkpoint stays whole.
+        # The second SIGINT must land while the first one's orderly stop (the
+        # step, the run file, the checkpoint) is under way: 20 ms later (two
+        # signals sent before the first is delivered merge into one). Should the
+        # orderly stop have finished first (exit 75), the try is made again.
         e = common.mpi_env({"ADVML_PROGRESS": "line"})
-        p = subprocess.Popen([common.TRAIN] + base + ["--epochs", "400", "--out", twice], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=e)
-        deadline = time.time() + 60
-        while not os.path.exists(tck) and time.time() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.3)
-        t0 = time.time()
-        p.send_signal(signal.SIGINT)
-        time.sleep(0.1)  # two signals sent before the first is delivered merge into one
-        p.send_signal(signal.SIGINT)
-        rc, out, err = wait(p)
-        secs = time.time() - t0
+        for attempt in range(3):
+            twice = os.path.join(d, "twice%d.h5" % attempt)
+            tck = twice[:-3] + ".ckpt.h5"
+            p = subprocess.Popen([common.TRAIN] + base + ["--epochs", "400", "--out", twice], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=e)
+            deadline = time.time() + 60
+            while not os.path.exists(tck) and time.time() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.3)
+            t0 = time.time()
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.02)
+            p.send_signal(signal.SIGINT)
+            rc, out, err = wait(p)
+            secs = time.time() - t0
+            if rc != INTERRUPTED:
+                break
+            print("note: the orderly stop finished within 20 ms of the first SIGINT (exit 75); again")
         common.check(rc == 130 and "second interrupt" in err, "second SIGINT: exit 130 at once (%.3f s after the first)\n%s" % (secs, err[-500:]))
         common.check(advml_runs.verify_checkpoint(tck) == [], "the last checkpoint verifies")
         with h5py.File(tck, "r") as f:

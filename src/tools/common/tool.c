@@ -15,6 +15,16 @@ int advml_tool_start(const char *tool, int *argc, char ***argv, advml_comm **com
 {
     advml_error err;
     advml_error_clear(&err);
+    /* A write to a connection whose other end has gone raises SIGPIPE, and
+     * its default action ends the process. When another rank's host dies,
+     * Open MPI's TCP transport (writev) can be the writer: this rank then died
+     * with exit 141 before SLURM had marked the node down, and the job ended
+     * FAILED instead of being requeued as a node failure (seen in CI). Ignored,
+     * the write fails with EPIPE, Open MPI reports the lost peer, and the rank
+     * waits in its collective until the launcher or SLURM ends the step, as it
+     * does for a connection reset. A closed stdout (advml-train | head) no
+     * longer ends a training run either. */
+    signal(SIGPIPE, SIG_IGN);
     advml_status s = advml_comm_init(argc, argv, comm, &err);
     if (s) {
         fprintf(stderr, "%s: error: %s\n", tool, err.msg);
