@@ -630,6 +630,20 @@ static advml_status write_run(advml_trainer *t, advml_error *err)
 
 /* ---- evaluation ---------------------------------------------------------------- */
 
+/* The context of a pass (training 1, or 0 for evaluation): the step's seed
+ * and scratch; the caller adds the batch and, for training, the collective
+ * layers' reduce. */
+static advml_ctx pass_ctx(advml_trainer *t, int training)
+{
+    advml_ctx ctx = {0};
+    ctx.training = training;
+    ctx.seed = t->cfg.train.seed;
+    ctx.step = (uint64_t)t->step;
+    ctx.scratch = t->model.scratch;
+    ctx.reduce_arg = t;
+    return ctx;
+}
+
 /* Rows [i, i + B) of a split (of the held-out rows with validation_split):
  * one forward, its per-sample values into the table. */
 static advml_status eval_block(advml_trainer *t, const char *split, int held_out, int64_t i, int B,
@@ -639,11 +653,7 @@ static advml_status eval_block(advml_trainer *t, const char *split, int held_out
                               : advml_dataset_read_block(t->ds, split, i, B, t->x, t->y, err);
     if (s)
         return s;
-    advml_ctx ctx = {0};
-    ctx.training = 0;
-    ctx.seed = t->cfg.train.seed;
-    ctx.step = (uint64_t)t->step;
-    ctx.scratch = t->model.scratch;
+    advml_ctx ctx = pass_ctx(t, 0);
     ctx.B = B;
     advml_model_forward(&t->model, t->x, &ctx);
     advml_eval_table_add(tab, &t->model, t->y, B, i);
@@ -783,19 +793,6 @@ static void trainer_reduce_slots(void *arg, double *buf, size_t n)
             buf[k] += t->stat_table[(size_t)j * n + k];
 }
 
-/* The context of a training pass: the step's seed and scratch; the caller
- * adds the collective layers' reduce and the batch. */
-static advml_ctx train_ctx(advml_trainer *t)
-{
-    advml_ctx ctx = {0};
-    ctx.training = 1;
-    ctx.seed = t->cfg.train.seed;
-    ctx.step = (uint64_t)t->step;
-    ctx.scratch = t->model.scratch;
-    ctx.reduce_arg = t;
-    return ctx;
-}
-
 /* A pass without samples (none on this rank, or its read failed): the
  * forward and backward still join the collective layers' reduces. */
 static void empty_pass(advml_model *m, advml_ctx *ctx)
@@ -833,7 +830,7 @@ static advml_status micro_batch(advml_trainer *t, const int64_t *pos, int nloc, 
     advml_model *m = &t->model;
     for (int i = 0; i < ADVML_GRAD_EXTRA; i++)
         extra[i] = 0.0f;
-    advml_ctx ctx = train_ctx(t);
+    advml_ctx ctx = pass_ctx(t, 1);
     ctx.reduce = m->collective ? trainer_reduce : NULL; /* batchnorm: statistics of the global batch */
     const int64_t *ids = NULL;
     advml_status local = nloc > 0 ? read_batch(t, pos, nloc, &ids, err) : ADVML_OK;
@@ -879,7 +876,7 @@ static advml_status slot_batch(advml_trainer *t, const int64_t *pos, int64_t bsz
             memset(buf, 0, stride * sizeof *buf);
     }
     const int nloc = t->part_lo[np];
-    advml_ctx ctx = train_ctx(t);
+    advml_ctx ctx = pass_ctx(t, 1);
     ctx.nparts = np;
     ctx.part_lo = t->part_lo;
     ctx.part_grads = t->slot_parts;
@@ -1008,10 +1005,7 @@ static advml_status ridge_epoch(advml_trainer *t, advml_error *err)
                                 "ridge readout: out of memory for %d sums of %zu doubles (%d readout inputs)", nparts,
                                 rd.size, rd.P);
     const double t0 = advml_comm_wtime();
-    advml_ctx ctx = {0};
-    ctx.training = 0;
-    ctx.seed = t->cfg.train.seed;
-    ctx.scratch = m->scratch;
+    advml_ctx ctx = pass_ctx(t, 0);
     for (int p = 0; p < nparts && !local; p++) {
         parts[p] = acc + (size_t)p * rd.size;
         int64_t lo, hi;

@@ -116,6 +116,22 @@ class Chaos(unittest.TestCase):
             self.assertIn(s, r.stderr, f"{args}")
         return r
 
+    def check_windows(self, u, mean, std, splits, ntrain, window, k, rtol, mean_atol, atol):
+        """The training part's statistics (the first ntrain points of the series u) and the
+        windows standardised with them: the train split's window k and its target, the held-out
+        split's first window and last target."""
+        tr_in, tr_tg, va_in, va_tg = splits
+        n, dim = u.shape
+        np.testing.assert_allclose(mean, u[:ntrain].mean(axis=0), rtol=rtol, atol=mean_atol)
+        np.testing.assert_allclose(std, u[:ntrain].std(axis=0, ddof=1), rtol=1e-12)
+        z = (u - mean) / std
+        self.assertEqual(tr_in.shape, (ntrain - window, window, dim))
+        self.assertEqual(va_in.shape, (n - ntrain - window, window, dim))
+        np.testing.assert_allclose(tr_in[k], z[k:k + window], atol=atol)
+        np.testing.assert_allclose(tr_tg[k], z[k + window], atol=atol)
+        np.testing.assert_allclose(va_in[0], z[ntrain:ntrain + window], atol=atol)
+        np.testing.assert_allclose(va_tg[-1], z[n - 1], atol=atol)
+
     def test_lorenz63(self):
         out = self.p("l63.h5")
         run("lorenz63", "--out", out, "--length", "1000", "--sample-every", "2", "--window", "10",
@@ -160,17 +176,8 @@ class Chaos(unittest.TestCase):
         # and a wrong step (dt 0.011) would not pass: the comparison can fail
         wrong = reference(lorenz63, u[0], 0.011, 91, 1)
         self.assertGreater(np.max(np.abs(u[:46] - wrong[::2][:46])), 1e-3)
-        # the training part's statistics and the windows
-        ntrain = 800
-        np.testing.assert_allclose(mean, u[:ntrain].mean(axis=0), rtol=1e-12)
-        np.testing.assert_allclose(std, u[:ntrain].std(axis=0, ddof=1), rtol=1e-12)
-        z = (u - mean) / std
-        self.assertEqual(tr_in.shape, (790, 10, 3))
-        self.assertEqual(va_in.shape, (190, 10, 3))
-        np.testing.assert_allclose(tr_in[5], z[5:15], atol=1e-6)
-        np.testing.assert_allclose(tr_tg[5], z[15], atol=1e-6)
-        np.testing.assert_allclose(va_in[0], z[800:810], atol=1e-6)
-        np.testing.assert_allclose(va_tg[-1], z[999], atol=1e-6)
+        self.check_windows(u, mean, std, (tr_in, tr_tg, va_in, va_tg), ntrain=800, window=10, k=5,
+                           rtol=1e-12, mean_atol=0.0, atol=1e-6)
 
     def test_lorenz63_raw_and_reproducible(self):
         a, b = self.p("a.h5"), self.p("b.h5")
@@ -272,16 +279,8 @@ class Chaos(unittest.TestCase):
         self.assertGreater(np.max(np.abs(u[:11] - wrong)), 1e-6)
         wrong = ks_etdrk4(u[0], 22.0, 0.2501, 20, 2)
         self.assertGreater(np.max(np.abs(u[:11] - wrong)), 1e-6)
-        # the training part's statistics and the windows (ntrain = 320)
-        np.testing.assert_allclose(mean, u[:320].mean(axis=0), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(std, u[:320].std(axis=0, ddof=1), rtol=1e-12)
-        z = (u - mean) / std
-        self.assertEqual(tr_in.shape, (312, 8, 64))
-        self.assertEqual(va_in.shape, (72, 8, 64))
-        np.testing.assert_allclose(tr_in[3], z[3:11], atol=1e-5)
-        np.testing.assert_allclose(tr_tg[3], z[11], atol=1e-5)
-        np.testing.assert_allclose(va_in[0], z[320:328], atol=1e-5)
-        np.testing.assert_allclose(va_tg[-1], z[399], atol=1e-5)
+        self.check_windows(u, mean, std, (tr_in, tr_tg, va_in, va_tg), ntrain=320, window=8, k=3,
+                           rtol=1e-10, mean_atol=1e-12, atol=1e-5)
 
     def test_ks_layout_is_lorenz96s(self):
         ks, l96 = self.p("ks.h5"), self.p("l96.h5")
