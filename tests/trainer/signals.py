@@ -69,6 +69,19 @@ def rank_pids(p):
     return mine
 
 
+def catches(pid, sig):
+    """Whether process pid has installed a handler for sig (its SigCgt mask in
+    /proc); False once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            for line in fh:
+                if line.startswith("SigCgt:"):
+                    return (int(line.split()[1], 16) >> (sig - 1)) & 1 == 1
+    except OSError:
+        pass
+    return False
+
+
 def wait(p, timeout=600):
     try:
         out, err = p.communicate(timeout=timeout)
@@ -114,7 +127,9 @@ def main():
         cfg = common.write_config(os.path.join(d, "cnn.json"), small(CONFIG) if common.SANITIZED else CONFIG)
         base = ["--config", cfg, "--data", data]
         full = os.path.join(d, "full.h5")
+        t0 = time.time()
         common.run_ok(base + ["--out", full], np_=2, timeout=1200)
+        wall = time.time() - t0  # bounds the random moments below: the run must still be training
         ref = common.params(os.path.join(d, "full.ckpt.h5"))
         with h5py.File(os.path.join(d, "full.ckpt.h5"), "r") as f:
             ref_m, ref_v = f["optimizer/m"][:], f["optimizer/v"][:]
@@ -131,6 +146,7 @@ def main():
             run = os.path.join(d, "part%d.h5" % i)
             ckpt = os.path.join(d, "part%d.ckpt.h5" % i)
             lo, hi = (1.0, 8.0) if common.SANITIZED else (0.3, 2.5)
+            lo, hi = min(lo, 0.15 * wall), min(hi, 0.6 * wall)  # a fast host trains in a few seconds
             rc, out, err, secs = stop_at_random(base + ["--out", run], run, 2, sig, to_mpirun, rng, lo, hi)
             common.check(rc == INTERRUPTED, "%s%s: exit %d (expected %d)\n%s\n%s" %
                          (name, " to mpirun" if to_mpirun else "", rc, INTERRUPTED, out[-2000:], err[-2000:]))
@@ -221,11 +237,21 @@ def main():
         args = ["--config", os.path.join(common.SRC, "jobs", "mnist_cnn.json"), "--data", mnist, "--epochs", "1",
                 "--max-steps", "3", "--out", early]
         p = launch(args, 2)
-        deadline = time.time() + 30
-        while len(rank_pids(p)) < 2 and time.time() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.25)  # past the dynamic loader, into MPI_Init and the data (>1 s here)
-        for pid in rank_pids(p):
+        # Each rank catches the stop signals from the first line of main(); a
+        # SIGTERM before that (the dynamic loader, the sanitizers' start-up)
+        # would kill it the default way. So the signal goes to each rank once
+        # its handler is in place (SigCgt), while it is still in MPI_Init or
+        # reading the data (>1 s here), and before the run file exists.
+        deadline = time.time() + 60
+        pids = []
+        while time.time() < deadline and p.poll() is None:
+            pids = rank_pids(p)
+            if len(pids) == 2 and all(catches(pid, signal.SIGTERM) for pid in pids):
+                break
+            time.sleep(0.002)
+        common.check(len(pids) == 2 and not os.path.exists(early),
+                     "both ranks catch SIGTERM before the run file is written")
+        for pid in pids:
             os.kill(pid, signal.SIGTERM)
         rc, out, err = wait(p)
         common.check(rc == INTERRUPTED and "before the first step: nothing was written" in out,
