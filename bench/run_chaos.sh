@@ -24,6 +24,9 @@
 #   SYSTEMS       "lorenz63 lorenz96" (default), one of them, or with ks (Kuramoto-Sivashinsky;
 #                 about 5 more minutes)
 #   MODELS        "rnn lstm gru esn" (default; esn only when the build has the esn layer)
+#   ESN_SETTINGS  "window units radius input bias lambda steps inputs_per_unit square": the
+#                 esn's nine settings for every system run (see setup() below), for tuning
+#   ESN_SQUARE    0/1: square_states for the esn (overrides the system's setting)
 #   STARTS=5      initial points per forecast (spaced by the horizon over the held-out split)
 #   THRESHOLD=0.4 the normalised-error threshold of the VPT
 #   BUILD_DIR     Release build to use/create (default <source>/build-bench)
@@ -74,25 +77,30 @@ setup() {
     lorenz63) # sampling step 0.02: a Lyapunov time is about 55 points
         data_flags=(--length $((10000 * scale)) --sample-every 2 --train-fraction 0.6)
         window=10 dim=3 units=$((64 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=700
-        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7 1 0) # window, units, spectral radius, input, bias, lambda,
+        esn=(20 $((500 * (full + 1))) 0.5 0.2 0.5 1e-7 1 0 1) # window, units, spectral radius, input, bias, lambda,
         esn_data_flags=("${data_flags[@]}") ;;              # readout steps (the last K steps' [h_t, x_t]),
-                                                            # inputs_per_unit (0: dense W_in)
+                                                            # inputs_per_unit (0: dense W_in), square_states
+                                                            # (ESN_SQUARE=0/1 overrides it)
     lorenz96) # sampling step 0.01: a Lyapunov time is about 59 points
         data_flags=(--length $((10000 * scale)) --train-fraction 0.7)
         window=10 dim=40 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=300
         # the esn: its own, longer series (40000 points, sampling step 0.02: 800 time units; 7000
         # points at 0.01 cover too little of the 40-dimensional attractor, and the reservoir's
         # readout overfits them), its readout on the last 5 steps of [h_t, x_t]
-        esn=(10 $((500 * (full + 1))) 0.9 0.3 0.3 1e-4 5 0)
+        esn=(10 $((500 * (full + 1))) 0.9 0.3 0.3 1e-4 5 0 1)
         esn_data_flags=(--length $((40000 * scale)) --sample-every 2 --train-fraction 0.925) ;;
     ks) # L 22, 64 points, ETDRK4 step 0.25 = the sampling step: a Lyapunov time is about 86 points
         data_flags=(--length $((10000 * scale)) --train-fraction 0.8)
         window=10 dim=64 units=$((128 * (full + 1))) stage=$((5 * (full + 1))) stages=6 horizon=350
         # the esn: its own, longer series (40000 points, the first 85% train), each reservoir unit
         # driven by one grid point (inputs_per_unit 1, Pathak et al. 2018's local input)
-        esn=(10 $((1000 * (full + 1))) 0.6 0.5 0.5 1e-4 1 1)
+        esn=(10 $((1000 * (full + 1))) 0.6 0.5 0.5 1e-4 1 1 1)
         esn_data_flags=(--length $((40000 * scale)) --train-fraction 0.85) ;;
     esac
+    if [[ -n ${ESN_SETTINGS:-} ]]; then # the same nine values, for tuning
+        read -r -a esn <<<"$ESN_SETTINGS"
+        ((${#esn[@]} == 9)) || die "ESN_SETTINGS: nine values (window units radius input bias lambda steps inputs_per_unit square), got '$ESN_SETTINGS'"
+    fi
     esn_window=${esn[0]}
 }
 
@@ -109,6 +117,7 @@ config() {
         layer="{\"type\": \"esn\", \"units\": ${esn[1]}, \"spectral_radius\": ${esn[2]}, \"sparsity\": 0.99,"
         layer+=" \"input_scaling\": ${esn[3]}, \"bias_scaling\": ${esn[4]}, \"concat_input\": true, \"seed\": 7"
         ((esn[7] == 0)) || layer+=", \"inputs_per_unit\": ${esn[7]}"
+        ((${ESN_SQUARE:-${esn[8]}} == 0)) || layer+=", \"square_states\": true"
         if ((esn[6] > 1)); then # the readout sees the last K steps: a flatten of steps w-K .. w-1
             layer+=", \"return_sequences\": true, \"washout\": $((w - esn[6]))}, {\"type\": \"flatten\"}"
         else

@@ -83,6 +83,7 @@ typedef struct esn_dims {
     int t0;      /* the first output step: washout (return_sequences) or T - 1 */
     float a;     /* leak rate */
     int has_b;   /* a bias view */
+    int sq;      /* square_states: the even units' h_j^2 in the output */
 } esn_dims;
 
 static esn_dims dims_of(const advml_layer *L, int B)
@@ -96,6 +97,7 @@ static esn_dims dims_of(const advml_layer *L, int B)
     d.t0 = L->spec.return_sequences ? L->spec.washout : d.T - 1;
     d.a = L->spec.leak_rate;
     d.has_b = L->spec.bias_scaling > 0.0f;
+    d.sq = L->spec.square_states;
     return d;
 }
 
@@ -360,6 +362,9 @@ static void esn_forward(advml_layer *L, float *z, const float *in, const float *
             const float *h = hs + (size_t)t * N + n;
             for (int j = 0; j < H; j++)
                 o[j] = h[(size_t)j * TN];
+            if (d.sq) /* Pathak's readout: h_j^2 for the even units */
+                for (int j = 0; j < H; j += 2)
+                    o[j] *= o[j];
             if (d.D > H)
                 memcpy(o + H, in + ((size_t)n * T + t) * F, (size_t)F * sizeof *o);
         }
@@ -376,7 +381,8 @@ static void esn_backward(advml_layer *L, float *dinp, float *dparams, const floa
         return;
     const size_t NH = (size_t)N * H, TN = (size_t)T * N;
     const float *Win = params + L->views[0].offset, *W = params + L->views[1].offset;
-    const float *ss = (const float *)L->state + TN * H; /* (H, T, N) s_t */
+    const float *hs = L->state;                          /* (H, T, N) h_t */
+    const float *ss = hs + TN * H;                       /* (H, T, N) s_t */
     const float a = d.a, keep = 1.0f - d.a;
     float *dp = ctx->scratch + csr_floats(H); /* (H, T, N) dL/d(pre-activation of step t) */
     float *dh = dp + TN * H;                  /* (H, N) dL/dh_t, running backwards */
@@ -392,6 +398,9 @@ static void esn_backward(advml_layer *L, float *dinp, float *dparams, const floa
                 const float *g = dz + ((size_t)n * steps + (t - d.t0)) * d.D;
                 for (int j = 0; j < H; j++)
                     dh[(size_t)j * N + n] += g[j];
+                if (d.sq) /* d(h_j^2)/dh_j = 2 h_j for the even units: dh_j += g_j (2 h_j - 1) on top */
+                    for (int j = 0; j < H; j += 2)
+                        dh[(size_t)j * N + n] += g[j] * (2.0f * hs[(size_t)j * TN + o + n] - 1.0f);
                 if (d.D > H) {
                     float *dx = dinp + ((size_t)n * T + t) * F;
                     for (int f = 0; f < F; f++)
@@ -441,6 +450,8 @@ static const advml_layer_key esn_keys[] = {
      .flags = ADVML_KEY_OMIT_DEFAULT, .dflt = 0, .aliases = ADVML_NAMES("random_state")},
     {.name = "concat_input", .type = ADVML_KEY_BOOL, .offset = offsetof(advml_layer_spec, concat_input),
      .dflt = 0, .aliases = ADVML_NAMES("include_input")},
+    {.name = "square_states", .type = ADVML_KEY_BOOL, .offset = offsetof(advml_layer_spec, square_states),
+     .flags = ADVML_KEY_OMIT_DEFAULT, .dflt = 0, .aliases = ADVML_NAMES("squared_states")},
     ADVML_KEY_ROW_IN("in_features"),
     {.name = NULL}};
 

@@ -1,7 +1,7 @@
 /* test_esn.c - the echo state network layer (src/esn.c) and the ridge
  * readout's normal equations (src/ridge.c):
  *   - forward against a double-precision implementation of the update
- *     (leak rate, bias, washout, concat_input);
+ *     (leak rate, bias, washout, concat_input, square_states);
  *   - central finite differences of the input gradient through the
  *     reservoir (it must carry gradients to a layer before it), and a
  *     backward that touches no parameter gradient;
@@ -130,7 +130,7 @@ static void reference(const esn_case *c, int n, double *out)
         if (t >= t0) {
             double *o = out + (size_t)(t - t0) * D;
             for (int i = 0; i < H; i++)
-                o[i] = h[i];
+                o[i] = L->spec.square_states && i % 2 == 0 ? h[i] * h[i] : h[i];
             for (int f = 0; f < D - H; f++)
                 o[H + f] = x[f];
         }
@@ -144,14 +144,16 @@ static void t_forward_reference(void)
     const struct {
         int H;
         float sparsity, leak, bias;
-        int seq, washout, concat;
-    } rows[] = {{12, 0.5f, 1.0f, 0.0f, 0, 0, 0}, {12, 0.5f, 0.3f, 0.5f, 0, 0, 1}, {12, 0.5f, 0.7f, 0.2f, 1, 3, 0},
-                {12, 0.5f, 0.5f, 0.0f, 1, 0, 1}, {40, 0.9f, 1.0f, 0.0f, 0, 0, 0}, {40, 0.9f, 0.6f, 0.3f, 1, 2, 1}};
+        int seq, washout, concat, square;
+    } rows[] = {{12, 0.5f, 1.0f, 0.0f, 0, 0, 0, 0}, {12, 0.5f, 0.3f, 0.5f, 0, 0, 1, 0}, {12, 0.5f, 0.7f, 0.2f, 1, 3, 0, 0},
+                {12, 0.5f, 0.5f, 0.0f, 1, 0, 1, 0}, {40, 0.9f, 1.0f, 0.0f, 0, 0, 0, 0}, {40, 0.9f, 0.6f, 0.3f, 1, 2, 1, 0},
+                {13, 0.5f, 0.6f, 0.2f, 1, 2, 1, 1}, {40, 0.9f, 1.0f, 0.0f, 0, 0, 0, 1}};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         esn_case c;
-        case_build(&c, esn_spec(rows[r].H, 1.1f, rows[r].sparsity, rows[r].leak, rows[r].bias, rows[r].seq,
-                                rows[r].washout, rows[r].concat),
-                   3, 7, 2, 100 + r);
+        advml_layer_spec s = esn_spec(rows[r].H, 1.1f, rows[r].sparsity, rows[r].leak, rows[r].bias, rows[r].seq,
+                                      rows[r].washout, rows[r].concat);
+        s.square_states = rows[r].square;
+        case_build(&c, s, 3, 7, 2, 100 + r);
         CU_ASSERT(c.L.nviews == (rows[r].bias > 0 ? 3 : 2));
         case_forward(&c);
         const size_t per = c.nout / 3;
@@ -176,14 +178,16 @@ static void t_gradcheck_input(void)
     const struct {
         int H;
         float sparsity, leak, bias;
-        int seq, washout, concat;
-    } rows[] = {{10, 0.3f, 1.0f, 0.0f, 0, 0, 0}, {10, 0.3f, 0.4f, 0.3f, 1, 2, 1}, {10, 0.3f, 0.8f, 0.1f, 0, 0, 1},
-                {40, 0.9f, 0.4f, 0.3f, 1, 2, 1}, {40, 0.9f, 1.0f, 0.0f, 0, 0, 0}};
+        int seq, washout, concat, square;
+    } rows[] = {{10, 0.3f, 1.0f, 0.0f, 0, 0, 0, 0}, {10, 0.3f, 0.4f, 0.3f, 1, 2, 1, 0}, {10, 0.3f, 0.8f, 0.1f, 0, 0, 1, 0},
+                {40, 0.9f, 0.4f, 0.3f, 1, 2, 1, 0}, {40, 0.9f, 1.0f, 0.0f, 0, 0, 0, 0}, {11, 0.3f, 0.5f, 0.3f, 1, 1, 1, 1},
+                {40, 0.9f, 1.0f, 0.2f, 0, 0, 0, 1}};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         esn_case c;
-        case_build(&c, esn_spec(rows[r].H, 0.95f, rows[r].sparsity, rows[r].leak, rows[r].bias, rows[r].seq,
-                                rows[r].washout, rows[r].concat),
-                   2, 6, 3, 7 + r);
+        advml_layer_spec s = esn_spec(rows[r].H, 0.95f, rows[r].sparsity, rows[r].leak, rows[r].bias, rows[r].seq,
+                                      rows[r].washout, rows[r].concat);
+        s.square_states = rows[r].square;
+        case_build(&c, s, 2, 6, 3, 7 + r);
         case_forward(&c);
         advml_ctx ctx = {0};
         ctx.B = c.N;

@@ -8,7 +8,10 @@
  *     h_t = (1 - a) h_{t-1} + a tanh(W_in x_t + W h_{t-1} + b)
  * with the leak rate a in (0, 1]. Output step t is h_t, or [h_t, x_t] with
  * concat_input; the layer outputs every step from washout on (return_sequences)
- * or the last one.
+ * or the last one. With square_states the output carries h_j^2 in place of
+ * h_j for the even units j = 0, 2, 4, ... (the readout of Pathak et al., PRL
+ * 120, 024102 (2018): it breaks the reservoir's odd symmetry h(-x) = -h(x)
+ * without a bias, and gives the linear readout quadratic terms).
  *
  * The reservoir lives in the layer's slice of the parameter buffer as three
  * buffer views (never trained, no gradient, saved in checkpoints like

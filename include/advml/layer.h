@@ -100,6 +100,8 @@ typedef struct advml_layer_spec {
     int reservoir_seed;   /* the config's "seed": > 0 draws the reservoir from its own generator;
                              0 (default): from the model's (training.seed) */
     int concat_input;     /* 1: each output step is [h_t, x_t] (units + F values); 0: h_t */
+    int square_states;    /* 1: the output carries h_j^2 in place of h_j for the even units j
+                             (0, 2, 4, ...; Pathak et al.'s readout); 0 (default): h_t as it is */
 } advml_layer_spec;
 
 /* A spec with the defaults: the common ones (stride 1, valid padding,

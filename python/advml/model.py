@@ -187,7 +187,8 @@ class Layer:
         self.units = h
         self.leak_rate = float(self.spec.get("leak_rate", 1.0))
         self.washout = int(self.spec.get("washout", 0))
-        self.concat_input = bool(self.spec.get("concat_input", False))
+        self.concat_input = bool(self.spec.get("concat_input", self.spec.get("include_input", False)))
+        self.square_states = bool(self.spec.get("square_states", self.spec.get("squared_states", False)))
         self.views += [("W_in", (h, f)), ("W", (h, h))]
         if float(self.spec.get("bias_scaling", 0.0)) > 0:
             self.views.append(("b", (h,)))

@@ -148,7 +148,8 @@ class ESN(nn.Module):
     as buffers W_in (H, F), W (H, H) and b (H, with bias_scaling > 0), never
     trained; h_t = (1 - a) h_{t-1} + a tanh(W_in x_t + W h_{t-1} + b) from
     h = 0; output [h_t (, x_t)] of the last step, or of the steps from washout
-    on with return_sequences. Built from a config alone, the reservoir is drawn
+    on with return_sequences; with square_states h_j^2 in place of h_j for the
+    even units j = 0, 2, 4, ... Built from a config alone, the reservoir is drawn
     as advml draws it (its distribution, not its numbers: those come from a
     checkpoint)."""
 
@@ -159,6 +160,7 @@ class ESN(nn.Module):
         h = layer.units
         self.leak_rate, self.washout = layer.leak_rate, layer.washout
         self.concat_input, self.return_sequences = layer.concat_input, layer.return_sequences
+        self.square_states = layer.square_states
         sparsity, radius = float(s.get("sparsity", 0.9)), float(s.get("spectral_radius", 0.9))
         w = torch.rand(h, h) * 2 - 1
         w = w * (torch.rand(h, h) >= sparsity)
@@ -180,12 +182,17 @@ class ESN(nn.Module):
                 p = p + self.b
             h = (1 - a) * h + a * torch.tanh(p)
             if self.return_sequences and t >= self.washout or t == x.shape[1] - 1:
-                outs.append(torch.cat([h, x[:, t]], dim=1) if self.concat_input else h)
+                r = h
+                if self.square_states:  # h_j^2 for the even units
+                    r = h.clone()
+                    r[:, 0::2] = h[:, 0::2] ** 2
+                outs.append(torch.cat([r, x[:, t]], dim=1) if self.concat_input else r)
         return torch.stack(outs, dim=1) if self.return_sequences else outs[-1]
 
     def extra_repr(self):
         return (f"units={self.W.shape[0]}, leak_rate={self.leak_rate:g}, washout={self.washout}, "
-                f"concat_input={self.concat_input}, return_sequences={self.return_sequences}")
+                f"concat_input={self.concat_input}, square_states={self.square_states}, "
+                f"return_sequences={self.return_sequences}")
 
 
 class RNN(_Recurrent, nn.RNN):

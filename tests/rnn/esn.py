@@ -219,10 +219,10 @@ def main():
     predict_ok(["--checkpoint", rt, "--data", data, "--split", "validation", "--out", os.path.join(d, "rt.h5")])
     with h5py.File(os.path.join(d, "rt.h5"), "r") as f:
         check(np.array_equal(f["predictions"][...], pv), "advml-predict on the round-tripped checkpoint: the same")
-    # the sequence output from washout on, flattened into the readout
+    # the sequence output from washout on (the even units squared), flattened into the readout
     scfg = write_config(os.path.join(d, "seq.json"), json.dumps({
         "input": [T, F], "loss": "mse",
-        "model": [esn_layer(return_sequences=True, washout=10, units=12), {"type": "flatten"},
+        "model": [esn_layer(return_sequences=True, washout=10, units=12, square_states=True), {"type": "flatten"},
                   {"type": "dense", "units": 2}],
         "training": {"data": data, "readout": "ridge", "ridge_lambda": LAMBDA}}))
     run_ok(["--config", scfg, "--out", os.path.join(d, "seqrun.h5")], np_=2)
@@ -234,7 +234,8 @@ def main():
     with torch.no_grad():
         features_seq = to_torch(sck)(torch.from_numpy(xva)).numpy()
     check(sck.model.layers[0].out_shape == (T - 10, 14) and np.abs(features_seq - ps).max() < 1e-5,
-          "return_sequences with washout 10: output (5, 14), to_torch = advml-predict (max diff %.1e)"
+          "return_sequences with washout 10 and square_states: output (5, 14), to_torch = advml-predict "
+          "(max diff %.1e)"
           % np.abs(features_seq - ps).max())
     fresh = to_torch(os.path.join(d, "ridge.json"))  # a config alone: a reservoir drawn as advml draws one
     rho = np.abs(np.linalg.eigvals(fresh.layer00_esn.W.double().numpy())).max()
