@@ -15,6 +15,8 @@
 # Reported per model: the VPT after the last stage (mean, min and max over the initial
 # points), the best stage's mean VPT, the training seconds (the run file's epoch_seconds,
 # the training part of the epochs) up to that stage and in all, on 1 and on 2 ranks.
+# PyTorch trains the same cells (TORCH_MODELS, default the LSTM; bench/torch_chaos.py) in
+# the same run, from the same data, with the same recipe and forecast points.
 #
 # usage: bench/run_chaos.sh [RESULTS_FILE]
 #   RESULTS_FILE  default bench/results/chaos-<date>-<time>.txt (not committed)
@@ -27,6 +29,10 @@
 #   ESN_SETTINGS  "window units radius input bias lambda steps inputs_per_unit square": the
 #                 esn's nine settings for every system run (see setup() below), for tuning
 #   ESN_SQUARE    0/1: square_states for the esn (overrides the system's setting)
+#   TORCH_MODELS  "lstm" (default): the BPTT cells also trained by PyTorch (bench/torch_chaos.py,
+#                 the same model, data, recipe and initial points; one thread), as rows
+#                 "<model>-pt"; "rnn lstm gru" for all, "" for none (skipped when the Python
+#                 has no torch)
 #   STARTS=5      initial points per forecast (spaced by the horizon over the held-out split)
 #   THRESHOLD=0.4 the normalised-error threshold of the VPT
 #   BUILD_DIR     Release build to use/create (default <source>/build-bench)
@@ -58,6 +64,13 @@ source "$src/bench/lib.sh"
 bench_build "$src" "$build" "$jobs" advml-train advml-data advml-predict
 have_esn=0
 [[ -f $src/src/esn.c ]] && have_esn=1
+torch_models=${TORCH_MODELS-lstm}
+for m in $torch_models; do [[ $m =~ ^(rnn|lstm|gru)$ ]] || die "TORCH_MODELS: unknown model '$m'"; done
+have_torch=0
+if [[ -n $torch_models ]]; then
+    if "$python" -c 'import torch' 2>/dev/null; then have_torch=1; else
+        echo "run_chaos.sh: $python has no torch (python3-torch): the PyTorch rows are skipped" >&2; fi
+fi
 
 mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/advml-chaos-XXXXXX")
@@ -196,7 +209,7 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             r_esn=$r
             t1=$(seconds "$run1") t2=$(seconds "$run2")
             echo "   esn (ridge, one pass): mean VPT $(res vpt_mean); training $t1 s on 1 rank, $t2 s on 2" | tee -a "$log"
-            rows+=("$(printf '%-9s %-5s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" esn 1 \
+            rows+=("$(printf '%-9s %-8s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" esn 1 \
                 "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" "$(res vpt_mean)" 1 \
                 "$t1" "$t2" "$t1" "$t2")")
             continue
@@ -223,9 +236,21 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             --force >>"$log" 2>&1 || die "mpirun -np 2 advml-train $m failed (see $log)"
         t1_best=$(seconds "$run1" "$best_ep") t1_all=$(seconds "$run1")
         t2_best=$(seconds "$run2" "$best_ep") t2_all=$(seconds "$run2")
-        rows+=("$(printf '%-9s %-5s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" "$m" \
+        rows+=("$(printf '%-9s %-8s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8.2f %8.2f %8.2f' "$system" "$m" \
             $((stages * stage)) "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" "$best" \
             "$best_ep" "$t1_best" "$t2_best" "$t1_all" "$t2_all")")
+        if ((have_torch)) && [[ " $torch_models " == *" $m "* ]]; then # the same cell in PyTorch
+            local_r=$r
+            r=$("$python" "$src/bench/torch_chaos.py" "$data" --model "$m" --units "$units" --stage "$stage" \
+                --stages "$stages" --horizon "$horizon" --starts "$starts" --threshold "$threshold" | tee -a "$log" |
+                grep '^RESULT') || die "bench/torch_chaos.py $m failed (see $log)"
+            echo "   $m in PyTorch: mean VPT $(res vpt_mean), best $(res best_vpt) after $(res best_epochs) epochs" |
+                tee -a "$log"
+            rows+=("$(printf '%-9s %-8s %6d %6.2f %6.2f %6.2f %3d %6.2f %5d %8.2f %8s %8.2f %8s' "$system" "$m-pt" \
+                $((stages * stage)) "$(res vpt_mean)" "$(res vpt_min)" "$(res vpt_max)" "$(res censored)" \
+                "$(res best_vpt)" "$(res best_epochs)" "$(res best_train_s)" - "$(res all_train_s)" -)")
+            r=$local_r
+        fi
     done
     # the persistence floor (y_hat(t) = the window's last state), from the same initial points:
     # persist for the BPTT cells' points, persist* for the esn's when its series differs
@@ -236,7 +261,7 @@ print('%.4f %.1f' % (a['lyapunov_exponent'], a['lyapunov_time_points']))" "$data
             label=persist
         fi
         [[ -n $r && -n $(res persistence_mean) ]] || continue
-        rows+=("$(printf '%-9s %-8s %3s %6.2f %6.2f %6.2f %3s %6s %5s %8s %8s %8s %8s' "$system" "$label" - \
+        rows+=("$(printf '%-9s %-8s %6s %6.2f %6.2f %6.2f %3s %6s %5s %8s %8s %8s %8s' "$system" "$label" - \
             "$(res persistence_mean)" "$(res persistence_min)" "$(res persistence_max)" - - - - - - -)")
         echo "   $label: mean VPT $(res persistence_mean)" | tee -a "$log"
     done
@@ -247,18 +272,19 @@ done
     echo "host: $(uname -n), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(getconf _NPROCESSORS_ONLN) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "advml commit: $(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null || echo unknown); FULL=$full; $starts initial points per forecast"
     echo "models: rnn/lstm/gru(units) on windows of 10 points of the whole state, dense to the state, MSE, Adam 1e-3,"
-    echo "  batch 32 (global), clip_norm 1, seed 1; esn: reservoir (sparsity 0.99, bias, concat_input), dense readout by"
+    echo "  batch 32 (global), clip_norm 1, seed 1; esn: reservoir (sparsity 0.99, bias, concat_input, square_states), dense readout by"
     echo "  ridge regression in one pass (Lorenz-63: windows of 20, the last step; Lorenz-96: its own series, 40000 points"
     echo "  at sampling step 0.02, windows of 10, the last 5 steps; ks: its own series, 40000 points, windows of 10, the"
     echo "  last step, 1000 units, inputs_per_unit 1); 1 thread per rank; training seconds = epoch_seconds"
     echo
-    printf '%-9s %-5s %6s %6s %6s %6s %3s %6s %5s %8s %8s %8s %8s\n' system model epochs VPT min max cen best at_ep \
+    printf '%-9s %-8s %6s %6s %6s %6s %3s %6s %5s %8s %8s %8s %8s\n' system model epochs VPT min max cen best at_ep \
         "t1best" "t2best" "t1all" "t2all"
     printf '%s\n' "${rows[@]}"
     echo "(VPT: mean over the initial points after the last stage; min, max; cen: forecasts that never passed the"
     echo " threshold; best: the best stage's mean VPT, reached after at_ep epochs; t1/t2: training seconds on"
     echo " 1 / 2 ranks up to that stage and in all; persist: the persistence forecast y_hat(t) = y(t0) from the"
-    echo " same initial points, the floor every model should beat; persist*: from the esn's points, where its series differs)"
+    echo " same initial points, the floor every model should beat; persist*: from the esn's points, where its series differs;"
+    echo " <model>-pt: the same cell, data, recipe and points in PyTorch (bench/torch_chaos.py, one thread; 1-rank times))"
 } | tee "$work/table.txt"
 { cat "$work/table.txt"; echo; echo "==== log ===="; cat "$log"; } >"$results"
 echo
