@@ -470,15 +470,24 @@ static void ridge_data(float *x, float *y, int noise)
     }
 }
 
+/* The summed normal equations of the RN rows x (RN, RP), y (RN, RK) in one
+ * block; the caller frees the result. */
+static double *ridge_sums(const advml_ridge *rd, const float *x, const float *y)
+{
+    double *acc = calloc(rd->size, sizeof *acc), *work = malloc(advml_ridge_work_doubles(rd, RN) * sizeof *work);
+    CU_ASSERT_FATAL(acc && work);
+    advml_ridge_accumulate(rd, acc, x, y, RN, work);
+    free(work);
+    return acc;
+}
+
 static void t_ridge_hand_solved(void)
 {
     float x[RN * RP], y[RN * RK];
     ridge_data(x, y, 1);
     const double lambda = 0.7;
     advml_ridge rd = advml_ridge_dims(RP, RK, 1);
-    double *acc = calloc(rd.size, sizeof *acc), *work = malloc(advml_ridge_work_doubles(&rd, RN) * sizeof *work);
-    CU_ASSERT_FATAL(acc && work);
-    advml_ridge_accumulate(&rd, acc, x, y, RN, work);
+    double *acc = ridge_sums(&rd, x, y);
     float w[RK * RP], b[RK];
     double sse = 0.0;
     advml_error err;
@@ -519,7 +528,6 @@ static void t_ridge_hand_solved(void)
         }
     ADVML_CHECK_CLOSE(sse, res, 1e-9 * res);
     free(acc);
-    free(work);
 }
 
 static void t_ridge_exact_and_blocks(void)
@@ -561,9 +569,7 @@ static void t_ridge_singular(void)
     for (int i = 0; i < RN; i++)
         x[i * RP + 3] = x[i * RP + 1]; /* a repeated feature: X'X is singular */
     advml_ridge rd = advml_ridge_dims(RP, RK, 1);
-    double *acc = calloc(rd.size, sizeof *acc), *work = malloc(advml_ridge_work_doubles(&rd, RN) * sizeof *work);
-    CU_ASSERT_FATAL(acc && work);
-    advml_ridge_accumulate(&rd, acc, x, y, RN, work);
+    double *acc = ridge_sums(&rd, x, y);
     float w[RK * RP], b[RK];
     advml_error err;
     CU_ASSERT(advml_ridge_solve(&rd, acc, 0.0, w, b, NULL, &err) == ADVML_ERR_NUMERIC);
@@ -574,7 +580,6 @@ static void t_ridge_singular(void)
     CU_ASSERT(strstr(err.msg, "no training samples") != NULL);
     free(none);
     free(acc);
-    free(work);
 }
 
 /* Features far from zero mean (1e4 + U(-1, 1), as squared reservoir states
@@ -596,9 +601,7 @@ static void t_ridge_offset(void)
         y[i * RK + 1] = (float)(-(double)xi[2] + 3.0 * xi[1] - 1.0);
     }
     advml_ridge rd = advml_ridge_dims(RP, RK, 1);
-    double *acc = calloc(rd.size, sizeof *acc), *work = malloc(advml_ridge_work_doubles(&rd, RN) * sizeof *work);
-    CU_ASSERT_FATAL(acc && work);
-    advml_ridge_accumulate(&rd, acc, x, y, RN, work);
+    double *acc = ridge_sums(&rd, x, y);
     float w[RK * RP], b[RK];
     advml_error err;
     CU_ASSERT_FATAL(advml_ridge_solve(&rd, acc, 0.0, w, b, NULL, &err) == ADVML_OK);
@@ -634,7 +637,6 @@ static void t_ridge_offset(void)
     CU_ASSERT(worst_w <= 1e-6 && worst_b <= 1e-7);
     CU_ASSERT(fabs(w[0] - 2.0f) < 1e-2 && fabs(w[RP + 1] - 3.0f) < 1e-2); /* near the generating map */
     free(acc);
-    free(work);
 }
 
 static void register_suites(void)
