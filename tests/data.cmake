@@ -35,7 +35,8 @@ if(Python3_Interpreter_FOUND OR EXISTS /usr/bin/python3)
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/test_chaos_data.py)
   set_tests_properties(data_python_chaos PROPERTIES
     ENVIRONMENT "${ADVML_TEST_ENV}" LABELS python TIMEOUT 300)
-  # the valid prediction time of bench/run_chaos.sh (bench/chaos_vpt.py)
+  # the valid prediction time of bench/run_chaos.sh (bench/chaos_vpt.py), and its
+  # torch_chaos.py and esn_precision.py on a small Lorenz-63 file
   add_test(NAME bench_chaos_vpt
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/test_chaos_vpt.py)
   set_tests_properties(bench_chaos_vpt PROPERTIES

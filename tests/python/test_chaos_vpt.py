@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """bench/chaos_vpt.py, the valid prediction time of bench/run_chaos.sh: synthetic forecasts
 whose normalised error passes the threshold at a known step, in memory and through the
-command on files laid out as advml-data and advml-predict write them. Test bench_chaos_vpt."""
+command on files laid out as advml-data and advml-predict write them; and the benchmark's
+Python side on a small advml-data lorenz63 file: bench/torch_chaos.py (PyTorch's cells) and
+bench/esn_precision.py (the ESN in float32 and float64) run and report what they promise.
+Test bench_chaos_vpt."""
 import os
 import subprocess
 import sys
@@ -101,6 +104,68 @@ class Vpt(unittest.TestCase):
                                capture_output=True, text=True, timeout=120)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("not an advml-data lorenz63, lorenz96 or ks file", r.stderr)
+
+
+def results(stdout):
+    return {ln.split()[1]: float(ln.split()[2]) for ln in stdout.splitlines() if ln.startswith("RESULT")}
+
+
+class Scripts(unittest.TestCase):
+    """The benchmark's scripts on a small Lorenz-63 file (seconds, not a benchmark)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory(prefix="g_chaos_scripts_")
+        cls.data = os.path.join(cls.dir.name, "l63.h5")
+        tool = os.path.join(os.environ.get("ADVML_BIN") or os.path.join(SRC, "build"), "advml-data")
+        subprocess.run([tool, "lorenz63", "--length", "1200", "--sample-every", "2", "--train-fraction", "0.5",
+                        "--window", "6", "--out", cls.data, "--force"], check=True, capture_output=True, timeout=120)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def run_script(self, name, *args):
+        r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", name), self.data, *map(str, args)],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def test_torch_chaos(self):
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            self.skipTest("no torch (python3-torch)")
+        _, dt, le = chaos_vpt.read_data(self.data)
+        horizon = 40
+        res = results(self.run_script("torch_chaos.py", "--model", "gru", "--units", "8", "--stage", "1",
+                                      "--stages", "2", "--horizon", horizon, "--starts", "2"))
+        for k in (1, 2):
+            self.assertEqual(res[f"stage_{k}_epochs"], k)
+            self.assertTrue(0 <= res[f"stage_{k}_vpt_mean"] <= horizon * dt * le)
+        self.assertGreater(res["stage_2_train_s"], res["stage_1_train_s"])
+        self.assertEqual(res["vpt_mean"], round(res["stage_2_vpt_mean"], 4))
+        self.assertEqual(res["best_vpt"], max(res["stage_1_vpt_mean"], res["stage_2_vpt_mean"]))
+        self.assertTrue(res["vpt_min"] <= res["vpt_mean"] <= res["vpt_max"])
+        self.assertEqual(res["all_train_s"], res["stage_2_train_s"])
+        # a threshold no forecast reaches: every forecast valid over the whole horizon
+        res = results(self.run_script("torch_chaos.py", "--model", "lstm", "--units", "4", "--stage", "1",
+                                      "--stages", "1", "--horizon", horizon, "--starts", "2", "--threshold", "1e9"))
+        self.assertEqual(res["censored"], 2)
+        self.assertAlmostEqual(res["vpt_mean"], horizon * dt * le, places=3)
+        # too long a horizon for the held-out split: a clear error
+        r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench", "torch_chaos.py"), self.data, "--model",
+                            "rnn", "--units", "4", "--stage", "1", "--stages", "1", "--horizon", "5000"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("too short", r.stderr)
+
+    def test_esn_precision(self):
+        out = self.run_script("esn_precision.py", "--units", "30", "--horizon", "20")
+        lines = [ln for ln in out.splitlines() if "VPT mean" in ln]
+        self.assertEqual([ln.split(":")[0] for ln in lines], ["float32", "float64"])
+        for ln in lines:  # a 30-unit ESN forecasts Lorenz-63 at least a few points
+            self.assertGreater(float(ln.split("VPT mean ")[1].split()[0]), 0.0, ln)
 
 
 if __name__ == "__main__":
