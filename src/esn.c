@@ -360,11 +360,10 @@ static void esn_forward(advml_layer *L, float *z, const float *in, const float *
         for (int t = d.t0; t < T; t++) {
             float *o = z + ((size_t)n * steps + (t - d.t0)) * d.D;
             const float *h = hs + (size_t)t * N + n;
-            for (int j = 0; j < H; j++)
-                o[j] = h[(size_t)j * TN];
-            if (d.sq) /* Pathak's readout: h_j^2 for the even units */
-                for (int j = 0; j < H; j += 2)
-                    o[j] *= o[j];
+            for (int j = 0; j < H; j++) { /* square_states: h_j^2 for the even units (Pathak's readout) */
+                const float v = h[(size_t)j * TN];
+                o[j] = d.sq && !(j & 1) ? v * v : v;
+            }
             if (d.D > H)
                 memcpy(o + H, in + ((size_t)n * T + t) * F, (size_t)F * sizeof *o);
         }
@@ -396,11 +395,9 @@ static void esn_backward(advml_layer *L, float *dinp, float *dparams, const floa
         if (t >= d.t0) /* the output's gradient at step t: dh_t += dz[:, t, :H]; dx_t += dz[:, t, H:] */
             for (int n = 0; n < N; n++) {
                 const float *g = dz + ((size_t)n * steps + (t - d.t0)) * d.D;
-                for (int j = 0; j < H; j++)
-                    dh[(size_t)j * N + n] += g[j];
-                if (d.sq) /* d(h_j^2)/dh_j = 2 h_j for the even units: dh_j += g_j (2 h_j - 1) on top */
-                    for (int j = 0; j < H; j += 2)
-                        dh[(size_t)j * N + n] += g[j] * (2.0f * hs[(size_t)j * TN + o + n] - 1.0f);
+                const float *h = hs + o + n; /* h_t of sample n: unit j at h[j * TN] */
+                for (int j = 0; j < H; j++) /* square_states: d(h_j^2)/dh_j = 2 h_j for the even units */
+                    dh[(size_t)j * N + n] += d.sq && !(j & 1) ? 2.0f * h[(size_t)j * TN] * g[j] : g[j];
                 if (d.D > H) {
                     float *dx = dinp + ((size_t)n * T + t) * F;
                     for (int f = 0; f < F; f++)
